@@ -1,0 +1,591 @@
+/**
+ * Host of the WASM application (SPEC 2.6, ABI in docs/app-abi.md).
+ *
+ * Synchronous by design: the inclusion lane validates and applies one op after another on
+ * one thread, and every call here is a few hundred nanoseconds of WASM. The host owns the
+ * two counters the protocol needs — executed_input_count and the app clock — so that an app
+ * cannot get them wrong, and it turns every failure mode into exactly one typed outcome:
+ * a rejection (normal answer), an included no-op (invisible here), or AppFatalError.
+ */
+import { hexToBytes } from "../core/bytes.ts";
+import { feeToLinear } from "../core/fees.ts";
+import { AppArgumentError, AppFatalError, AppLoadError, AppSnapshotError } from "./errors.ts";
+import { inspectModule, sigEquals, sigToString, type FuncSig, type ValType } from "./wasm-inspect.ts";
+
+export const APP_ABI_VERSION = 1;
+
+/** Upper bound on max_data_len(): user op data rides in batches of ~12.5 KB anyway. */
+export const MAX_APP_DATA_LEN = 1 << 20;
+
+/** Lowercase (any case accepted) 20-byte hex; the zero address disables a portal/token. */
+export interface AppConfig {
+  feeRecipient: `0x${string}`;
+  etherPortal: `0x${string}`;
+  erc20Portal: `0x${string}`;
+  erc20Token: `0x${string}`;
+}
+
+export type AppOutput = { kind: "notice" | "voucher"; payload: Uint8Array };
+export type Validation = { ok: true } | { ok: false; reason: string };
+
+/** Where the app stands in the L2 sequence; host-owned, restored together with a dump. */
+export interface AppPosition {
+  executedInputCount: bigint;
+  clock: bigint;
+}
+
+// ---- ABI v1 signatures -------------------------------------------------------------------
+
+const I32: ValType = "i32";
+const I64: ValType = "i64";
+const sig = (params: ValType[], results: ValType[]): FuncSig => ({ params, results });
+
+/** The only imports a module may declare (both optional). */
+const ALLOWED_IMPORTS: Record<string, FuncSig> = {
+  "env.emit": sig([I32, I32, I32], []),
+  "env.abort": sig([I32, I32, I32, I32], []),
+};
+
+const REQUIRED_EXPORTS: Record<string, FuncSig> = {
+  abi_version: sig([], [I32]),
+  alloc: sig([I32], [I32]),
+  dealloc: sig([I32], []),
+  init: sig([I32, I32], [I32]),
+  max_data_len: sig([], [I32]),
+  last_error_ptr: sig([], [I32]),
+  last_error_len: sig([], [I32]),
+  validate: sig([I32, I32, I32, I32, I32, I32], [I32]),
+  apply_user_op: sig([I32, I32, I32, I32, I32, I32, I64], [I32]),
+  apply_direct_input: sig([I32, I64, I32, I32], [I32]),
+  nonce_of: sig([I32], [I64]),
+  dump: sig([], [I32]),
+  dump_ptr: sig([], [I32]),
+  dump_len: sig([], [I32]),
+  load: sig([I32, I32], [I32]),
+};
+
+interface AppExports {
+  memory: WebAssembly.Memory;
+  abi_version(): number;
+  alloc(len: number): number;
+  dealloc(ptr: number): void;
+  init(ptr: number, len: number): number;
+  max_data_len(): number;
+  last_error_ptr(): number;
+  last_error_len(): number;
+  validate(sender: number, nonce: number, fee: number, feeLinear: number, data: number, len: number): number;
+  apply_user_op(
+    sender: number,
+    nonce: number,
+    fee: number,
+    feeLinear: number,
+    data: number,
+    len: number,
+    safeBlock: bigint,
+  ): number;
+  apply_direct_input(sender: number, block: bigint, payload: number, len: number): number;
+  nonce_of(sender: number): bigint;
+  dump(): number;
+  dump_ptr(): number;
+  dump_len(): number;
+  load(ptr: number, len: number): number;
+}
+
+// ---- input region layout (allocated once through alloc) ---------------------------------
+//   +0   sender (20 bytes)
+//   +32  fee as uint256 little-endian (32 bytes)
+//   +64  op data / direct input payload
+const OFF_SENDER = 0;
+const OFF_FEE = 32;
+const OFF_DATA = 64;
+const MIN_PAYLOAD_CAPACITY = 256;
+
+const OUTPUT_KINDS = ["notice", "voucher"] as const;
+const ACCEPTED: Validation = Object.freeze({ ok: true });
+const NO_OUTPUTS: readonly AppOutput[] = Object.freeze([]);
+const I64_MAX = (1n << 63n) - 1n;
+const U32_MAX = 0xffff_ffff;
+const U16_MAX = 0xffff;
+
+// What the app is doing right now; emit is legal only while applying.
+const Phase = { Idle: 0, Validate: 1, Apply: 2 } as const;
+type Phase = (typeof Phase)[keyof typeof Phase];
+const PHASE_NAMES = ["idle", "validate", "apply"] as const;
+
+export class AppHost {
+  readonly abiVersion: number;
+  readonly maxDataLength: number;
+
+  readonly #ex: AppExports;
+  #view: Uint8Array;
+  #region = 0; // pointer of the input region in WASM memory
+  #regionCapacity = 0; // bytes available at #region + OFF_DATA
+  #phase: Phase = Phase.Idle;
+  #outputs: AppOutput[] | null = null;
+  #dead: AppFatalError | null = null;
+  // a number is exact up to 2^53 inputs (28,000 years at 10k inputs/s) and costs no bigint
+  #executed = 0;
+  #clock = 0n;
+  // hot-path caches: the same sender validates then applies; the fee changes once a frame
+  #lastSender = "";
+  #lastSenderBytes: Uint8Array = new Uint8Array(20);
+  readonly #feeBytes = new Map<number, Uint8Array>();
+
+  private constructor(ex: AppExports, abiVersion: number, maxDataLength: number) {
+    this.#ex = ex;
+    this.#view = new Uint8Array(ex.memory.buffer);
+    this.abiVersion = abiVersion;
+    this.maxDataLength = maxDataLength;
+  }
+
+  /**
+   * Compiles, checks and initialises a module. Everything that can be known about a bad
+   * module is found here, before it executes a single input.
+   * @throws AppLoadError
+   */
+  static create(wasm: Uint8Array, config: AppConfig): AppHost {
+    const configBytes = encodeConfig(config);
+    let module: WebAssembly.Module;
+    try {
+      module = new WebAssembly.Module(wasm);
+    } catch (e) {
+      throw new AppLoadError(`not a valid WebAssembly module: ${errorText(e)}`, { cause: e });
+    }
+    const shape = inspectModule(wasm);
+    checkImports(shape.imports);
+    checkExport(shape.exports, "abi_version");
+
+    // The import object closes over `holder` because the host object exists only after
+    // instantiation; imports are not called before then (the start function cannot reach
+    // emit legitimately, and if it does it gets a load error).
+    const holder: { host: AppHost | null } = { host: null };
+    const imports = {
+      env: {
+        emit: (kind: number, ptr: number, len: number) => {
+          if (!holder.host) throw new AppLoadError("emit called during instantiation");
+          holder.host.#emit(kind, ptr, len);
+        },
+        abort: (msg: number, file: number, line: number, col: number) => {
+          const mem = holder.host ? holder.host.#ex.memory : instanceMemory;
+          throw new AppFatalError(`app aborted: ${describeAbort(mem, msg, file, line, col)}`);
+        },
+      },
+    };
+    let instanceMemory: WebAssembly.Memory | undefined;
+    let instance: WebAssembly.Instance;
+    try {
+      instance = new WebAssembly.Instance(module, imports);
+    } catch (e) {
+      throw new AppLoadError(`app failed to instantiate: ${errorText(e)}`, { cause: e });
+    }
+    const ex = instance.exports as unknown as AppExports;
+    instanceMemory = ex.memory instanceof WebAssembly.Memory ? ex.memory : undefined;
+
+    const version = callForLoad(() => ex.abi_version());
+    if (version !== APP_ABI_VERSION) {
+      throw new AppLoadError(`app ABI version mismatch: module has ${version}, host supports ${APP_ABI_VERSION}`);
+    }
+    for (const name of Object.keys(REQUIRED_EXPORTS)) checkExport(shape.exports, name);
+    if (!shape.exports.some((e) => e.name === "memory" && e.kind === "memory")) {
+      throw new AppLoadError("app module does not export its memory as `memory`");
+    }
+
+    const maxData = callForLoad(() => ex.max_data_len());
+    if (!Number.isInteger(maxData) || maxData < 0 || maxData > MAX_APP_DATA_LEN) {
+      throw new AppLoadError(`app max_data_len() = ${maxData} is outside [0, ${MAX_APP_DATA_LEN}]`);
+    }
+    const host = new AppHost(ex, version, maxData);
+    holder.host = host;
+    host.#initialise(configBytes);
+    return host;
+  }
+
+  // ---- user operations -----------------------------------------------------------------
+
+  /**
+   * Read-only admission check of an op at fee exponent `fee` (the frame's fee).
+   * @throws AppArgumentError on malformed arguments, AppFatalError if the app fails.
+   */
+  validate(sender: `0x${string}`, nonce: number, fee: number, data: Uint8Array): Validation {
+    this.#assertAlive();
+    checkNonce(nonce);
+    if (data.length > this.maxDataLength) {
+      return { ok: false, reason: `data too long: max ${this.maxDataLength}, got ${data.length}` };
+    }
+    const r = this.#writeUserOp(sender, fee, data);
+    let rc: number;
+    this.#phase = Phase.Validate;
+    try {
+      rc = this.#ex.validate(r + OFF_SENDER, nonce | 0, fee, r + OFF_FEE, r + OFF_DATA, data.length);
+    } catch (e) {
+      throw this.#die("validate", e);
+    } finally {
+      this.#phase = Phase.Idle;
+    }
+    if (rc === 0) return ACCEPTED;
+    return { ok: false, reason: this.#lastError() || `rejected by the app (code ${rc})` };
+  }
+
+  /**
+   * Executes an op that validate() just accepted in the current state. Included even when
+   * its business action fails (the app then consumes the nonce and the fee).
+   * @returns the op's outputs, in emission order (a shared frozen empty array when none)
+   * @throws AppArgumentError before executing anything, AppFatalError if the app fails.
+   */
+  applyUserOp(
+    sender: `0x${string}`,
+    nonce: number,
+    fee: number,
+    data: Uint8Array,
+    safeBlock: bigint,
+  ): readonly AppOutput[] {
+    this.#assertAlive();
+    checkNonce(nonce);
+    checkBlock(safeBlock);
+    if (data.length > this.maxDataLength) {
+      throw new AppArgumentError(`data too long: max ${this.maxDataLength}, got ${data.length} (validate first)`);
+    }
+    const r = this.#writeUserOp(sender, fee, data);
+    return this.#runApply("apply_user_op", safeBlock, () =>
+      this.#ex.apply_user_op(r + OFF_SENDER, nonce | 0, fee, r + OFF_FEE, r + OFF_DATA, data.length, safeBlock),
+    );
+  }
+
+  /**
+   * Executes an L1 direct input (deposit or any other InputBox input). Never rejected.
+   * @throws AppArgumentError before executing anything, AppFatalError if the app fails.
+   */
+  applyDirectInput(sender: `0x${string}`, block: bigint, payload: Uint8Array): readonly AppOutput[] {
+    this.#assertAlive();
+    checkBlock(block);
+    const senderBytes = this.#senderBytes(sender);
+    this.#ensureCapacity(payload.length);
+    const r = this.#region;
+    const view = this.#memoryView();
+    view.set(senderBytes, r + OFF_SENDER);
+    view.set(payload, r + OFF_DATA);
+    return this.#runApply("apply_direct_input", block, () =>
+      this.#ex.apply_direct_input(r + OFF_SENDER, block, r + OFF_DATA, payload.length),
+    );
+  }
+
+  // ---- queries and snapshots -------------------------------------------------------------
+
+  /** Next nonce the app expects from `sender`. */
+  nonceOf(sender: `0x${string}`): number {
+    this.#assertAlive();
+    const senderBytes = this.#senderBytes(sender);
+    this.#memoryView().set(senderBytes, this.#region + OFF_SENDER);
+    let n: bigint;
+    try {
+      n = this.#ex.nonce_of(this.#region + OFF_SENDER);
+    } catch (e) {
+      throw this.#die("nonce_of", e);
+    }
+    if (n < 0n || n > BigInt(U32_MAX)) throw this.#die("nonce_of", new Error(`returned ${n}, not a u32`));
+    return Number(n);
+  }
+
+  /** The app's canonical state bytes (identical state ⇒ identical bytes). */
+  dump(): Uint8Array {
+    this.#assertAlive();
+    try {
+      const rc = this.#ex.dump();
+      if (rc !== 0) throw new AppFatalError(`dump() returned ${rc}: ${this.#lastError()}`);
+      const ptr = this.#ex.dump_ptr() >>> 0;
+      const len = this.#ex.dump_len() >>> 0;
+      const view = this.#memoryView();
+      if (ptr + len > view.length) throw new AppFatalError(`dump() range [${ptr}, +${len}) is outside memory`);
+      return view.slice(ptr, ptr + len);
+    } catch (e) {
+      throw this.#die("dump", e);
+    }
+  }
+
+  /**
+   * Replaces the app state with `bytes` (a dump) and the host position with `position`.
+   * @throws AppSnapshotError when the app refuses the bytes — state and position untouched.
+   */
+  load(bytes: Uint8Array, position: AppPosition): void {
+    this.#assertAlive();
+    const executed = checkPosition(position);
+    let ptr = 0;
+    let rc: number;
+    try {
+      // a dump may be far larger than any input: use a one-off block, not the input region
+      ptr = this.#ex.alloc(Math.max(bytes.length, 1));
+      this.#memoryView().set(bytes, ptr);
+      rc = this.#ex.load(ptr, bytes.length);
+      this.#ex.dealloc(ptr);
+    } catch (e) {
+      throw this.#die("load", e);
+    }
+    if (rc !== 0) throw new AppSnapshotError(rc, `app refused the snapshot: ${this.#lastError() || `code ${rc}`}`);
+    this.#executed = executed;
+    this.#clock = position.clock;
+  }
+
+  get executedInputCount(): bigint {
+    return BigInt(this.#executed);
+  }
+
+  get clock(): bigint {
+    return this.#clock;
+  }
+
+  get position(): AppPosition {
+    return { executedInputCount: BigInt(this.#executed), clock: this.#clock };
+  }
+
+  /** True once a fatal error happened; every later call throws. */
+  get isDead(): boolean {
+    return this.#dead !== null;
+  }
+
+  // ---- internals -------------------------------------------------------------------------
+
+  #initialise(config: Uint8Array): void {
+    let rc: number;
+    try {
+      this.#ensureCapacity(Math.max(this.maxDataLength, MIN_PAYLOAD_CAPACITY));
+      this.#memoryView().set(config, this.#region + OFF_DATA);
+      rc = this.#ex.init(this.#region + OFF_DATA, config.length);
+    } catch (e) {
+      throw new AppLoadError(`app init failed: ${errorText(e)}`, { cause: e });
+    }
+    if (rc !== 0) throw new AppLoadError(`app refused its config (code ${rc}): ${this.#lastError()}`);
+  }
+
+  #runApply(what: string, block: bigint, call: () => number): readonly AppOutput[] {
+    this.#outputs = null;
+    this.#phase = Phase.Apply;
+    let rc: number;
+    try {
+      rc = call();
+    } catch (e) {
+      this.#outputs = null;
+      throw this.#die(what, e);
+    } finally {
+      this.#phase = Phase.Idle;
+    }
+    const outputs = this.#outputs;
+    this.#outputs = null;
+    if (rc !== 0) {
+      throw this.#die(what, new Error(`returned ${rc}: ${this.#lastError() || "no reason given"}`));
+    }
+    // the one place where the protocol's counters advance: once per successful apply
+    this.#executed += 1;
+    if (block > this.#clock) this.#clock = block;
+    return outputs ?? NO_OUTPUTS;
+  }
+
+  #emit(kind: number, ptr: number, len: number): void {
+    if (this.#phase !== Phase.Apply) {
+      throw new AppFatalError(`app called emit outside apply (during ${PHASE_NAMES[this.#phase]})`);
+    }
+    const k = OUTPUT_KINDS[kind];
+    if (k === undefined) throw new AppFatalError(`app emitted unknown output kind ${kind}`);
+    const p = ptr >>> 0;
+    const n = len >>> 0;
+    const view = this.#memoryView();
+    if (p + n > view.length) throw new AppFatalError(`app emitted range [${p}, +${n}) outside memory`);
+    (this.#outputs ??= []).push({ kind: k, payload: view.slice(p, p + n) });
+  }
+
+  /** Writes sender, linear fee and data into the input region; returns the region pointer. */
+  #writeUserOp(sender: `0x${string}`, fee: number, data: Uint8Array): number {
+    const senderBytes = this.#senderBytes(sender);
+    const feeBytes = this.#feeLinear(fee);
+    const r = this.#region;
+    const view = this.#memoryView();
+    view.set(senderBytes, r + OFF_SENDER);
+    view.set(feeBytes, r + OFF_FEE);
+    view.set(data, r + OFF_DATA);
+    return r;
+  }
+
+  #senderBytes(sender: `0x${string}`): Uint8Array {
+    if (sender !== this.#lastSender) {
+      this.#lastSenderBytes = hexToBytes(sender, 20);
+      this.#lastSender = sender;
+    }
+    return this.#lastSenderBytes;
+  }
+
+  /** fee_to_linear once per distinct exponent (SPEC 2.3 lives in core/fees.ts only). */
+  #feeLinear(fee: number): Uint8Array {
+    let bytes = this.#feeBytes.get(fee);
+    if (bytes === undefined) {
+      if (!Number.isInteger(fee) || fee < 0 || fee > U16_MAX) throw new AppArgumentError(`fee must be a u16 exponent, got ${fee}`);
+      bytes = u256ToLE(feeToLinear(fee));
+      this.#feeBytes.set(fee, bytes);
+    }
+    return bytes;
+  }
+
+  /** Grows the input region so that `payloadLen` bytes fit at OFF_DATA. */
+  #ensureCapacity(payloadLen: number): void {
+    if (payloadLen <= this.#regionCapacity) return;
+    let cap = Math.max(this.#regionCapacity, MIN_PAYLOAD_CAPACITY);
+    while (cap < payloadLen) cap *= 2;
+    try {
+      if (this.#region !== 0) this.#ex.dealloc(this.#region);
+      this.#region = 0;
+      this.#regionCapacity = 0;
+      const ptr = this.#ex.alloc(OFF_DATA + cap) >>> 0;
+      if (ptr === 0 || ptr + OFF_DATA + cap > this.#memoryView().length) {
+        throw new AppFatalError(`alloc(${OFF_DATA + cap}) returned an unusable pointer ${ptr}`);
+      }
+      this.#region = ptr;
+      this.#regionCapacity = cap;
+    } catch (e) {
+      throw this.#die("alloc", e);
+    }
+  }
+
+  /** The memory view, refreshed when memory.grow detached the previous buffer. */
+  #memoryView(): Uint8Array {
+    let v = this.#view;
+    if (v.byteLength === 0 || v.buffer !== this.#ex.memory.buffer) {
+      v = this.#view = new Uint8Array(this.#ex.memory.buffer);
+    }
+    return v;
+  }
+
+  #lastError(): string {
+    try {
+      const ptr = this.#ex.last_error_ptr() >>> 0;
+      const len = Math.min(this.#ex.last_error_len() >>> 0, 4096);
+      const view = this.#memoryView();
+      if (ptr + len > view.length) return "";
+      return new TextDecoder().decode(view.subarray(ptr, ptr + len));
+    } catch {
+      return "";
+    }
+  }
+
+  #assertAlive(): void {
+    if (this.#dead) {
+      throw new AppFatalError(`app instance is dead after an earlier fatal error: ${this.#dead.message}`, {
+        cause: this.#dead,
+      });
+    }
+  }
+
+  #die(what: string, cause: unknown): AppFatalError {
+    const err =
+      cause instanceof AppFatalError
+        ? new AppFatalError(`${what}: ${cause.message}`, { cause })
+        : new AppFatalError(`app failed in ${what}: ${errorText(cause)}`, { cause });
+    this.#dead = err;
+    return err;
+  }
+}
+
+// ---- helpers -------------------------------------------------------------------------------
+
+function checkImports(imports: ReturnType<typeof inspectModule>["imports"]): void {
+  for (const imp of imports) {
+    const name = `${imp.module}.${imp.name}`;
+    const expected = ALLOWED_IMPORTS[name];
+    if (!expected || imp.kind !== "function") {
+      throw new AppLoadError(
+        `app module imports ${imp.kind} "${name}", which ABI v${APP_ABI_VERSION} does not provide ` +
+          `(allowed: ${Object.keys(ALLOWED_IMPORTS).join(", ")}; no WASI yet)`,
+      );
+    }
+    if (!sigEquals(imp.sig, expected)) {
+      throw new AppLoadError(`app import "${name}" has signature ${sigToString(imp.sig)}, expected ${sigToString(expected)}`);
+    }
+  }
+}
+
+function checkExport(exports: ReturnType<typeof inspectModule>["exports"], name: string): void {
+  const expected = REQUIRED_EXPORTS[name];
+  const found = exports.find((e) => e.name === name);
+  if (!expected) throw new AppLoadError(`internal: ${name} is not an ABI export`);
+  if (!found) throw new AppLoadError(`app module does not export "${name}"`);
+  if (found.kind !== "function") throw new AppLoadError(`app export "${name}" is a ${found.kind}, not a function`);
+  if (!sigEquals(found.sig, expected)) {
+    throw new AppLoadError(`app export "${name}" has signature ${sigToString(found.sig)}, expected ${sigToString(expected)}`);
+  }
+}
+
+function callForLoad<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw new AppLoadError(`app failed during load checks: ${errorText(e)}`, { cause: e });
+  }
+}
+
+const CONFIG_FIELDS = ["feeRecipient", "etherPortal", "erc20Portal", "erc20Token"] as const;
+
+/** feeRecipient(20) || etherPortal(20) || erc20Portal(20) || erc20Token(20). */
+export function encodeConfig(config: AppConfig): Uint8Array {
+  const out = new Uint8Array(20 * CONFIG_FIELDS.length);
+  CONFIG_FIELDS.forEach((field, i) => {
+    const value = config[field];
+    let bytes: Uint8Array;
+    try {
+      bytes = hexToBytes(value, 20);
+    } catch (e) {
+      throw new AppLoadError(`invalid app config ${field}: ${errorText(e)}`, { cause: e });
+    }
+    out.set(bytes, 20 * i);
+  });
+  return out;
+}
+
+function u256ToLE(v: bigint): Uint8Array {
+  if (v < 0n || v >> 256n !== 0n) throw new AppArgumentError(`linear fee ${v} does not fit in uint256`);
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 32 && v !== 0n; i++) {
+    out[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  return out;
+}
+
+function checkNonce(nonce: number): void {
+  if (!Number.isInteger(nonce) || nonce < 0 || nonce > U32_MAX) throw new AppArgumentError(`nonce must be a u32, got ${nonce}`);
+}
+
+function checkBlock(block: bigint): void {
+  if (typeof block !== "bigint" || block < 0n || block > I64_MAX) {
+    throw new AppArgumentError(`block must be a bigint in [0, 2^63), got ${String(block)}`);
+  }
+}
+
+function checkPosition(p: AppPosition): number {
+  checkBlock(p.clock);
+  const n = p.executedInputCount;
+  if (typeof n !== "bigint" || n < 0n || n > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new AppArgumentError(`executedInputCount must be a bigint in [0, 2^53), got ${String(n)}`);
+  }
+  return Number(n);
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Renders an AssemblyScript-style abort (UTF-16 strings with their byte length at ptr-4). */
+function describeAbort(
+  memory: WebAssembly.Memory | undefined,
+  msg: number,
+  file: number,
+  line: number,
+  col: number,
+): string {
+  const read = (ptr: number): string => {
+    if (!memory || ptr === 0) return "?";
+    const view = new Uint8Array(memory.buffer);
+    const p = ptr >>> 0;
+    if (p < 4 || p > view.length) return "?";
+    const len = new DataView(memory.buffer).getUint32(p - 4, true);
+    if (p + len > view.length || len > 4096) return "?";
+    return new TextDecoder("utf-16le").decode(view.subarray(p, p + len));
+  };
+  return `${read(msg)} at ${read(file)}:${line >>> 0}:${col >>> 0}`;
+}

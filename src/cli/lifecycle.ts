@@ -1,0 +1,49 @@
+import { ConfigError, SequencerError } from "../core/errors.ts";
+import { errorFields, type Logger } from "../observability/log.ts";
+import { InstanceMismatchError } from "../storage/db.ts";
+import type { RunningSequencer } from "./run.ts";
+
+/** Exit codes (docs/operations.md). 78/EX_CONFIG means "a human must fix the setup". */
+export const EXIT = {
+  OK: 0,
+  /** Unexpected internal error; a restart may help. */
+  FAILURE: 1,
+  /** Bad command line. */
+  USAGE: 2,
+  /** The inclusion lane lost consistency; a restart rebuilds state from SQLite. */
+  LANE_FATAL: 70,
+  /** Misconfiguration or a data dir of another deployment; restarting will not help. */
+  CONFIG: 78,
+} as const;
+
+/** Waits for SIGINT/SIGTERM (clean stop, exit 0) or a fatal lane error (exit 70). */
+export async function untilStopped(seq: RunningSequencer, log: Logger, extra?: () => Promise<void>): Promise<number> {
+  const signal = new Promise<string>((resolve) => {
+    process.once("SIGINT", () => resolve("SIGINT"));
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+  });
+  const outcome = await Promise.race([signal.then((s) => ({ signal: s })), seq.fatal.then((e) => ({ fatal: e }))]);
+  if ("signal" in outcome) log.info("stopping", { signal: outcome.signal });
+  await seq.stop();
+  await extra?.();
+  if ("fatal" in outcome) {
+    log.error("stopped after a fatal error; a restart rebuilds the state from SQLite", errorFields(outcome.fatal));
+    return EXIT.LANE_FATAL;
+  }
+  log.info("stopped");
+  return EXIT.OK;
+}
+
+export function reportFatal(e: unknown, log: Logger): number {
+  if (e instanceof ConfigError || e instanceof InstanceMismatchError) {
+    // One line naming the variable, as operators expect from a misconfiguration.
+    process.stderr.write(`configuration error: ${e.message}\n`);
+    return EXIT.CONFIG;
+  }
+  log.error("fatal error", {
+    ...errorFields(e),
+    ...(e instanceof SequencerError ? { code: e.code } : {}),
+  });
+  return EXIT.FAILURE;
+}
+

@@ -1,0 +1,209 @@
+import { privateKeyToAddress } from "viem/accounts";
+import { AppHost } from "../app/host.ts";
+import { loadAppBytes } from "../app/default-app.ts";
+import { hexToBytes } from "../core/bytes.ts";
+import { domainSeparator } from "../core/eip712.ts";
+import { SignatureError } from "../core/errors.ts";
+import { FeedHub } from "../egress/feed.ts";
+import { InclusionLane, type LaneFatalError } from "../ingress/lane.ts";
+import { RecoverPool } from "../ingress/recover-pool.ts";
+import { InputReader } from "../l1/reader.ts";
+import { bindL1 } from "../l1/setup.ts";
+import { errorFields, type Logger } from "../observability/log.ts";
+import { bindInstance, checkpoint, openDatabase } from "../storage/db.ts";
+import { LaneStore } from "../storage/lane-store.ts";
+import { loadBatchPolicy } from "../storage/policy-store.ts";
+import { HistoryQueries } from "../storage/queries.ts";
+import { ReaderStore } from "../storage/reader-store.ts";
+import { replayHistory } from "../recovery/rebuild.ts";
+import { describeConfig, type Config } from "./config.ts";
+import { startInternalServer, startPublicServer } from "./servers.ts";
+import { VERSION } from "./version.ts";
+
+export interface RunningSequencer {
+  publicUrl: string;
+  internalUrl: string;
+  batchSubmitter: `0x${string}`;
+  inputBox: `0x${string}`;
+  /** Stops servers, workers and timers, then closes the database. Idempotent. */
+  stop(): Promise<void>;
+  /** Settles when the sequencer stops on its own because of a fatal error. */
+  fatal: Promise<LaneFatalError>;
+}
+
+const QUEUE_CAPACITY = 8192;
+const MAX_CHUNK = 1024;
+const CHECKPOINT_INTERVAL_MS = 5_000;
+
+/**
+ * Brings the sequencer up in dependency order: app module, storage, L1 binding and first
+ * sync (a safe head is needed to open the first frame), history replay, then the lane, the
+ * reader loop and finally the listeners, so nothing is served before the state is rebuilt.
+ */
+export async function startSequencer(config: Config, log: Logger): Promise<RunningSequencer> {
+  log.info("starting sequencer", { version: VERSION, config: describeConfig(config) });
+  const submitter = privateKeyToAddress(config.batchSubmitterPrivateKey).toLowerCase() as `0x${string}`;
+
+  const wasm = loadAppBytes(config.appWasmPath);
+  const app = AppHost.create(wasm, {
+    feeRecipient: submitter,
+    etherPortal: config.etherPortalAddress,
+    erc20Portal: config.erc20PortalAddress,
+    erc20Token: config.erc20TokenAddress,
+  });
+
+  const db = openDatabase(config.dataDir);
+  try {
+    bindInstance(db, { chainId: config.chainId, appAddress: config.appAddress, batchSubmitter: submitter }, Date.now());
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+  const cleanup: (() => Promise<void> | void)[] = [() => db.close()];
+  const runCleanup = async () => {
+    for (const f of cleanup.splice(0).reverse()) {
+      try {
+        await f();
+      } catch (e) {
+        log.warn("error during shutdown", errorFields(e));
+      }
+    }
+  };
+
+  try {
+    const l1 = await bindL1({
+      rpcUrl: config.ethRpcUrl,
+      chainId: config.chainId,
+      app: config.appAddress,
+      inputBox: config.inputBoxAddress,
+      deploymentBlock: config.inputBoxDeploymentBlock,
+      etherPortal: config.etherPortalAddress,
+      erc20Portal: config.erc20PortalAddress,
+      log,
+    });
+    const readerStore = new ReaderStore(db);
+    const history = new HistoryQueries(db);
+    let lane: InclusionLane | null = null;
+    const reader = new InputReader({
+      client: l1.client,
+      inputBox: l1.inputBox,
+      app: config.appAddress,
+      fromBlock: l1.fromBlock,
+      store: readerStore,
+      pollIntervalMs: config.inputReaderPollIntervalMs,
+      log: log.child({ component: "input-reader" }),
+      longRangeErrorCodes: config.longBlockRangeErrorCodes,
+      onSafeHead: (b) => lane?.observeSafeHead(b),
+    });
+    const safeHead = await reader.syncOnce();
+    log.info("L1 synced", { safe_block: safeHead, inputs: readerStore.nextInputIndex() });
+
+    const replay = replayHistory(app, history, 0, log);
+    log.info("app state rebuilt from history", { entries: replay.replayed, ms: Math.round(replay.ms) });
+
+    const feed = new FeedHub({ history, log: log.child({ component: "feed" }) });
+    let resolveFatal!: (e: LaneFatalError) => void;
+    const fatal = new Promise<LaneFatalError>((r) => (resolveFatal = r));
+    let shuttingDown = false;
+    lane = new InclusionLane(
+      {
+        store: new LaneStore(db),
+        history,
+        app,
+        submitter: hexToBytes(submitter, 20),
+        policy: () => loadBatchPolicy(db),
+        maxBatchOpenMs: config.maxBatchOpenSeconds * 1000,
+        queueCapacity: QUEUE_CAPACITY,
+        maxChunk: MAX_CHUNK,
+        now: Date.now,
+        log: log.child({ component: "lane" }),
+        onCommitted: (entries) => feed.publish(entries),
+        onFatal: (e) => resolveFatal(e),
+      },
+      safeHead,
+    );
+    const theLane = lane;
+    cleanup.push(() => theLane.stop());
+
+    const pool = RecoverPool.create();
+    cleanup.push(() => pool.close());
+    const unavailableReason = (): string | null =>
+      shuttingDown ? "shutting down" : theLane.isHealthy ? null : "inclusion lane failed";
+    const policy = () => loadBatchPolicy(db);
+
+    const pub = startPublicServer({
+      listen: config.http,
+      log,
+      feed,
+      maxBodyBytes: 4096 + 2 * app.maxDataLength,
+      tx: {
+        lane: theLane,
+        domainSeparator: domainSeparator(config.chainId, config.appAddress),
+        maxDataLength: app.maxDataLength,
+        recover: async (digest, sig) => {
+          const r = await pool.recover(digest, sig);
+          if (r instanceof SignatureError) throw r;
+          return r;
+        },
+        unavailableReason,
+      },
+      read: {
+        chainId: config.chainId,
+        app: config.appAddress,
+        inputBox: l1.inputBox,
+        etherPortal: config.etherPortalAddress,
+        erc20Portal: config.erc20PortalAddress,
+        erc20Token: config.erc20TokenAddress,
+        batchSubmitter: submitter,
+        version: VERSION,
+        appAbiVersion: app.abiVersion,
+        maxDataLength: app.maxDataLength,
+        currentFee: () => theLane.currentFee,
+        policy,
+        nonceOf: (s) => app.nonceOf(s),
+        unavailableReason,
+      },
+    });
+    cleanup.push(() => pub.stop());
+    cleanup.push(() => feed.closeAll(1001, "shutting down"));
+    const internal = startInternalServer({ listen: config.internalHttp, log });
+    cleanup.push(() => internal.stop());
+
+    const ckpt = setInterval(() => {
+      try {
+        checkpoint(db);
+      } catch (e) {
+        log.warn("WAL checkpoint failed", errorFields(e));
+      }
+    }, CHECKPOINT_INTERVAL_MS);
+    cleanup.push(() => clearInterval(ckpt));
+
+    reader.start();
+    cleanup.push(() => reader.stop());
+    theLane.start();
+
+    const publicUrl = `http://${config.http.host}:${pub.port}`;
+    const internalUrl = `http://${config.internalHttp.host}:${internal.port}`;
+    log.info("sequencer ready", {
+      public_url: publicUrl,
+      internal_url: internalUrl,
+      batch_submitter: submitter,
+      next_offset: theLane.headOffset,
+      batch_nonce: theLane.snapshot().batchNonce,
+    });
+    return {
+      publicUrl,
+      internalUrl,
+      batchSubmitter: submitter,
+      inputBox: l1.inputBox,
+      fatal,
+      stop: async () => {
+        shuttingDown = true;
+        await runCleanup();
+      },
+    };
+  } catch (e) {
+    await runCleanup();
+    throw e;
+  }
+}

@@ -1,0 +1,133 @@
+import { Elysia } from "elysia";
+import type { FeedHub, FeedSink } from "../egress/feed.ts";
+import {
+  domainRoute,
+  feeRoute,
+  infoRoute,
+  nonceRoute,
+  readyzRoute,
+  type ReadRouteDeps,
+} from "../egress/read-routes.ts";
+import { errorReply, jsonReply, toResponse } from "../http/reply.ts";
+import { handleTx, type TxRouteDeps } from "../ingress/tx-route.ts";
+import { errorFields, type Logger } from "../observability/log.ts";
+import type { ListenAddr } from "./config.ts";
+
+export interface PublicServerDeps {
+  listen: ListenAddr;
+  tx: TxRouteDeps;
+  read: ReadRouteDeps;
+  feed: FeedHub;
+  log: Logger;
+  /** Request bodies above this many bytes are refused with 413 before being read. */
+  maxBodyBytes: number;
+}
+
+type Server = { port: number; stop(): Promise<void> };
+
+/**
+ * The public listener: `POST /tx`, the read routes and the WebSocket feed. Internal routes
+ * live on a separate listener (see `startInternalServer`) and are never mounted here.
+ */
+export function startPublicServer(d: PublicServerDeps): Server {
+  const sinks = new WeakMap<object, ReturnType<FeedHub["subscribe"]>>();
+  const app = new Elysia()
+    .onError(({ error, code }) => {
+      if (code === "NOT_FOUND") return toResponse(errorReply(404, "NOT_FOUND", "no such route"));
+      d.log.error("unhandled request error", errorFields(error));
+      return toResponse(errorReply(500, "INTERNAL_ERROR", "internal error"));
+    })
+    .post(
+      "/tx",
+      async ({ request }) => {
+        const len = Number(request.headers.get("content-length") ?? "NaN");
+        if (Number.isFinite(len) && len > d.maxBodyBytes) {
+          return toResponse(errorReply(413, "PAYLOAD_TOO_LARGE", `body exceeds ${d.maxBodyBytes} bytes`));
+        }
+        const body = await request.text();
+        // Chunked bodies carry no length header: check what actually arrived too.
+        if (body.length > d.maxBodyBytes) {
+          return toResponse(errorReply(413, "PAYLOAD_TOO_LARGE", `body exceeds ${d.maxBodyBytes} bytes`));
+        }
+        return toResponse(await handleTx(body, d.tx));
+      },
+      { parse: "none" },
+    )
+    .get("/fee", () => toResponse(feeRoute(d.read)))
+    .get("/nonce", ({ query }) => toResponse(nonceRoute(d.read, query.sender)))
+    .get("/domain", () => toResponse(domainRoute(d.read)))
+    .get("/info", () => toResponse(infoRoute(d.read)))
+    .get("/healthz", () => toResponse(jsonReply({ ok: true, status: "up" })))
+    .get("/readyz", () => toResponse(readyzRoute(d.read)))
+    .ws("/ws/subscribe", {
+      beforeHandle({ query }) {
+        const from = parseOffset(query.from_offset);
+        const gen = parseOffset(query.generation);
+        if (from === null || gen === null) {
+          return toResponse(
+            errorReply(400, "BAD_REQUEST", "from_offset and generation must be unsigned integers"),
+          );
+        }
+      },
+      open(ws) {
+        const raw = ws.raw;
+        const sink: FeedSink = {
+          send: (t) => raw.send(t),
+          close: (code, reason) => raw.close(code, reason),
+          // Present at runtime in Bun; missing from some versions of its type declarations.
+          bufferedAmount: () => (raw as unknown as { getBufferedAmount(): number }).getBufferedAmount(),
+        };
+        const from = parseOffset((ws.data.query as Record<string, string | undefined>).from_offset) ?? 0;
+        sinks.set(raw, d.feed.subscribe(sink, from));
+      },
+      close(ws) {
+        d.feed.unsubscribe(sinks.get(ws.raw));
+        sinks.delete(ws.raw);
+      },
+      message() {
+        // The feed is one-way; client messages are ignored.
+      },
+    })
+    .listen({
+      hostname: d.listen.host,
+      port: d.listen.port,
+      maxRequestBodySize: Math.max(d.maxBodyBytes * 4, 1 << 20),
+    });
+  return {
+    port: app.server!.port as number,
+    stop: async () => {
+      await app.stop(true);
+    },
+  };
+}
+
+export interface InternalServerDeps {
+  listen: ListenAddr;
+  log: Logger;
+}
+
+/** Operator-only listener (network-gated, no auth). Later issues mount state and metrics here. */
+export function startInternalServer(d: InternalServerDeps): Server {
+  const app = new Elysia()
+    .onError(({ error, code }) => {
+      if (code === "NOT_FOUND") return toResponse(errorReply(404, "NOT_FOUND", "no such route"));
+      d.log.error("unhandled internal request error", errorFields(error));
+      return toResponse(errorReply(500, "INTERNAL_ERROR", "internal error"));
+    })
+    .get("/healthz", () => toResponse(jsonReply({ ok: true, status: "up" })))
+    .listen({ hostname: d.listen.host, port: d.listen.port });
+  return {
+    port: app.server!.port as number,
+    stop: async () => {
+      await app.stop(true);
+    },
+  };
+}
+
+/** Absent → 0; otherwise a canonical decimal u64 (safe integer range), else null. */
+function parseOffset(v: string | undefined): number | null {
+  if (v === undefined || v === "") return 0;
+  if (!/^(0|[1-9][0-9]{0,15})$/.test(v)) return null;
+  const n = Number(v);
+  return Number.isSafeInteger(n) ? n : null;
+}

@@ -1,0 +1,63 @@
+import { eip712Domain } from "../core/eip712.ts";
+import { recommendedFee, suggestedMaxFee, type BatchPolicy } from "../core/fees.ts";
+import { MAX_WAIT_BLOCKS } from "../core/scheduler-rules.ts";
+import { errorReply, jsonReply, type HttpReply } from "../http/reply.ts";
+
+export interface ReadRouteDeps {
+  chainId: bigint;
+  app: `0x${string}`;
+  inputBox: `0x${string}`;
+  etherPortal: `0x${string}`;
+  erc20Portal: `0x${string}`;
+  erc20Token: `0x${string}`;
+  batchSubmitter: `0x${string}`;
+  version: string;
+  appAbiVersion: number;
+  maxDataLength: number;
+  currentFee: () => number;
+  policy: () => BatchPolicy;
+  nonceOf: (sender: `0x${string}`) => number;
+  unavailableReason: () => string | null;
+}
+
+export function feeRoute(d: ReadRouteDeps): HttpReply {
+  const fee = d.currentFee();
+  const recommended = recommendedFee(d.policy());
+  return jsonReply({ fee, recommended_fee: recommended, suggested_max_fee: suggestedMaxFee(fee, recommended) });
+}
+
+export function nonceRoute(d: ReadRouteDeps, sender: string | null | undefined): HttpReply {
+  if (typeof sender !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(sender)) {
+    return errorReply(400, "BAD_REQUEST", "query parameter sender must be a 0x-prefixed 20-byte hex address");
+  }
+  const s = sender.toLowerCase() as `0x${string}`;
+  return jsonReply({ sender: s, next_nonce: d.nonceOf(s) });
+}
+
+export function domainRoute(d: ReadRouteDeps): HttpReply {
+  const dom = eip712Domain(d.chainId, d.app);
+  return jsonReply({ ...dom, chainId: Number(dom.chainId) });
+}
+
+export function infoRoute(d: ReadRouteDeps): HttpReply {
+  return jsonReply({
+    chain_id: Number(d.chainId),
+    app_address: d.app,
+    input_box_address: d.inputBox,
+    ether_portal_address: d.etherPortal,
+    erc20_portal_address: d.erc20Portal,
+    erc20_token_address: d.erc20Token,
+    batch_submitter_address: d.batchSubmitter,
+    max_wait_blocks: Number(MAX_WAIT_BLOCKS),
+    max_data_length: d.maxDataLength,
+    app_abi_version: d.appAbiVersion,
+    version: d.version,
+  });
+}
+
+export function readyzRoute(d: ReadRouteDeps): HttpReply {
+  const reason = d.unavailableReason();
+  return reason === null
+    ? jsonReply({ ok: true, status: "ready" })
+    : errorReply(503, "UNAVAILABLE", reason);
+}

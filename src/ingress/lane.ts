@@ -1,0 +1,410 @@
+import { keccak256 } from "viem";
+import type { AppHost } from "../app/host.ts";
+import { SequencerError } from "../core/errors.ts";
+import { batchSizeTargetBytes, maxBatchBytes, recommendedFee, type BatchPolicy } from "../core/fees.ts";
+import type { SequencedTx } from "../core/l2tx.ts";
+import { shouldOpenNewFrame } from "../core/scheduler-rules.ts";
+import { BATCH_OVERHEAD, encodeBatch, FRAME_OVERHEAD, WIRE_USER_OP_OVERHEAD } from "../core/ssz.ts";
+import type { Logger } from "../observability/log.ts";
+import type { LaneStore } from "../storage/lane-store.ts";
+import type { HistoryQueries } from "../storage/queries.ts";
+
+/** A user op whose signature has been checked and whose sender is recovered. */
+export interface SignedOp {
+  sender: `0x${string}`;
+  senderBytes: Uint8Array;
+  nonce: number;
+  maxFee: number;
+  data: Uint8Array;
+  signature: Uint8Array;
+  txHash: Uint8Array;
+}
+
+export type LaneResult =
+  | { ok: true; offset: number }
+  | { ok: false; code: "EXECUTION_REJECTED" | "UNAVAILABLE" | "INTERNAL_ERROR"; message: string };
+
+export class LaneFatalError extends SequencerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("LANE_FATAL", message, options);
+  }
+}
+
+export interface LaneOptions {
+  store: LaneStore;
+  history: HistoryQueries;
+  app: AppHost;
+  /** Batch submitter address (20 bytes): its inputs are batches, never direct inputs. */
+  submitter: Uint8Array;
+  policy: () => BatchPolicy;
+  maxBatchOpenMs: number;
+  /** Ops admitted (reserved) but not yet answered; beyond this, callers get 429. */
+  queueCapacity: number;
+  /** Upper bound of ops per group commit. */
+  maxChunk: number;
+  now: () => number;
+  log: Logger;
+  /** Called after each commit with the new history entries, in order. */
+  onCommitted: (entries: SequencedTx[]) => void;
+  /** Called once if the lane can no longer guarantee consistency; the process must stop. */
+  onFatal: (e: LaneFatalError) => void;
+}
+
+interface Pending {
+  op: SignedOp;
+  resolve: (r: LaneResult) => void;
+}
+
+interface OpenBatch {
+  batchId: number;
+  nonce: number;
+  openedAtMs: number;
+  frameCount: number;
+  userOpCount: number;
+  projectedBytes: number;
+}
+
+interface OpenFrame {
+  frameId: number;
+  frameIndex: number;
+  safeBlock: number;
+  fee: number;
+}
+
+export interface LaneSnapshot {
+  batchNonce: number;
+  frameSafeBlock: number;
+  frameFee: number;
+  nextOffset: number;
+  queueDepth: number;
+}
+
+/**
+ * The inclusion lane: the single writer of the L2 order. It executes ops against the app,
+ * groups them into one SQLite transaction per chunk, and answers every op of the chunk only
+ * after that transaction has committed. Frame and batch rotation happen inside the same
+ * transactions, so the stored order is always one the scheduler can reproduce.
+ */
+export class InclusionLane {
+  private readonly o: LaneOptions;
+  private queue: Pending[] = [];
+  private reserved = 0;
+  private scheduled = false;
+  private failed: LaneFatalError | null = null;
+  private stopped = false;
+  private batch!: OpenBatch;
+  private frame!: OpenFrame;
+  private nextOffset = 0;
+  private lastDrainedInput = -1;
+  private safeHead: number;
+  private timer: ReturnType<typeof setInterval> | null = null;
+  /** Sampled from storage when a frame opens; operators change it with SQL. */
+  private policy!: BatchPolicy;
+
+  /**
+   * Restores the lane's tips from storage. When no batch exists yet, the root batch (nonce 0)
+   * opens with its first frame at `safeHead`, which the reader must have established.
+   */
+  constructor(opts: LaneOptions, safeHead: number) {
+    this.o = opts;
+    this.safeHead = safeHead;
+    this.policy = opts.policy();
+    this.restore();
+  }
+
+  /** Starts the timer that closes batches that have been open too long. */
+  start(): void {
+    this.timer = setInterval(() => this.schedule(), 1000);
+    this.schedule();
+  }
+
+  /** Stops accepting work; queued ops are answered UNAVAILABLE. */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    const queued = this.queue.splice(0);
+    this.reserved -= queued.length;
+    for (const p of queued) {
+      p.resolve({ ok: false, code: "UNAVAILABLE", message: "shutting down" });
+    }
+  }
+
+  /** Claims a queue slot before the expensive signature recovery; false means 429. */
+  tryReserve(): boolean {
+    if (this.reserved >= this.o.queueCapacity) return false;
+    this.reserved++;
+    return true;
+  }
+
+  /** Gives back a slot whose op never reached `submit` (e.g. a bad signature). */
+  release(): void {
+    this.reserved--;
+  }
+
+  /** Queues an op that holds a reservation. The promise settles after the commit. */
+  submit(op: SignedOp): Promise<LaneResult> {
+    if (this.failed || this.stopped) {
+      this.reserved--;
+      return Promise.resolve({
+        ok: false,
+        code: "UNAVAILABLE",
+        message: this.stopped ? "shutting down" : "inclusion lane failed",
+      });
+    }
+    return new Promise((resolve) => {
+      this.queue.push({ op, resolve });
+      this.schedule();
+    });
+  }
+
+  /** The reader established a new safe head; directs may now be drained. */
+  observeSafeHead(safeBlock: number): void {
+    if (safeBlock > this.safeHead) {
+      this.safeHead = safeBlock;
+      this.schedule();
+    }
+  }
+
+  get queueDepth(): number {
+    return this.reserved;
+  }
+
+  get headOffset(): number {
+    return this.nextOffset;
+  }
+
+  get isHealthy(): boolean {
+    return this.failed === null && !this.stopped;
+  }
+
+  snapshot(): LaneSnapshot {
+    return {
+      batchNonce: this.batch.nonce,
+      frameSafeBlock: this.frame.safeBlock,
+      frameFee: this.frame.fee,
+      nextOffset: this.nextOffset,
+      queueDepth: this.reserved,
+    };
+  }
+
+  /** The fee of the open frame: what an op admitted right now would pay. */
+  get currentFee(): number {
+    return this.frame.fee;
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.failed || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.runChunk();
+      if (this.queue.length > 0) this.schedule();
+    });
+  }
+
+  private runChunk(): void {
+    if (this.failed || this.stopped) return;
+    const chunk = this.queue.splice(0, this.o.maxChunk);
+    const now = this.o.now();
+    const entries: SequencedTx[] = [];
+    const answers: { p: Pending; r: LaneResult }[] = [];
+    const wantsRotation = shouldOpenNewFrame(BigInt(this.frame.safeBlock), BigInt(this.safeHead));
+    const wantsTimeClose =
+      this.batch.userOpCount > 0 && now - this.batch.openedAtMs >= this.o.maxBatchOpenMs;
+    if (chunk.length === 0 && !wantsTimeClose && !(wantsRotation && this.hasPendingDirects())) {
+      return;
+    }
+    // Tips are copied so that a failed transaction leaves the in-memory view untouched.
+    const saved = { batch: { ...this.batch }, frame: { ...this.frame }, nextOffset: this.nextOffset, lastDrained: this.lastDrainedInput };
+    try {
+      this.o.store.transaction(() => {
+        if (wantsTimeClose) this.closeBatch(now);
+        if (wantsRotation && (chunk.length > 0 || this.hasPendingDirects())) {
+          this.openFrame(now, entries);
+        }
+        for (const p of chunk) answers.push({ p, r: this.include(p.op, now, entries) });
+      });
+    } catch (e) {
+      this.batch = saved.batch;
+      this.frame = saved.frame;
+      this.nextOffset = saved.nextOffset;
+      this.lastDrainedInput = saved.lastDrained;
+      this.fail(e, chunk);
+      return;
+    }
+    this.reserved -= chunk.length;
+    for (const { p, r } of answers) p.resolve(r);
+    if (entries.length > 0) this.o.onCommitted(entries);
+  }
+
+  /** Validates and executes one op inside the chunk's transaction. */
+  private include(op: SignedOp, now: number, entries: SequencedTx[]): LaneResult {
+    const app = this.o.app;
+    if (op.maxFee < this.frame.fee) {
+      return {
+        ok: false,
+        code: "EXECUTION_REJECTED",
+        message: `max_fee ${op.maxFee} is below the current frame fee ${this.frame.fee}`,
+      };
+    }
+    const verdict = app.validate(op.sender, op.nonce, this.frame.fee, op.data);
+    if (!verdict.ok) return { ok: false, code: "EXECUTION_REJECTED", message: verdict.reason };
+
+    const opBytes = WIRE_USER_OP_OVERHEAD + op.data.length;
+    if (
+      this.batch.userOpCount > 0 &&
+      this.batch.projectedBytes + opBytes > maxBatchBytes(this.policy)
+    ) {
+      this.closeBatch(now);
+    }
+    app.applyUserOp(op.sender, op.nonce, this.frame.fee, op.data, BigInt(this.frame.safeBlock));
+    this.o.store.insertUserOp({
+      frameId: this.frame.frameId,
+      sender: op.senderBytes,
+      nonce: op.nonce,
+      maxFee: op.maxFee,
+      data: op.data,
+      signature: op.signature,
+      txHash: op.txHash,
+      acceptedAtMs: now,
+    });
+    const offset = this.nextOffset++;
+    entries.push({
+      kind: "user_op",
+      offset,
+      sender: op.sender,
+      fee: this.frame.fee,
+      data: op.data,
+      nonce: op.nonce,
+      txHash: op.txHash,
+    });
+    this.batch.userOpCount++;
+    this.batch.projectedBytes += opBytes;
+    if (this.batch.projectedBytes >= batchSizeTargetBytes(this.policy)) this.closeBatch(now);
+    return { ok: true, offset };
+  }
+
+  /** Drains every newly safe direct input, then opens a frame stamped with the safe head. */
+  private openFrame(now: number, entries: SequencedTx[]): void {
+    const frameIndex = this.frame.frameIndex + 1;
+    this.policy = this.o.policy();
+    const fee = recommendedFee(this.policy);
+    const frameId = this.o.store.openFrame(this.batch.batchId, frameIndex, this.safeHead, fee, now);
+    this.frame = { frameId, frameIndex, safeBlock: this.safeHead, fee };
+    this.batch.frameCount++;
+    this.batch.projectedBytes += FRAME_OVERHEAD;
+    for (const d of this.o.store.pendingDirects(this.lastDrainedInput, this.safeHead, this.o.submitter)) {
+      const sender = bytesToAddress(d.sender);
+      this.o.app.applyDirectInput(sender, BigInt(d.blockNumber), d.payload);
+      const offset = this.nextOffset++;
+      this.o.store.insertDirect(offset, d.inputIndex, frameId);
+      this.lastDrainedInput = d.inputIndex;
+      entries.push({
+        kind: "direct_input",
+        offset,
+        sender,
+        blockNumber: d.blockNumber,
+        inputIndex: d.inputIndex,
+        payload: d.payload,
+      });
+    }
+  }
+
+  /**
+   * Seals the open batch (stamping the hash of its exact L1 payload) and opens its child with
+   * a first frame at the same safe block, as SPEC §2.5 requires.
+   */
+  private closeBatch(now: number): void {
+    const contents = this.o.history.batchContents(this.batch.batchId, this.batch.nonce);
+    const sealedHash = hexToBytes32(keccak256(encodeBatch(contents)));
+    this.o.store.closeBatch(this.batch.batchId, now, sealedHash);
+    this.o.log.info("batch closed", {
+      nonce: this.batch.nonce,
+      user_ops: this.batch.userOpCount,
+      frames: this.batch.frameCount,
+      bytes: this.batch.projectedBytes,
+    });
+    const parentId = this.batch.batchId;
+    const nonce = this.batch.nonce + 1;
+    const batchId = this.o.store.openBatch(nonce, parentId, now);
+    this.policy = this.o.policy();
+    const fee = recommendedFee(this.policy);
+    const frameId = this.o.store.openFrame(batchId, 0, this.frame.safeBlock, fee, now);
+    this.batch = {
+      batchId,
+      nonce,
+      openedAtMs: now,
+      frameCount: 1,
+      userOpCount: 0,
+      projectedBytes: BATCH_OVERHEAD + FRAME_OVERHEAD,
+    };
+    this.frame = { frameId, frameIndex: 0, safeBlock: this.frame.safeBlock, fee };
+  }
+
+  private hasPendingDirects(): boolean {
+    return this.o.store.pendingDirects(this.lastDrainedInput, this.safeHead, this.o.submitter).length > 0;
+  }
+
+  private restore(): void {
+    const s = this.o.store;
+    this.nextOffset = s.nextOffset();
+    this.lastDrainedInput = s.lastDrainedInputIndex();
+    let open = s.openBatchRow();
+    if (!open) {
+      if (s.lastLiveBatch()) {
+        throw new LaneFatalError("storage has closed batches but no open batch; refusing to guess");
+      }
+      const now = this.o.now();
+      s.transaction(() => {
+        const batchId = s.openBatch(0, null, now);
+        s.openFrame(batchId, 0, this.safeHead, recommendedFee(this.policy), now);
+      });
+      open = s.openBatchRow()!;
+    }
+    const frame = s.lastFrame(open.batchId);
+    if (!frame) throw new LaneFatalError(`open batch ${open.nonce} has no frame`);
+    const shape = s.batchShape(open.batchId);
+    this.batch = {
+      batchId: open.batchId,
+      nonce: open.nonce,
+      openedAtMs: open.openedAtMs,
+      frameCount: shape.frameCount,
+      userOpCount: shape.userOpCount,
+      projectedBytes:
+        BATCH_OVERHEAD +
+        FRAME_OVERHEAD * shape.frameCount +
+        WIRE_USER_OP_OVERHEAD * shape.userOpCount +
+        shape.dataBytes,
+    };
+    this.frame = {
+      frameId: frame.frameId,
+      frameIndex: frame.frameIndex,
+      safeBlock: frame.safeBlock,
+      fee: frame.fee,
+    };
+  }
+
+  private fail(e: unknown, chunk: Pending[]): void {
+    const err =
+      e instanceof LaneFatalError
+        ? e
+        : new LaneFatalError(`inclusion lane commit failed: ${(e as Error).message}`, { cause: e });
+    this.failed = err;
+    this.o.log.error("inclusion lane failed; app state may be ahead of storage", { error: err });
+    const all = [...chunk, ...this.queue.splice(0)];
+    this.reserved -= all.length;
+    for (const p of all) {
+      p.resolve({ ok: false, code: "INTERNAL_ERROR", message: "inclusion lane failed" });
+    }
+    this.o.onFatal(err);
+  }
+}
+
+function bytesToAddress(b: Uint8Array): `0x${string}` {
+  return `0x${Buffer.from(b).toString("hex")}`;
+}
+
+function hexToBytes32(h: `0x${string}`): Uint8Array {
+  return new Uint8Array(Buffer.from(h.slice(2), "hex"));
+}

@@ -1,0 +1,185 @@
+import type { PublicClient } from "viem";
+import { hexToBytes } from "../core/bytes.ts";
+import { SequencerError } from "../core/errors.ts";
+import { errorFields, type Logger } from "../observability/log.ts";
+import type { ReaderStore, SafeInputRow } from "../storage/reader-store.ts";
+import { decodeEvmAdvance, inputAddedEvent } from "./contracts.ts";
+
+export class InputReaderError extends SequencerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("INPUT_READER_ERROR", message, options);
+  }
+}
+
+export interface InputReaderOptions {
+  client: PublicClient;
+  inputBox: `0x${string}`;
+  app: `0x${string}`;
+  /** First block that can hold inputs of the app (InputBox or app deployment block). */
+  fromBlock: bigint;
+  store: ReaderStore;
+  pollIntervalMs: number;
+  log: Logger;
+  /** JSON-RPC error codes meaning "block range too large": the range is halved and retried. */
+  longRangeErrorCodes: readonly number[];
+  /** Largest block span asked of `eth_getLogs` at once. */
+  maxLogRange?: bigint;
+  /** Called, on the same thread, after a sync moved the safe head forward. */
+  onSafeHead: (safeBlock: number) => void;
+  now?: () => number;
+}
+
+const MAX_BACKOFF_MS = 30_000;
+
+/**
+ * Follows the app's inputs on L1 up to the `safe` block and stores them, together with the
+ * safe head, in one transaction per range. Only safe blocks are read, so a reorg above safe
+ * never reaches storage.
+ */
+export class InputReader {
+  private readonly o: InputReaderOptions;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private running = false;
+  private failures = 0;
+  private inFlight: Promise<void> | null = null;
+
+  constructor(opts: InputReaderOptions) {
+    this.o = opts;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.inFlight?.catch(() => {});
+  }
+
+  /** One full sync to the current safe head. Throws on L1 errors; the loop retries. */
+  async syncOnce(): Promise<number> {
+    const [safe, finalized] = await Promise.all([
+      this.o.client.getBlock({ blockTag: "safe" }),
+      this.o.client.getBlock({ blockTag: "finalized" }),
+    ]);
+    const safeBlock = safe.number;
+    const finalizedBlock = finalized.number;
+    const heads = this.o.store.heads();
+    let from = heads ? BigInt(heads.scannedThroughBlock) + 1n : this.o.fromBlock;
+    const maxRange = this.o.maxLogRange ?? 10_000n;
+    const total = safeBlock - from + 1n;
+    const started = Date.now();
+    while (from <= safeBlock) {
+      const to = from + maxRange - 1n < safeBlock ? from + maxRange - 1n : safeBlock;
+      const inputs = await this.fetchRange(from, to);
+      // A partial scan may only claim the blocks it actually covered as safe.
+      this.o.store.append(
+        inputs,
+        {
+          safeBlock: Number(to),
+          finalizedBlock: Number(finalizedBlock < to ? finalizedBlock : to),
+          scannedThroughBlock: Number(to),
+        },
+        (this.o.now ?? Date.now)(),
+      );
+      if (total > maxRange) {
+        this.o.log.info("input reader progress", {
+          scanned_through: to,
+          target: safeBlock,
+          percent: Number(((to - (safeBlock - total + 1n) + 1n) * 100n) / total),
+          elapsed_ms: Date.now() - started,
+        });
+      }
+      from = to + 1n;
+    }
+    if (!heads || safeBlock >= BigInt(heads.safeBlock)) {
+      this.o.store.append(
+        [],
+        {
+          safeBlock: Number(safeBlock),
+          finalizedBlock: Number(finalizedBlock),
+          scannedThroughBlock: Number(safeBlock),
+        },
+        (this.o.now ?? Date.now)(),
+      );
+    }
+    const stored = this.o.store.heads()!;
+    this.o.onSafeHead(stored.safeBlock);
+    return stored.safeBlock;
+  }
+
+  private loop(): void {
+    if (!this.running) return;
+    this.inFlight = this.syncOnce().then(
+      () => {
+        if (this.failures > 0) this.o.log.info("L1 reachable again; input reader resumed", { after_failures: this.failures });
+        this.failures = 0;
+        this.reschedule(this.o.pollIntervalMs);
+      },
+      (e) => {
+        // Log the outage once, not on every retry; the recovery is logged above.
+        if (this.failures === 0) this.o.log.warn("input reader cannot reach L1; retrying", errorFields(e));
+        this.failures++;
+        const backoff = Math.min(MAX_BACKOFF_MS, this.o.pollIntervalMs * 2 ** Math.min(this.failures, 10));
+        this.reschedule(backoff * (0.5 + Math.random() / 2));
+      },
+    );
+  }
+
+  private reschedule(ms: number): void {
+    if (!this.running) return;
+    this.timer = setTimeout(() => this.loop(), ms);
+  }
+
+  /** Fetches and decodes the app's inputs in [from, to], halving the range when told to. */
+  private async fetchRange(from: bigint, to: bigint): Promise<SafeInputRow[]> {
+    let logs;
+    try {
+      logs = await this.o.client.getLogs({
+        address: this.o.inputBox,
+        event: inputAddedEvent,
+        args: { appContract: this.o.app },
+        fromBlock: from,
+        toBlock: to,
+        strict: true,
+      });
+    } catch (e) {
+      if (to > from && this.isLongRangeError(e)) {
+        const mid = from + (to - from) / 2n;
+        return [...(await this.fetchRange(from, mid)), ...(await this.fetchRange(mid + 1n, to))];
+      }
+      throw e;
+    }
+    return logs.map((log) => {
+      const adv = decodeEvmAdvance(log.args.input);
+      if (adv.appContract.toLowerCase() !== this.o.app || adv.index !== log.args.index) {
+        throw new InputReaderError(
+          `InputAdded ${log.args.index} does not match its EvmAdvance (app ${adv.appContract}, index ${adv.index})`,
+        );
+      }
+      if (log.blockNumber === null || log.transactionHash === null) {
+        throw new InputReaderError("InputAdded log without block number or transaction hash");
+      }
+      return {
+        inputIndex: Number(adv.index),
+        sender: hexToBytes(adv.msgSender, 20),
+        blockNumber: Number(log.blockNumber),
+        blockTimestamp: Number(adv.blockTimestamp),
+        txHash: hexToBytes(log.transactionHash, 32),
+        payload: hexToBytes(adv.payload),
+      };
+    });
+  }
+
+  private isLongRangeError(e: unknown): boolean {
+    for (let cur: unknown = e; cur && typeof cur === "object"; cur = (cur as { cause?: unknown }).cause) {
+      const code = (cur as { code?: unknown }).code;
+      if (typeof code === "number" && this.o.longRangeErrorCodes.includes(code)) return true;
+    }
+    return false;
+  }
+}

@@ -1,0 +1,123 @@
+import { Database } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { SequencerError } from "../core/errors.ts";
+import { MIGRATIONS, type Migration } from "./migrations.ts";
+
+export class StorageError extends SequencerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("STORAGE_ERROR", message, options);
+  }
+}
+
+export const DB_FILE_NAME = "sequencer.db";
+
+export interface OpenOptions {
+  /** Read-only connections never migrate and never write. */
+  readonly?: boolean;
+}
+
+/**
+ * Opens (creating if needed) `<dataDir>/sequencer.db` with the durability settings the
+ * acknowledgement rule depends on: WAL plus synchronous=FULL, so a committed transaction
+ * survives power loss before `POST /tx` answers.
+ */
+export function openDatabase(dataDir: string, opts: OpenOptions = {}): Database {
+  if (!opts.readonly) mkdirSync(dataDir, { recursive: true });
+  const path = join(dataDir, DB_FILE_NAME);
+  let db: Database;
+  try {
+    db = opts.readonly
+      ? new Database(path, { readonly: true, strict: true })
+      : new Database(path, { create: true, readwrite: true, strict: true });
+  } catch (e) {
+    throw new StorageError(`cannot open database ${path}: ${(e as Error).message}`, { cause: e });
+  }
+  db.exec("PRAGMA busy_timeout = 5000");
+  if (!opts.readonly) {
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec("PRAGMA synchronous = FULL");
+    db.exec("PRAGMA foreign_keys = ON");
+    // Checkpoints run from a timer (see `checkpoint`), never inside a commit that a user waits on.
+    db.exec("PRAGMA wal_autocheckpoint = 0");
+    migrate(db, MIGRATIONS);
+  }
+  return db;
+}
+
+/** A PASSIVE checkpoint: copies WAL pages into the database without blocking writers. */
+export function checkpoint(db: Database): void {
+  db.exec("PRAGMA wal_checkpoint(PASSIVE)");
+}
+
+export function migrate(db: Database, migrations: readonly Migration[]): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms INTEGER NOT NULL)`);
+  const current =
+    (db.query("SELECT MAX(version) AS v FROM schema_migrations").get() as { v: number | null })
+      .v ?? 0;
+  const known = migrations.at(-1)?.version ?? 0;
+  if (current > known) {
+    throw new StorageError(
+      `database schema version ${current} is newer than this binary supports (${known}); ` +
+        "refusing to run an older sequencer against it",
+    );
+  }
+  for (const m of migrations) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.query("INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)").run(
+        m.version,
+        m.name,
+        Date.now(),
+      );
+    })();
+  }
+}
+
+export function schemaVersion(db: Database): number {
+  return (
+    (db.query("SELECT MAX(version) AS v FROM schema_migrations").get() as { v: number | null }).v ??
+    0
+  );
+}
+
+export interface InstanceIdentity {
+  chainId: bigint;
+  appAddress: `0x${string}`;
+  batchSubmitter: `0x${string}`;
+}
+
+/**
+ * Binds the database to one deployment on first start and refuses any other afterwards:
+ * replaying one chain's history against another chain would sequence garbage.
+ */
+export function bindInstance(db: Database, id: InstanceIdentity, nowMs: number): void {
+  const row = db
+    .query("SELECT chain_id AS chainId, app_address AS app, batch_submitter AS submitter FROM instance WHERE id = 1")
+    .get() as { chainId: string; app: string; submitter: string } | null;
+  if (!row) {
+    db.query(
+      "INSERT INTO instance (id, chain_id, app_address, batch_submitter, created_at_ms) VALUES (1, ?, ?, ?, ?)",
+    ).run(id.chainId.toString(), id.appAddress, id.batchSubmitter, nowMs);
+    return;
+  }
+  const mismatch: string[] = [];
+  if (row.chainId !== id.chainId.toString()) mismatch.push(`chain ${row.chainId} (SEQ_CHAIN_ID is ${id.chainId})`);
+  if (row.app !== id.appAddress) mismatch.push(`app ${row.app} (SEQ_APP_ADDRESS is ${id.appAddress})`);
+  if (row.submitter !== id.batchSubmitter) {
+    mismatch.push(`batch submitter ${row.submitter} (the configured key belongs to ${id.batchSubmitter})`);
+  }
+  if (mismatch.length > 0) {
+    throw new InstanceMismatchError(
+      `the data dir belongs to another deployment: ${mismatch.join(", ")}; use another SEQ_DATA_DIR`,
+    );
+  }
+}
+
+export class InstanceMismatchError extends SequencerError {
+  constructor(message: string) {
+    super("INSTANCE_MISMATCH", message);
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * Versioned schema migrations, applied in order at startup inside one transaction each.
+ * A migration, once released, is never edited: fix forward with a new version.
+ *
+ * Writers (one writer per fact, see docs/storage.md):
+ *   batches, frames, user_ops, sequenced_l2_txs ........ inclusion lane
+ *   safe_inputs, l1_heads ................................ input reader
+ *   batch_policy ......................................... operator (SQL) / migrations
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "hot path: batches, frames, user ops, ordered replay, safe inputs, policy",
+    sql: `
+      -- A batch is a node of the optimistic chain. Batches are never deleted: a later
+      -- recovery stamps them invalidated instead. Nonce uniqueness holds among live batches.
+      CREATE TABLE batches (
+        batch_id        INTEGER PRIMARY KEY,
+        nonce           INTEGER NOT NULL CHECK (nonce >= 0),
+        parent_id       INTEGER REFERENCES batches(batch_id),
+        opened_at_ms    INTEGER NOT NULL,
+        closed_at_ms    INTEGER,
+        -- keccak256 of the SSZ payload, stamped when the batch is sealed.
+        sealed_hash     BLOB CHECK (sealed_hash IS NULL OR length(sealed_hash) = 32),
+        invalidated_at_ms INTEGER,
+        CHECK (closed_at_ms IS NULL OR closed_at_ms >= opened_at_ms)
+      );
+      CREATE UNIQUE INDEX batches_live_nonce ON batches(nonce) WHERE invalidated_at_ms IS NULL;
+
+      CREATE TABLE frames (
+        frame_id        INTEGER PRIMARY KEY,
+        batch_id        INTEGER NOT NULL REFERENCES batches(batch_id),
+        frame_index     INTEGER NOT NULL CHECK (frame_index >= 0),
+        safe_block      INTEGER NOT NULL CHECK (safe_block >= 0),
+        fee             INTEGER NOT NULL CHECK (fee BETWEEN 0 AND 17101),
+        opened_at_ms    INTEGER NOT NULL,
+        UNIQUE (batch_id, frame_index)
+      );
+
+      CREATE TABLE user_ops (
+        user_op_id      INTEGER PRIMARY KEY,
+        frame_id        INTEGER NOT NULL REFERENCES frames(frame_id),
+        sender          BLOB NOT NULL CHECK (length(sender) = 20),
+        nonce           INTEGER NOT NULL CHECK (nonce BETWEEN 0 AND 4294967295),
+        max_fee         INTEGER NOT NULL CHECK (max_fee BETWEEN 0 AND 65535),
+        data            BLOB NOT NULL,
+        signature       BLOB NOT NULL CHECK (length(signature) = 65),
+        tx_hash         BLOB NOT NULL CHECK (length(tx_hash) = 32),
+        accepted_at_ms  INTEGER NOT NULL
+      );
+      CREATE INDEX user_ops_tx_hash ON user_ops(tx_hash);
+      CREATE INDEX user_ops_frame ON user_ops(frame_id);
+
+      -- Every InputBox input of the app up to the L1 safe head, including the batch
+      -- submitter's own batches. Indices are contiguous from 0.
+      CREATE TABLE safe_inputs (
+        input_index     INTEGER PRIMARY KEY CHECK (input_index >= 0),
+        sender          BLOB NOT NULL CHECK (length(sender) = 20),
+        block_number    INTEGER NOT NULL,
+        block_timestamp INTEGER NOT NULL,
+        tx_hash         BLOB NOT NULL CHECK (length(tx_hash) = 32),
+        payload         BLOB NOT NULL
+      );
+      CREATE INDEX safe_inputs_block ON safe_inputs(block_number);
+
+      -- The ordered L2 history: each row is a user op XOR a drained direct input.
+      -- Offsets are dense from 0.
+      CREATE TABLE sequenced_l2_txs (
+        l2_offset         INTEGER PRIMARY KEY CHECK (l2_offset >= 0),
+        user_op_id        INTEGER UNIQUE REFERENCES user_ops(user_op_id),
+        input_index       INTEGER REFERENCES safe_inputs(input_index),
+        -- The frame that executed the row; for directs, the frame they were drained into.
+        frame_id          INTEGER NOT NULL REFERENCES frames(frame_id),
+        CHECK ((user_op_id IS NULL) <> (input_index IS NULL))
+      );
+      CREATE INDEX sequenced_l2_txs_input ON sequenced_l2_txs(input_index);
+
+      -- Inserting a user op appends its replay row; the offset is the next dense one.
+      CREATE TRIGGER trg_sequence_user_op AFTER INSERT ON user_ops
+      BEGIN
+        INSERT INTO sequenced_l2_txs (l2_offset, user_op_id, frame_id)
+        VALUES (
+          (SELECT COALESCE(MAX(l2_offset) + 1, 0) FROM sequenced_l2_txs),
+          NEW.user_op_id,
+          NEW.frame_id
+        );
+      END;
+
+      -- What the reader last established about L1. Singleton row.
+      CREATE TABLE l1_heads (
+        id                    INTEGER PRIMARY KEY CHECK (id = 1),
+        safe_block            INTEGER NOT NULL,
+        -- Wall time (ms) at which safe_block last advanced: the stale-view clock.
+        safe_advanced_at_ms   INTEGER NOT NULL,
+        finalized_block       INTEGER NOT NULL,
+        -- Inputs are complete up to and including this block.
+        scanned_through_block INTEGER NOT NULL
+      );
+
+      -- Which chain and app this database belongs to, so a data dir is never reused for
+      -- another deployment by mistake. Singleton row, written once at first start.
+      CREATE TABLE instance (
+        id              INTEGER PRIMARY KEY CHECK (id = 1),
+        chain_id        TEXT NOT NULL,
+        app_address     TEXT NOT NULL,
+        batch_submitter TEXT NOT NULL,
+        created_at_ms   INTEGER NOT NULL
+      );
+
+      -- Batch sizing and fee knobs in log space (SPEC 2.3). Singleton row.
+      CREATE TABLE batch_policy (
+        id                    INTEGER PRIMARY KEY CHECK (id = 1),
+        log_alpha             INTEGER NOT NULL,
+        log_one_plus_alpha    INTEGER NOT NULL,
+        log_gas_price         INTEGER NOT NULL,
+        log_slack             INTEGER NOT NULL,
+        log_base_gas          INTEGER NOT NULL,
+        log_delta             INTEGER NOT NULL,
+        log_user_op_bytes     INTEGER NOT NULL,
+        log_max_batch_bytes   INTEGER NOT NULL
+      );
+      INSERT INTO batch_policy VALUES (1, -229, 20, 0, 296, 1403, 419, 621, 1333);
+
+      -- Operator-facing mirror of core/fees.ts (a test keeps the two equal).
+      CREATE VIEW batch_policy_derived AS
+        SELECT
+          log_gas_price + log_slack + log_one_plus_alpha + log_delta + log_user_op_bytes
+            AS recommended_fee,
+          log_base_gas - log_alpha - log_delta AS batch_size_target
+        FROM batch_policy WHERE id = 1;
+    `,
+  },
+];

@@ -1,0 +1,122 @@
+import type { Database } from "bun:sqlite";
+import type { SequencedTx } from "../core/l2tx.ts";
+import type { Batch, Frame } from "../core/ssz.ts";
+
+/**
+ * Read-only queries over the ordered history. Used by the feed (catch-up), by startup replay
+ * and by the batch sealer; none of them writes.
+ */
+export interface HistoryRow {
+  offset: number;
+  userOpId: number | null;
+  inputIndex: number | null;
+  /** Frame fee (exponent) charged to user ops; for directs, the fee of the draining frame. */
+  fee: number;
+  safeBlock: number;
+  uSender: Uint8Array | null;
+  nonce: number | null;
+  maxFee: number | null;
+  data: Uint8Array | null;
+  signature: Uint8Array | null;
+  txHash: Uint8Array | null;
+  iSender: Uint8Array | null;
+  blockNumber: number | null;
+  payload: Uint8Array | null;
+}
+
+export class HistoryQueries {
+  private readonly qPage;
+  private readonly qFrames;
+  private readonly qOps;
+  private readonly qHead;
+
+  constructor(db: Database) {
+    this.qPage = db.query(
+      `SELECT s.l2_offset AS offset, s.user_op_id AS userOpId, s.input_index AS inputIndex,
+              f.fee AS fee, f.safe_block AS safeBlock,
+              u.sender AS uSender, u.nonce AS nonce, u.max_fee AS maxFee, u.data AS data,
+              u.signature AS signature, u.tx_hash AS txHash,
+              i.sender AS iSender, i.block_number AS blockNumber, i.payload AS payload
+       FROM sequenced_l2_txs s
+       JOIN frames f ON f.frame_id = s.frame_id
+       LEFT JOIN user_ops u ON u.user_op_id = s.user_op_id
+       LEFT JOIN safe_inputs i ON i.input_index = s.input_index
+       WHERE s.l2_offset >= ? ORDER BY s.l2_offset LIMIT ?`,
+    );
+    this.qFrames = db.query(
+      `SELECT frame_id AS frameId, safe_block AS safeBlock, fee FROM frames
+       WHERE batch_id = ? ORDER BY frame_index`,
+    );
+    this.qOps = db.query(
+      `SELECT u.frame_id AS frameId, u.nonce AS nonce, u.max_fee AS maxFee, u.data AS data,
+              u.signature AS signature
+       FROM user_ops u JOIN frames f ON f.frame_id = u.frame_id
+       WHERE f.batch_id = ? ORDER BY u.user_op_id`,
+    );
+    this.qHead = db.query("SELECT COALESCE(MAX(l2_offset) + 1, 0) AS n FROM sequenced_l2_txs");
+  }
+
+  /** Rows with offset in [from, from + limit), in order. */
+  page(fromOffset: number, limit: number): HistoryRow[] {
+    return this.qPage.all(fromOffset, limit) as HistoryRow[];
+  }
+
+  /** Number of entries in the history (the next offset to be assigned). */
+  headOffset(): number {
+    return (this.qHead.get() as { n: number }).n;
+  }
+
+  /** The batch exactly as it is encoded for L1: frames in order, ops in acceptance order. */
+  batchContents(batchId: number, nonce: number): Batch {
+    const frames = this.qFrames.all(batchId) as { frameId: number; safeBlock: number; fee: number }[];
+    const ops = this.qOps.all(batchId) as {
+      frameId: number;
+      nonce: number;
+      maxFee: number;
+      data: Uint8Array;
+      signature: Uint8Array;
+    }[];
+    const byFrame = new Map<number, Frame>();
+    const out: Frame[] = frames.map((f) => {
+      const frame: Frame = { userOps: [], safeBlock: BigInt(f.safeBlock), feePrice: f.fee };
+      byFrame.set(f.frameId, frame);
+      return frame;
+    });
+    for (const op of ops) {
+      byFrame.get(op.frameId)!.userOps.push({
+        nonce: op.nonce,
+        maxFee: op.maxFee,
+        data: op.data,
+        signature: op.signature,
+      });
+    }
+    return { nonce: BigInt(nonce), frames: out };
+  }
+}
+
+function addr(b: Uint8Array): `0x${string}` {
+  return `0x${Buffer.from(b).toString("hex")}`;
+}
+
+/** A stored history row as the domain entry the feed and replay work with. */
+export function rowToTx(r: HistoryRow): SequencedTx {
+  if (r.userOpId !== null) {
+    return {
+      kind: "user_op",
+      offset: r.offset,
+      sender: addr(r.uSender!),
+      fee: r.fee,
+      data: r.data!,
+      nonce: r.nonce!,
+      txHash: r.txHash!,
+    };
+  }
+  return {
+    kind: "direct_input",
+    offset: r.offset,
+    sender: addr(r.iSender!),
+    blockNumber: r.blockNumber!,
+    inputIndex: r.inputIndex!,
+    payload: r.payload!,
+  };
+}
