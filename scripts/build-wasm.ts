@@ -19,18 +19,12 @@ const APP_DIR = join(ROOT, "app-wasm");
 export const WALLET_WASM_PATH = join(APP_DIR, "build", "wallet.wasm");
 const OUT_FILE = WALLET_WASM_PATH;
 
-/** Every flag is spelled out here rather than in asconfig.json so the build has one source. */
-export const ASC_ARGS: readonly string[] = [
-  "assembly/index.ts",
-  "--outFile", "build/wallet.wasm",
-  // TLSF allocator: the account table and dump buffers are really freed (stub would leak)
-  "--runtime", "incremental",
-  "--optimizeLevel", "3",
-  "--shrinkLevel", "0",
-  "--converge",
-  "--noColors",
-  // no debug names or source maps: they would only add bytes
-];
+/**
+ * All compiler options live in app-wasm/asconfig.json (runtime incremental = TLSF, so the
+ * account table and dump buffers are really freed; -O3; no debug info). App authors can run
+ * the same file with the asc CLI.
+ */
+export const ASC_ARGS: readonly string[] = ["--config", "asconfig.json"];
 
 /** Compiles the wallet in memory (no file written). */
 export async function compileWallet(): Promise<Uint8Array> {
@@ -66,7 +60,7 @@ async function main(): Promise<void> {
   if (process.argv.includes("--check")) {
     const committed = existsSync(OUT_FILE) ? readFileSync(OUT_FILE) : undefined;
     if (!committed || sha256(committed) !== digest) {
-      console.error(`${OUT_FILE} is stale: rebuild with scripts/build-wasm.ts`);
+      process.stderr.write(`${OUT_FILE} is stale: rebuild with scripts/build-wasm.ts\n`);
       process.exit(1);
     }
     console.log(`wallet.wasm up to date (${a.length} bytes, sha256 ${digest})`);

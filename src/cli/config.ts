@@ -29,6 +29,8 @@ export interface Config {
   batchSubmitterConfirmationDepth: number;
   maxBatchOpenSeconds: number;
   inputReaderPollIntervalMs: number;
+  /** Ops admitted but not yet answered; beyond it `POST /tx` answers 429. */
+  laneQueueCapacity: number;
   logLevel: LogLevel;
 }
 
@@ -129,6 +131,12 @@ export function loadConfig(env: Env, defaults: Partial<Env> = {}): Config {
       get("SEQ_INPUT_READER_POLL_INTERVAL_MS") ?? "1000",
       10,
       3_600_000,
+    ),
+    laneQueueCapacity: parseIntRange(
+      "SEQ_LANE_QUEUE_CAPACITY",
+      get("SEQ_LANE_QUEUE_CAPACITY") ?? "8192",
+      1,
+      1_000_000,
     ),
     logLevel: parseLogLevel(get("SEQ_LOG_LEVEL") ?? "info"),
   };

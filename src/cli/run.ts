@@ -4,6 +4,7 @@ import { loadAppBytes } from "../app/default-app.ts";
 import { hexToBytes } from "../core/bytes.ts";
 import { domainSeparator } from "../core/eip712.ts";
 import { SignatureError } from "../core/errors.ts";
+import { MAX_USER_OP_DATA_BYTES } from "../core/ssz.ts";
 import { FeedHub } from "../egress/feed.ts";
 import { InclusionLane, type LaneFatalError } from "../ingress/lane.ts";
 import { RecoverPool } from "../ingress/recover-pool.ts";
@@ -31,7 +32,6 @@ export interface RunningSequencer {
   fatal: Promise<LaneFatalError>;
 }
 
-const QUEUE_CAPACITY = 8192;
 const MAX_CHUNK = 1024;
 const CHECKPOINT_INTERVAL_MS = 5_000;
 
@@ -113,7 +113,7 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
         submitter: hexToBytes(submitter, 20),
         policy: () => loadBatchPolicy(db),
         maxBatchOpenMs: config.maxBatchOpenSeconds * 1000,
-        queueCapacity: QUEUE_CAPACITY,
+        queueCapacity: config.laneQueueCapacity,
         maxChunk: MAX_CHUNK,
         now: Date.now,
         log: log.child({ component: "lane" }),
@@ -125,6 +125,8 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
     const theLane = lane;
     cleanup.push(() => theLane.stop());
 
+    // The codec's list limit bounds every app: an op beyond it would make its batch undecodable.
+    const maxDataLength = Math.min(app.maxDataLength, MAX_USER_OP_DATA_BYTES);
     const pool = RecoverPool.create();
     cleanup.push(() => pool.close());
     const unavailableReason = (): string | null =>
@@ -135,11 +137,11 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
       listen: config.http,
       log,
       feed,
-      maxBodyBytes: 4096 + 2 * app.maxDataLength,
+      maxBodyBytes: 4096 + 2 * maxDataLength,
       tx: {
         lane: theLane,
         domainSeparator: domainSeparator(config.chainId, config.appAddress),
-        maxDataLength: app.maxDataLength,
+        maxDataLength,
         recover: async (digest, sig) => {
           const r = await pool.recover(digest, sig);
           if (r instanceof SignatureError) throw r;
@@ -157,7 +159,7 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
         batchSubmitter: submitter,
         version: VERSION,
         appAbiVersion: app.abiVersion,
-        maxDataLength: app.maxDataLength,
+        maxDataLength,
         currentFee: () => theLane.currentFee,
         policy,
         nonceOf: (s) => app.nonceOf(s),
