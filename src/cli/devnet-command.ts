@@ -13,7 +13,7 @@ export const DEVNET_DEFAULT_DATA_DIR = "devnet-data";
  * sequencer wired to it with anvil's public dev keys. Every SEQ_* variable still overrides
  * its devnet default, so the same knobs as production can be tried locally.
  */
-export async function runDevnet(env: Env, log: Logger): Promise<number> {
+export async function runDevnet(env: Env, log: Logger, signal: Promise<string>): Promise<number> {
   const dataDir = env.SEQ_DATA_DIR?.trim() || DEVNET_DEFAULT_DATA_DIR;
   const portText = env.SEQ_DEVNET_ANVIL_PORT?.trim() || "8545";
   if (!/^[0-9]{1,5}$/.test(portText) || Number(portText) > 65535) {
@@ -43,7 +43,7 @@ export async function runDevnet(env: Env, log: Logger): Promise<number> {
     }
     const seq = await startSequencer(loadConfig(env, defaults), log);
     process.stdout.write(banner(anvil.url, seq.publicUrl, seq.internalUrl, d, seq.batchSubmitter, dataDir));
-    return await untilStopped(seq, log, () => anvil.stop());
+    return await untilStopped(seq, log, signal, () => anvil.stop());
   } catch (e) {
     await anvil.stop();
     throw e;

@@ -16,12 +16,24 @@ export const EXIT = {
   CONFIG: 78,
 } as const;
 
-/** Waits for SIGINT/SIGTERM (clean stop, exit 0) or a fatal lane error (exit 70). */
-export async function untilStopped(seq: RunningSequencer, log: Logger, extra?: () => Promise<void>): Promise<number> {
-  const signal = new Promise<string>((resolve) => {
+/**
+ * Installed first thing at startup, so a SIGTERM that arrives while the sequencer is still
+ * starting is not lost: startup finishes (or fails) and the process then stops cleanly.
+ */
+export function stopSignal(): Promise<string> {
+  return new Promise<string>((resolve) => {
     process.once("SIGINT", () => resolve("SIGINT"));
     process.once("SIGTERM", () => resolve("SIGTERM"));
   });
+}
+
+/** Waits for SIGINT/SIGTERM (clean stop, exit 0) or a fatal lane error (exit 70). */
+export async function untilStopped(
+  seq: RunningSequencer,
+  log: Logger,
+  signal: Promise<string>,
+  extra?: () => Promise<void>,
+): Promise<number> {
   const outcome = await Promise.race([signal.then((s) => ({ signal: s })), seq.fatal.then((e) => ({ fatal: e }))]);
   if ("signal" in outcome) log.info("stopping", { signal: outcome.signal });
   await seq.stop();

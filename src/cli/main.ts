@@ -7,7 +7,7 @@
 import { createLogger } from "../observability/log.ts";
 import { loadConfig, type Env } from "./config.ts";
 import { runDevnet } from "./devnet-command.ts";
-import { EXIT, reportFatal, untilStopped } from "./lifecycle.ts";
+import { EXIT, reportFatal, stopSignal, untilStopped } from "./lifecycle.ts";
 import { startSequencer } from "./run.ts";
 import { VERSION } from "./version.ts";
 
@@ -54,15 +54,16 @@ export async function main(argv: string[], env: Env): Promise<number> {
     process.stderr.write(`'${cmd}' takes no arguments (configure it with SEQ_* variables)\n`);
     return EXIT.USAGE;
   }
+  const signal = stopSignal();
   const level = env.SEQ_LOG_LEVEL;
   const log = createLogger({
     level: level === "debug" || level === "warn" || level === "error" ? level : "info",
   });
   try {
-    if (cmd === "devnet") return await runDevnet(env, log);
+    if (cmd === "devnet") return await runDevnet(env, log, signal);
     const config = loadConfig(env);
     const seq = await startSequencer(config, log);
-    return await untilStopped(seq, log);
+    return await untilStopped(seq, log, signal);
   } catch (e) {
     return reportFatal(e, log);
   }

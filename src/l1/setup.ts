@@ -88,7 +88,11 @@ async function checkPortal(
   if (!code || code === "0x") {
     throw new ConfigError(variable, `no contract is deployed at ${portal}; set the portal of this network`);
   }
-  const box = (await client.readContract({ address: portal, abi, functionName: "getInputBox" })) as string;
+  const box = (await client
+    .readContract({ address: portal, abi, functionName: "getInputBox" })
+    .catch(() => {
+      throw new ConfigError(variable, `contract at ${portal} is not a Cartesi portal (no getInputBox())`);
+    })) as string;
   if (box.toLowerCase() !== inputBox) {
     throw new ConfigError(variable, `portal ${portal} feeds InputBox ${box}, not ${inputBox}`);
   }

@@ -1,0 +1,89 @@
+import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ConfigError } from "../core/errors.ts";
+import { tempDir } from "../../test/support/sequencer.ts";
+import { describeConfig, loadConfig } from "./config.ts";
+
+const KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+const base = {
+  SEQ_ETH_RPC_URL: "http://127.0.0.1:8545",
+  SEQ_CHAIN_ID: "31337",
+  SEQ_APP_ADDRESS: "0xDc64a140Aa3E981100a9becA4E685f962f0cF6C9",
+  SEQ_BATCH_SUBMITTER_PRIVATE_KEY: KEY,
+};
+
+function errorOf(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (e) {
+    if (e instanceof ConfigError) return e;
+    throw e;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("config", () => {
+  test("defaults follow SPEC §9", () => {
+    const c = loadConfig(base);
+    expect(c.http).toEqual({ host: "127.0.0.1", port: 3000 });
+    expect(c.internalHttp).toEqual({ host: "127.0.0.1", port: 3001 });
+    expect(c.dataDir).toBe("sequencer-data");
+    expect(c.preemptiveMarginBlocks).toBe(300);
+    expect(c.secondsPerBlock).toBe(12);
+    expect(c.maxBatchOpenSeconds).toBe(7200);
+    expect(c.longBlockRangeErrorCodes).toEqual([-32005, -32600, -32602, -32616]);
+    expect(c.appAddress).toBe("0xdc64a140aa3e981100a9beca4e685f962f0cf6c9");
+    expect(c.inputBoxAddress).toBeUndefined();
+  });
+
+  test.each([
+    ["SEQ_ETH_RPC_URL", undefined],
+    ["SEQ_ETH_RPC_URL", "not a url"],
+    ["SEQ_ETH_RPC_URL", "ftp://x"],
+    ["SEQ_CHAIN_ID", undefined],
+    ["SEQ_CHAIN_ID", "0"],
+    ["SEQ_CHAIN_ID", "abc"],
+    ["SEQ_APP_ADDRESS", "0x1234"],
+    ["SEQ_BATCH_SUBMITTER_PRIVATE_KEY", undefined],
+    ["SEQ_BATCH_SUBMITTER_PRIVATE_KEY", "0x00"],
+    ["SEQ_HTTP_ADDR", "localhost"],
+    ["SEQ_HTTP_ADDR", "127.0.0.1:70000"],
+    ["SEQ_INTERNAL_HTTP_ADDR", ":"],
+    ["SEQ_PREEMPTIVE_MARGIN_BLOCKS", "0"],
+    ["SEQ_PREEMPTIVE_MARGIN_BLOCKS", "1200"],
+    ["SEQ_SECONDS_PER_BLOCK", "1.5"],
+    ["SEQ_MAX_BATCH_OPEN_SECONDS", "0"],
+    ["SEQ_LONG_BLOCK_RANGE_ERROR_CODES", "-32005,x"],
+    ["SEQ_LOG_LEVEL", "verbose"],
+    ["SEQ_INPUT_BOX_ADDRESS", "0xnothex0000000000000000000000000000000000"],
+  ] as const)("%s=%p is a startup error naming the variable", (name, value) => {
+    const env: Record<string, string> = { ...base };
+    if (value === undefined) delete env[name];
+    else env[name] = value;
+    const e = errorOf(env);
+    expect(e.variable).toBe(name);
+    expect(e.message.startsWith(name)).toBe(true);
+    expect(e.message).not.toContain("\n");
+  });
+
+  test("the private key never appears in errors or in the loggable view", () => {
+    const c = loadConfig(base);
+    expect(JSON.stringify(describeConfig(c))).not.toContain(KEY.slice(2));
+    const e = errorOf({ ...base, SEQ_BATCH_SUBMITTER_PRIVATE_KEY: KEY + "ff" });
+    expect(e.message).not.toContain(KEY.slice(2));
+  });
+
+  test("the key can come from the first line of a file, but not from both places", () => {
+    const d = tempDir();
+    const file = join(d.path, "key");
+    writeFileSync(file, KEY + "\nignored second line\n");
+    const { SEQ_BATCH_SUBMITTER_PRIVATE_KEY: _, ...noKey } = base;
+    expect(loadConfig({ ...noKey, SEQ_BATCH_SUBMITTER_PRIVATE_KEY_FILE: file }).batchSubmitterPrivateKey).toBe(KEY);
+    expect(errorOf({ ...base, SEQ_BATCH_SUBMITTER_PRIVATE_KEY_FILE: file }).variable).toBe("SEQ_BATCH_SUBMITTER_PRIVATE_KEY");
+    expect(errorOf({ ...noKey, SEQ_BATCH_SUBMITTER_PRIVATE_KEY_FILE: join(d.path, "missing") }).variable).toBe(
+      "SEQ_BATCH_SUBMITTER_PRIVATE_KEY_FILE",
+    );
+    d.remove();
+  });
+});

@@ -1,0 +1,303 @@
+/**
+ * The inclusion lane against real SQLite and the real wallet WASM. The L1 side is driven
+ * through the input reader's own storage writer (ReaderStore), which is exactly what the
+ * reader does after reading L1; no L1 is needed to exercise the lane's rules.
+ */
+import { afterEach, describe, expect, test } from "bun:test";
+import type { Database } from "bun:sqlite";
+import { encodePacked, keccak256, type Hex } from "viem";
+import { AppHost } from "../app/host.ts";
+import { loadDefaultAppBytes } from "../app/default-app.ts";
+import { bytesToHex, hexToBytes } from "../core/bytes.ts";
+import { domainSeparator, userOpDigest } from "../core/eip712.ts";
+import { DEFAULT_BATCH_POLICY, recommendedFee, batchSizeTargetExponent } from "../core/fees.ts";
+import type { SequencedTx } from "../core/l2tx.ts";
+import { decodeBatch, encodeBatch, txHash } from "../core/ssz.ts";
+import { recoverSigner } from "../core/signature.ts";
+import { createLogger } from "../observability/log.ts";
+import { openDatabase } from "../storage/db.ts";
+import { LaneStore } from "../storage/lane-store.ts";
+import { loadBatchPolicy, loadDerivedPolicy } from "../storage/policy-store.ts";
+import { HistoryQueries } from "../storage/queries.ts";
+import { ReaderStore } from "../storage/reader-store.ts";
+import { signOp, transferData } from "../../test/support/client.ts";
+import { tempDir } from "../../test/support/sequencer.ts";
+import { handleTx } from "./tx-route.ts";
+import { InclusionLane, type LaneFatalError, type SignedOp } from "./lane.ts";
+
+const APP = "0x1111111111111111111111111111111111111111" as Hex;
+const CHAIN = 31337n;
+const PORTAL = "0x2222222222222222222222222222222222222222" as Hex;
+const SUBMITTER = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8" as Hex;
+const KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a" as Hex; // anvil #2
+const USER = "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc" as Hex;
+const TO = "0x90f79bf6eb2c4f870365e785982e1f101e93b906" as Hex;
+const silent = createLogger({ write: () => {} });
+
+interface Harness {
+  db: Database;
+  lane: InclusionLane;
+  reader: ReaderStore;
+  app: AppHost;
+  committed: SequencedTx[][];
+  fatal: LaneFatalError[];
+  nextIndex: number;
+  deposit(block: number, amount: bigint, safeHead: number): void;
+  op(nonce: number, maxFee?: number, data?: Hex): Promise<SignedOp>;
+}
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
+
+function newHarness(safeHead = 10, opts: { maxBatchOpenMs?: number; queueCapacity?: number; dir?: string } = {}): Harness {
+  const dir = opts.dir ?? tempDir().path;
+  const db = openDatabase(dir);
+  const reader = new ReaderStore(db);
+  reader.append([], { safeBlock: safeHead, finalizedBlock: safeHead, scannedThroughBlock: safeHead }, Date.now());
+  const app = AppHost.create(loadDefaultAppBytes(), {
+    feeRecipient: SUBMITTER,
+    etherPortal: PORTAL,
+    erc20Portal: "0x0000000000000000000000000000000000000000",
+    erc20Token: "0x0000000000000000000000000000000000000000",
+  });
+  const committed: SequencedTx[][] = [];
+  const fatal: LaneFatalError[] = [];
+  const lane = new InclusionLane(
+    {
+      store: new LaneStore(db),
+      history: new HistoryQueries(db),
+      app,
+      submitter: hexToBytes(SUBMITTER, 20),
+      policy: () => loadBatchPolicy(db),
+      maxBatchOpenMs: opts.maxBatchOpenMs ?? 3_600_000,
+      queueCapacity: opts.queueCapacity ?? 10_000,
+      maxChunk: 1024,
+      now: Date.now,
+      log: silent,
+      onCommitted: (e) => committed.push(e),
+      onFatal: (e) => fatal.push(e),
+    },
+    safeHead,
+  );
+  cleanups.push(() => {
+    lane.stop();
+    try {
+      db.close();
+    } catch {}
+  });
+  const h: Harness = {
+    db,
+    lane,
+    reader,
+    app,
+    committed,
+    fatal,
+    nextIndex: reader.nextInputIndex(),
+    deposit(block, amount, head) {
+      const payload = hexToBytes(encodePacked(["address", "uint256"], [USER, amount]));
+      reader.append(
+        [{ inputIndex: h.nextIndex++, sender: hexToBytes(PORTAL, 20), blockNumber: block, blockTimestamp: 0, txHash: new Uint8Array(32), payload }],
+        { safeBlock: head, finalizedBlock: head, scannedThroughBlock: head },
+        Date.now(),
+      );
+      lane.observeSafeHead(head);
+    },
+    async op(nonce, maxFee = 1409, data = transferData(1n, TO)) {
+      const b = await signOp(KEY, { nonce, maxFee, data }, CHAIN, APP);
+      const sig = hexToBytes(b.signature);
+      const d = hexToBytes(b.message.data);
+      return {
+        sender: USER,
+        senderBytes: hexToBytes(USER, 20),
+        nonce,
+        maxFee,
+        data: d,
+        signature: sig,
+        txHash: txHash({ nonce, maxFee, data: d, signature: sig }),
+      };
+    },
+  };
+  return h;
+}
+
+async function submit(h: Harness, op: SignedOp) {
+  expect(h.lane.tryReserve()).toBe(true);
+  return h.lane.submit(op);
+}
+
+const rows = (db: Database, sql: string, ...args: (string | number)[]) => db.query(sql).all(...args) as any[];
+
+describe("inclusion lane", () => {
+  test("directs are drained into a new frame only once the safe head is 5 past", async () => {
+    const h = newHarness(10);
+    h.deposit(12, 10n ** 18n, 14);
+    await Bun.sleep(5);
+    expect(h.committed.flat().length).toBe(0); // 14 < 10 + 5: no new frame yet
+    h.deposit(15, 5n, 15);
+    await Bun.sleep(5);
+    const drained = h.committed.flat();
+    expect(drained.map((e) => [e.kind, e.offset])).toEqual([["direct_input", 0], ["direct_input", 1]]);
+    const frames = rows(h.db, "SELECT frame_index, safe_block, fee FROM frames ORDER BY frame_id");
+    expect(frames).toEqual([
+      { frame_index: 0, safe_block: 10, fee: 1356 },
+      { frame_index: 1, safe_block: 15, fee: 1356 },
+    ]);
+    // A direct above the new frame's safe block waits for a later frame.
+    const r = await submit(h, await h.op(0));
+    expect(r).toEqual({ ok: true, offset: 2 });
+  });
+
+  test("submitter inputs are never drained as direct inputs", async () => {
+    const h = newHarness(10);
+    h.reader.append(
+      [{ inputIndex: 0, sender: hexToBytes(SUBMITTER, 20), blockNumber: 11, blockTimestamp: 0, txHash: new Uint8Array(32), payload: new Uint8Array([1]) }],
+      { safeBlock: 16, finalizedBlock: 16, scannedThroughBlock: 16 },
+      Date.now(),
+    );
+    h.nextIndex = 1;
+    h.lane.observeSafeHead(16);
+    h.deposit(16, 10n ** 18n, 16);
+    await Bun.sleep(5);
+    const drained = h.committed.flat();
+    expect(drained.length).toBe(1);
+    expect(drained[0]).toMatchObject({ kind: "direct_input", inputIndex: 1 });
+  });
+
+  test("a chunk of concurrent ops shares one commit; acks carry dense offsets", async () => {
+    const h = newHarness(10);
+    h.deposit(10, 10n ** 18n, 15);
+    await Bun.sleep(5);
+    const commitsBefore = h.committed.length;
+    const ops = await Promise.all(Array.from({ length: 50 }, (_, i) => h.op(i)));
+    const results = await Promise.all(ops.map((o) => submit(h, o)));
+    expect(results.map((r) => (r.ok ? r.offset : -1))).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(h.committed.length - commitsBefore).toBe(1);
+    expect(h.app.nonceOf(USER)).toBe(50);
+    expect(h.lane.queueDepth).toBe(0);
+  });
+
+  test("rejected ops are answered and never stored", async () => {
+    const h = newHarness(10);
+    h.deposit(10, 10n ** 18n, 15);
+    await Bun.sleep(5);
+    const bad = [await h.op(3), await h.op(0, 1355)];
+    const results = await Promise.all(bad.map((o) => submit(h, o)));
+    expect(results[0]).toEqual({ ok: false, code: "EXECUTION_REJECTED", message: "bad nonce: expected 0, got 3" });
+    expect(results[1]).toMatchObject({ ok: false, code: "EXECUTION_REJECTED" });
+    expect(rows(h.db, "SELECT COUNT(*) AS n FROM user_ops")[0].n).toBe(0);
+    expect(h.app.nonceOf(USER)).toBe(0);
+  });
+
+  test("a batch closes at the size target, is sealed with its payload hash, and chains", async () => {
+    const h = newHarness(10);
+    h.deposit(10, 10n ** 18n, 15);
+    await Bun.sleep(5);
+    // 12 (batch) + 2 frames x 18 + n x (83 + 53) >= 12578  →  n = 93.
+    const ops = await Promise.all(Array.from({ length: 95 }, (_, i) => h.op(i)));
+    for (const o of ops) expect((await submit(h, o)).ok).toBe(true);
+    const batches = rows(h.db, "SELECT batch_id, nonce, parent_id, closed_at_ms IS NOT NULL AS closed, sealed_hash FROM batches ORDER BY batch_id");
+    expect(batches.length).toBe(2);
+    expect(batches[0]).toMatchObject({ nonce: 0, parent_id: null, closed: 1 });
+    expect(batches[1]).toMatchObject({ nonce: 1, parent_id: batches[0].batch_id, closed: 0 });
+    const contents = new HistoryQueries(h.db).batchContents(batches[0].batch_id, 0);
+    const bytes = encodeBatch(contents);
+    expect(bytesToHex(batches[0].sealed_hash)).toBe(keccak256(bytes));
+    expect(bytes.length).toBeGreaterThanOrEqual(12578);
+    expect(bytes.length).toBeLessThan(12578 + 136);
+    const decoded = decodeBatch(bytes);
+    expect(decoded.nonce).toBe(0n);
+    expect(decoded.frames.map((f) => f.safeBlock)).toEqual([10n, 15n]);
+    expect(decoded.frames[1]!.userOps.length).toBe(93);
+    // Every sealed op verifies against the EIP-712 domain: the batch is what the scheduler reads.
+    const sep = domainSeparator(CHAIN, APP);
+    for (const op of decoded.frames[1]!.userOps) {
+      expect(recoverSigner(userOpDigest(sep, op.nonce, op.maxFee, op.data), op.signature)).toBe(USER);
+    }
+    // The child's first frame starts at the parent's last safe block.
+    const childFrames = rows(h.db, "SELECT frame_index, safe_block FROM frames WHERE batch_id = ?", batches[1].batch_id);
+    expect(childFrames).toEqual([{ frame_index: 0, safe_block: 15 }]);
+  });
+
+  test("a batch with ops closes after the maximum open time; an empty one stays open", async () => {
+    const h = newHarness(10, { maxBatchOpenMs: 50 });
+    h.lane.start();
+    await Bun.sleep(1200);
+    expect(rows(h.db, "SELECT COUNT(*) AS n FROM batches")[0].n).toBe(1);
+    h.deposit(10, 10n ** 18n, 15);
+    await Bun.sleep(5);
+    expect((await submit(h, await h.op(0))).ok).toBe(true);
+    await Bun.sleep(1200);
+    const b = rows(h.db, "SELECT nonce, closed_at_ms IS NOT NULL AS closed FROM batches ORDER BY nonce");
+    expect(b).toEqual([{ nonce: 0, closed: 1 }, { nonce: 1, closed: 0 }]);
+  });
+
+  test("restart restores the open batch, frame and offsets from storage", async () => {
+    const dir = tempDir().path;
+    const h = newHarness(10, { dir });
+    h.deposit(10, 10n ** 18n, 15);
+    await Bun.sleep(5);
+    for (let i = 0; i < 3; i++) expect((await submit(h, await h.op(i))).ok).toBe(true);
+    const snap = h.lane.snapshot();
+    h.lane.stop();
+    h.db.close();
+    const h2 = newHarness(15, { dir });
+    expect(h2.lane.snapshot()).toEqual(snap);
+    expect(h2.lane.headOffset).toBe(4);
+  });
+
+  test("queue capacity bounds admitted ops", () => {
+    const h = newHarness(10, { queueCapacity: 2 });
+    expect(h.lane.tryReserve()).toBe(true);
+    expect(h.lane.tryReserve()).toBe(true);
+    expect(h.lane.tryReserve()).toBe(false);
+    h.lane.release();
+    expect(h.lane.tryReserve()).toBe(true);
+  });
+
+  test("a failed commit answers INTERNAL_ERROR, reports fatal, and stops taking work", async () => {
+    const h = newHarness(10);
+    h.deposit(10, 10n ** 18n, 15);
+    await Bun.sleep(5);
+    const op = await h.op(0);
+    // A real SQLite failure on the write path: the connection refuses writes (SQLITE_READONLY).
+    h.db.exec("PRAGMA query_only = ON");
+    expect(await submit(h, op)).toEqual({ ok: false, code: "INTERNAL_ERROR", message: "inclusion lane failed" });
+    expect(h.fatal.length).toBe(1);
+    expect(h.lane.isHealthy).toBe(false);
+    expect(await submit(h, await h.op(0))).toMatchObject({ ok: false, code: "UNAVAILABLE" });
+  });
+
+  test("POST /tx logic answers 503 UNAVAILABLE while offline and stores nothing", async () => {
+    const h = newHarness(10);
+    const body = await signOp(KEY, { nonce: 0, maxFee: 1409, data: transferData(1n, TO) }, CHAIN, APP);
+    const reply = await handleTx(JSON.stringify(body), {
+      lane: h.lane,
+      domainSeparator: domainSeparator(CHAIN, APP),
+      maxDataLength: 53,
+      recover: async (d, s) => recoverSigner(d, s),
+      unavailableReason: () => "shutting down",
+    });
+    expect(reply.status).toBe(503);
+    expect(JSON.parse(reply.body)).toEqual({ ok: false, code: "UNAVAILABLE", message: "shutting down" });
+    expect(h.lane.queueDepth).toBe(0);
+    expect(rows(h.db, "SELECT COUNT(*) AS n FROM user_ops")[0].n).toBe(0);
+  });
+});
+
+describe("batch policy", () => {
+  test("the batch_policy_derived view agrees with core/fees.ts", () => {
+    const db = openDatabase(tempDir().path);
+    cleanups.push(() => db.close());
+    expect(loadBatchPolicy(db)).toEqual({ ...DEFAULT_BATCH_POLICY });
+    for (const [gas, delta] of [[0, 419], [120, 419], [300, 100], [-50, 700]] as const) {
+      db.query("UPDATE batch_policy SET log_gas_price = ?, log_delta = ? WHERE id = 1").run(gas, delta);
+      const p = loadBatchPolicy(db);
+      expect(loadDerivedPolicy(db)).toEqual({
+        recommendedFee: recommendedFee(p),
+        batchSizeTarget: batchSizeTargetExponent(p),
+      });
+    }
+  });
+});

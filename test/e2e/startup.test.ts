@@ -1,0 +1,84 @@
+/**
+ * Startup refusals against a real anvil: each is a one-line error naming the variable and
+ * exit code 78 (configuration), so a supervisor pages a human instead of restarting.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { withDevnetAnvil, type DevnetAnvil } from "../support/anvil.ts";
+import { devnetEnv, startSequencerProcess, tempDir } from "../support/sequencer.ts";
+
+const MAIN = join(import.meta.dir, "..", "..", "src", "cli", "main.ts");
+let anvil: DevnetAnvil;
+const dir = tempDir();
+
+beforeAll(async () => {
+  anvil = await withDevnetAnvil();
+});
+afterAll(async () => {
+  await anvil?.stop();
+  dir.remove();
+});
+
+async function runExpectingExit(env: Record<string, string>): Promise<{ code: number; stderr: string }> {
+  const p = Bun.spawn([process.execPath, MAIN, "run"], {
+    env: { PATH: process.env.PATH ?? "", ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const timer = setTimeout(() => p.kill("SIGKILL"), 20_000);
+  const [code, stderr] = await Promise.all([p.exited, new Response(p.stderr).text()]);
+  clearTimeout(timer);
+  return { code, stderr };
+}
+
+describe("startup refusals", () => {
+  test("a chain id that does not match the node", async () => {
+    const r = await runExpectingExit({ ...devnetEnv(anvil.url, join(dir.path, "a")), SEQ_CHAIN_ID: "1" });
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain("configuration error: SEQ_CHAIN_ID");
+    expect(r.stderr.trim().split("\n").at(-1)).toMatch(/SEQ_CHAIN_ID.*31337/);
+  });
+
+  test("an app address with no contract", async () => {
+    const r = await runExpectingExit({
+      ...devnetEnv(anvil.url, join(dir.path, "b")),
+      SEQ_APP_ADDRESS: "0x000000000000000000000000000000000000dead",
+    });
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain("SEQ_APP_ADDRESS");
+  });
+
+  test("a portal bound to another InputBox (or not a contract)", async () => {
+    const r = await runExpectingExit({
+      ...devnetEnv(anvil.url, join(dir.path, "c")),
+      SEQ_ETHER_PORTAL_ADDRESS: anvil.deployment.application,
+    });
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain("SEQ_ETHER_PORTAL_ADDRESS");
+  });
+
+  test("without SEQ_INPUT_BOX_ADDRESS the InputBox is discovered from the app", async () => {
+    const env = devnetEnv(anvil.url, join(dir.path, "d"));
+    delete (env as Record<string, string | undefined>).SEQ_INPUT_BOX_ADDRESS;
+    const s = await startSequencerProcess({ rpcUrl: anvil.url, dataDir: join(dir.path, "d"), env: { SEQ_INPUT_BOX_ADDRESS: "" } });
+    try {
+      const info = await (await fetch(`${s.url}/info`)).json();
+      expect(info.input_box_address).toBe(anvil.deployment.inputBox.toLowerCase());
+    } finally {
+      await s.stop();
+    }
+  });
+
+  test("a data dir of another deployment is refused", async () => {
+    const d = join(dir.path, "e");
+    const s = await startSequencerProcess({ rpcUrl: anvil.url, dataDir: d });
+    expect(await s.stop()).toBe(0);
+    const r = await runExpectingExit({
+      ...devnetEnv(anvil.url, d),
+      // Another submitter key: the history in this data dir was sequenced for someone else.
+      SEQ_BATCH_SUBMITTER_PRIVATE_KEY: "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+    });
+    expect(r.code).toBe(78);
+    expect(r.stderr).toContain("belongs to another deployment");
+  });
+});
