@@ -197,14 +197,14 @@ describe("npm run demo against the devnet appliance", () => {
     await until(() => devnet.stdout().includes("npm run demo"), 5_000, "the banner");
 
     const demo = await runDemo({ SEQ_DEMO_API: devnet.api, SEQ_DEMO_RPC: devnet.rpc });
-    if (demo.code !== 0) console.error(demo.stdout, demo.stderr);
+    if (demo.code !== 0) process.stderr.write(`demo output:\n${demo.stdout}\n${demo.stderr}\n`);
     expect(demo.code).toBe(0);
     expect(demo.stdout).toContain("tx_hash");
     expect(demo.stdout).toMatch(/POST \/tx → 200 .*"tx_hash":"0x[0-9a-f]{64}"/);
     expect(demo.stdout).toMatch(/feed ▸ direct_input/);
     expect(demo.stdout).toMatch(/feed ▸ user_op/);
     expect(demo.stdout).toContain('"next_nonce":1');
-    console.log(`demo took ${Math.round(demo.ms)} ms`);
+    process.stderr.write(`demo took ${Math.round(demo.ms)} ms\n`);
 
     // Remember where the chain and the feed are before stopping.
     lastBlock = await blockNumber(devnet.rpc);
