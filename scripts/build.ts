@@ -14,14 +14,15 @@
  * SEQ_ANVIL_BIN. test/binary/binary.test.ts proves the copied-alone binary uses the native
  * addon (SEQ_SIG_BACKEND=native + a signed op answered 200, and the addon mapped in the process).
  *
- * Flags: `--sourcemap` is on (stack traces point at src/…; costs ~1-2 MB). No minification:
+ * Flags: `--sourcemap` is on (embedded: stack traces point at src/… even when the binary is
+ * copied alone; costs ~1.5 MB; the sidecar .map files are deleted). No minification:
  * the binary is ~100 MB of Bun runtime, minifying our few MB of JS would save little and would
  * mangle class/function names that show up in logs.
  *
  * Usage: bun scripts/build.ts [--outfile PATH] [--quiet]
  */
-import { existsSync, mkdirSync, statSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
+import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
+import { basename, dirname, join, relative, resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dir, "..");
 export const DEFAULT_OUTFILE = join(ROOT, "dist", "sequencer");
@@ -60,6 +61,11 @@ export async function build(opts: { outfile?: string; quiet?: boolean } = {}): P
   say(`$ bun ${args.map((a) => (a === outfile ? relative(ROOT, a) : a)).join(" ")}`);
   const started = performance.now();
   run([bun, ...args], "bun build --compile");
+  // --sourcemap embeds the maps in the binary (stack traces show src/… when copied alone);
+  // the sidecar .map files bun also writes are not needed, so dist/ holds just the binary.
+  for (const f of [`${basename(outfile)}.map`, ...ENTRYPOINTS.slice(1).map((e) => `${basename(e, ".ts")}.js.map`)]) {
+    rmSync(join(dirname(outfile), f), { force: true });
+  }
 
   // Smoke check: the binary starts and carries the version it was built from.
   const pkg = (await Bun.file(join(ROOT, "package.json")).json()) as { version: string };

@@ -78,7 +78,7 @@ describe("feed", () => {
       },
     });
     expect(res.status).toBe(400);
-    expect((await res.json()).code).toBe("BAD_REQUEST");
+    expect(((await res.json()) as { code: string }).code).toBe("BAD_REQUEST");
   });
 
   test("the 65th subscriber is refused; a freed slot is reusable", async () => {
@@ -93,10 +93,10 @@ describe("feed", () => {
       expect(extra.messages.length).toBe(0);
 
       subs.shift()!.close();
-      const again = await until(async () => {
+      const again: FeedClient = await until(async () => {
         const s = subscribe(seq.url);
         const r = await Promise.race([s.waitFor(1, 2000).then(() => s), s.closed.then(() => null)]).catch(() => null);
-        return r;
+        return r as FeedClient;
       }, 10_000, "a free subscriber slot");
       subs.push(again);
       expect(again.messages[0].offset).toBe(0);

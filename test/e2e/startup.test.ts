@@ -62,7 +62,7 @@ describe("startup refusals", () => {
     delete (env as Record<string, string | undefined>).SEQ_INPUT_BOX_ADDRESS;
     const s = await startSequencerProcess({ rpcUrl: anvil.url, dataDir: join(dir.path, "d"), env: { SEQ_INPUT_BOX_ADDRESS: "" } });
     try {
-      const info = await (await fetch(`${s.url}/info`)).json();
+      const info = (await (await fetch(`${s.url}/info`)).json()) as { input_box_address: string };
       expect(info.input_box_address).toBe(anvil.deployment.inputBox.toLowerCase());
     } finally {
       await s.stop();
