@@ -73,8 +73,17 @@ function banner(
   Try it (in another terminal):
     curl ${api}/info
     curl ${api}/fee
-    npm run demo        # deposits 1 ETH through the EtherPortal, sends a signed transfer,
-                        # and prints both as they appear on ${api.replace("http", "ws")}/ws/subscribe
+    ${demoCommand(api, l1)}
+        # deposits 1 ETH through the EtherPortal, sends a signed transfer, and prints both
+        # as they appear on ${api.replace("http", "ws")}/ws/subscribe
 
 `;
+}
+
+/** The demo's defaults match the devnet's; other ports must be passed along. */
+function demoCommand(api: string, l1: string): string {
+  const env: string[] = [];
+  if (api !== "http://127.0.0.1:3000") env.push(`SEQ_DEMO_API=${api}`);
+  if (l1 !== "http://127.0.0.1:8545") env.push(`SEQ_DEMO_RPC=${l1}`);
+  return [...env, "npm run demo"].join(" ");
 }
