@@ -1,3 +1,5 @@
+import { bytesToHex } from "./bytes.ts";
+
 /**
  * One entry of the ordered L2 history, and its feed message encoding (SPEC §4). The same
  * encoding is produced by the live feed and consumed by the replay verifier, so it lives here.
@@ -30,25 +32,17 @@ export interface RollbackMessage {
   generation: number;
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-
-function hex(b: Uint8Array): string {
-  let s = "0x";
-  for (let i = 0; i < b.length; i++) s += HEX[b[i]!];
-  return s;
-}
-
 /** The JSON text frame for a history entry; field order is fixed for stable recordings. */
 export function feedMessage(tx: SequencedTx): string {
   if (tx.kind === "user_op") {
     return (
       `{"kind":"user_op","offset":${tx.offset},"sender":"${tx.sender}","fee":${tx.fee},` +
-      `"data":"${hex(tx.data)}","nonce":${tx.nonce},"tx_hash":"${hex(tx.txHash)}"}`
+      `"data":"${bytesToHex(tx.data)}","nonce":${tx.nonce},"tx_hash":"${bytesToHex(tx.txHash)}"}`
     );
   }
   return (
     `{"kind":"direct_input","offset":${tx.offset},"sender":"${tx.sender}",` +
-    `"block_number":${tx.blockNumber},"input_index":${tx.inputIndex},"payload":"${hex(tx.payload)}"}`
+    `"block_number":${tx.blockNumber},"input_index":${tx.inputIndex},"payload":"${bytesToHex(tx.payload)}"}`
   );
 }
 

@@ -1,5 +1,6 @@
 import { keccak256 } from "viem";
 import type { AppHost } from "../app/host.ts";
+import { addressFromBytes } from "../core/bytes.ts";
 import { SequencerError } from "../core/errors.ts";
 import { batchSizeTargetBytes, maxBatchBytes, recommendedFee, type BatchPolicy } from "../core/fees.ts";
 import type { SequencedTx } from "../core/l2tx.ts";
@@ -295,7 +296,7 @@ export class InclusionLane {
     this.batch.frameCount++;
     this.batch.projectedBytes += FRAME_OVERHEAD;
     for (const d of this.o.store.pendingDirects(this.lastDrainedInput, this.safeHead, this.o.submitter)) {
-      const sender = bytesToAddress(d.sender);
+      const sender = addressFromBytes(d.sender);
       this.o.app.applyDirectInput(sender, BigInt(d.blockNumber), d.payload);
       const offset = this.nextOffset++;
       this.o.store.insertDirect(offset, d.inputIndex, frameId);
@@ -317,7 +318,7 @@ export class InclusionLane {
    */
   private closeBatch(now: number): void {
     const contents = this.o.history.batchContents(this.batch.batchId, this.batch.nonce);
-    const sealedHash = hexToBytes32(keccak256(encodeBatch(contents)));
+    const sealedHash = keccak256(encodeBatch(contents), "bytes");
     this.o.store.closeBatch(this.batch.batchId, now, sealedHash);
     this.o.log.info("batch closed", {
       nonce: this.batch.nonce,
@@ -399,12 +400,4 @@ export class InclusionLane {
     }
     this.o.onFatal(err);
   }
-}
-
-function bytesToAddress(b: Uint8Array): `0x${string}` {
-  return `0x${Buffer.from(b).toString("hex")}`;
-}
-
-function hexToBytes32(h: `0x${string}`): Uint8Array {
-  return new Uint8Array(Buffer.from(h.slice(2), "hex"));
 }

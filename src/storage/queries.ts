@@ -1,4 +1,5 @@
 import type { Database } from "bun:sqlite";
+import { addressFromBytes } from "../core/bytes.ts";
 import type { SequencedTx } from "../core/l2tx.ts";
 import type { Batch, Frame } from "../core/ssz.ts";
 
@@ -94,17 +95,13 @@ export class HistoryQueries {
   }
 }
 
-function addr(b: Uint8Array): `0x${string}` {
-  return `0x${Buffer.from(b).toString("hex")}`;
-}
-
 /** A stored history row as the domain entry the feed and replay work with. */
 export function rowToTx(r: HistoryRow): SequencedTx {
   if (r.userOpId !== null) {
     return {
       kind: "user_op",
       offset: r.offset,
-      sender: addr(r.uSender!),
+      sender: addressFromBytes(r.uSender!),
       fee: r.fee,
       data: r.data!,
       nonce: r.nonce!,
@@ -114,7 +111,7 @@ export function rowToTx(r: HistoryRow): SequencedTx {
   return {
     kind: "direct_input",
     offset: r.offset,
-    sender: addr(r.iSender!),
+    sender: addressFromBytes(r.iSender!),
     blockNumber: r.blockNumber!,
     inputIndex: r.inputIndex!,
     payload: r.payload!,
