@@ -3,7 +3,8 @@ import { AppHost } from "../app/host.ts";
 import { loadAppBytes } from "../app/default-app.ts";
 import { hexToBytes } from "../core/bytes.ts";
 import { domainSeparator } from "../core/eip712.ts";
-import { SignatureError } from "../core/errors.ts";
+import { ConfigError, SignatureError } from "../core/errors.ts";
+import { AppLoadError } from "../app/errors.ts";
 import { MAX_USER_OP_DATA_BYTES } from "../core/ssz.ts";
 import { FeedHub } from "../egress/feed.ts";
 import { InclusionLane, type LaneFatalError } from "../ingress/lane.ts";
@@ -44,13 +45,7 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
   log.info("starting sequencer", { version: VERSION, config: describeConfig(config) });
   const submitter = privateKeyToAddress(config.batchSubmitterPrivateKey).toLowerCase() as `0x${string}`;
 
-  const wasm = loadAppBytes(config.appWasmPath);
-  const app = AppHost.create(wasm, {
-    feeRecipient: submitter,
-    etherPortal: config.etherPortalAddress,
-    erc20Portal: config.erc20PortalAddress,
-    erc20Token: config.erc20TokenAddress,
-  });
+  const app = loadApp(config, submitter);
 
   const db = openDatabase(config.dataDir);
   try {
@@ -206,6 +201,23 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
     };
   } catch (e) {
     await runCleanup();
+    throw e;
+  }
+}
+
+/** An operator-supplied module that cannot be loaded is a configuration error naming it. */
+function loadApp(config: Config, submitter: `0x${string}`): AppHost {
+  try {
+    return AppHost.create(loadAppBytes(config.appWasmPath), {
+      feeRecipient: submitter,
+      etherPortal: config.etherPortalAddress,
+      erc20Portal: config.erc20PortalAddress,
+      erc20Token: config.erc20TokenAddress,
+    });
+  } catch (e) {
+    if (config.appWasmPath !== undefined && e instanceof AppLoadError) {
+      throw new ConfigError("SEQ_APP_WASM", e.message.replace(/^SEQ_APP_WASM=/, ""));
+    }
     throw e;
   }
 }

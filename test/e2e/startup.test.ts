@@ -69,6 +69,25 @@ describe("startup refusals", () => {
     }
   });
 
+  test("SEQ_APP_WASM replaces the embedded app; a bad module is a configuration error", async () => {
+    const wasm = join(import.meta.dir, "..", "..", "app-wasm", "build", "wallet.wasm");
+    const s = await startSequencerProcess({ rpcUrl: anvil.url, dataDir: join(dir.path, "f"), env: { SEQ_APP_WASM: wasm } });
+    try {
+      const info = (await (await fetch(`${s.url}/info`)).json()) as { max_data_length: number; app_abi_version: number };
+      expect(info).toMatchObject({ max_data_length: 53, app_abi_version: 1 });
+    } finally {
+      await s.stop();
+    }
+    const missing = await runExpectingExit({ ...devnetEnv(anvil.url, join(dir.path, "g")), SEQ_APP_WASM: join(dir.path, "nope.wasm") });
+    expect(missing.code).toBe(78);
+    expect(missing.stderr).toMatch(/SEQ_APP_WASM: .*nope\.wasm/);
+    const notWasm = join(dir.path, "junk.wasm");
+    await Bun.write(notWasm, "not a wasm module");
+    const junk = await runExpectingExit({ ...devnetEnv(anvil.url, join(dir.path, "h")), SEQ_APP_WASM: notWasm });
+    expect(junk.code).toBe(78);
+    expect(junk.stderr).toContain("SEQ_APP_WASM");
+  });
+
   test("a data dir of another deployment is refused", async () => {
     const d = join(dir.path, "e");
     const s = await startSequencerProcess({ rpcUrl: anvil.url, dataDir: d });
