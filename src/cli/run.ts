@@ -1,4 +1,4 @@
-import { privateKeyToAddress } from "viem/accounts";
+import { privateKeyToAccount, privateKeyToAddress } from "viem/accounts";
 import { AppHost } from "../app/host.ts";
 import { loadAppBytes } from "../app/default-app.ts";
 import { hexToBytes } from "../core/bytes.ts";
@@ -10,6 +10,7 @@ import { FeedHub } from "../egress/feed.ts";
 import { InclusionLane, type LaneFatalError } from "../ingress/lane.ts";
 import { RecoverPool } from "../ingress/recover-pool.ts";
 import { InputReader } from "../l1/reader.ts";
+import { BatchSubmitter } from "../l1/submitter.ts";
 import { bindL1 } from "../l1/setup.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
 import { bindInstance, checkpoint, openDatabase } from "../storage/db.ts";
@@ -17,6 +18,7 @@ import { LaneStore } from "../storage/lane-store.ts";
 import { loadBatchPolicy } from "../storage/policy-store.ts";
 import { HistoryQueries } from "../storage/queries.ts";
 import { ReaderStore } from "../storage/reader-store.ts";
+import { SubmitterStore } from "../storage/submitter-store.ts";
 import { replayHistory } from "../recovery/rebuild.ts";
 import { describeConfig, type Config } from "./config.ts";
 import { startInternalServer, startPublicServer } from "./servers.ts";
@@ -79,6 +81,12 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
     const readerStore = new ReaderStore(db);
     const history = new HistoryQueries(db);
     let lane: InclusionLane | null = null;
+    let batchSubmitter: BatchSubmitter | null = null;
+    const recorded = readerStore.divergence();
+    // A divergence on record keeps the sequencer from serving until an operator acts.
+    let divergenceReason: string | null = recorded
+      ? `canonical divergence at batch nonce ${recorded.batchNonce}: ${recorded.reason}`
+      : null;
     const reader = new InputReader({
       client: l1.client,
       inputBox: l1.inputBox,
@@ -89,6 +97,11 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
       log: log.child({ component: "input-reader" }),
       longRangeErrorCodes: config.longBlockRangeErrorCodes,
       onSafeHead: (b) => lane?.observeSafeHead(b),
+      submitter: hexToBytes(submitter, 20),
+      onDivergence: (d) => {
+        divergenceReason = `canonical divergence at batch nonce ${d.batchNonce}: ${d.reason}`;
+        void batchSubmitter?.stop();
+      },
     });
     const safeHead = await reader.syncOnce();
     log.info("L1 synced", { safe_block: safeHead, inputs: readerStore.nextInputIndex() });
@@ -125,7 +138,9 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
     const pool = RecoverPool.create();
     cleanup.push(() => pool.close());
     const unavailableReason = (): string | null =>
-      shuttingDown ? "shutting down" : theLane.isHealthy ? null : "inclusion lane failed";
+      shuttingDown
+        ? "shutting down"
+        : divergenceReason ?? (theLane.isHealthy ? null : "inclusion lane failed");
     const policy = () => loadBatchPolicy(db);
 
     const pub = startPublicServer({
@@ -178,6 +193,22 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
     reader.start();
     cleanup.push(() => reader.stop());
     theLane.start();
+    batchSubmitter = new BatchSubmitter({
+      client: l1.client,
+      account: privateKeyToAccount(config.batchSubmitterPrivateKey),
+      chainId: Number(config.chainId),
+      inputBox: l1.inputBox,
+      app: config.appAddress,
+      store: new SubmitterStore(db),
+      history,
+      confirmationDepth: config.batchSubmitterConfirmationDepth,
+      idlePollMs: config.batchSubmitterIdlePollIntervalMs,
+      log: log.child({ component: "batch-submitter" }),
+    });
+    const theSubmitter = batchSubmitter;
+    cleanup.push(() => theSubmitter.stop());
+    if (divergenceReason === null) theSubmitter.start();
+    else log.error("refusing to serve: a canonical divergence is on record", { reason: divergenceReason });
 
     const publicUrl = `http://${config.http.host}:${pub.port}`;
     const internalUrl = `http://${config.internalHttp.host}:${internal.port}`;

@@ -2,7 +2,8 @@ import type { PublicClient } from "viem";
 import { hexToBytes } from "../core/bytes.ts";
 import { SequencerError } from "../core/errors.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
-import type { ReaderStore, SafeInputRow } from "../storage/reader-store.ts";
+import type { DivergenceRow, ReaderStore, SafeInputRow } from "../storage/reader-store.ts";
+import { trackAcceptance } from "./acceptance.ts";
 import { decodeEvmAdvance, inputAddedEvent } from "./contracts.ts";
 
 export class InputReaderError extends SequencerError {
@@ -26,6 +27,10 @@ export interface InputReaderOptions {
   maxLogRange?: bigint;
   /** Called, on the same thread, after a sync moved the safe head forward. */
   onSafeHead: (safeBlock: number) => void;
+  /** The batch submitter's address (20 bytes): its inputs are judged as batches. */
+  submitter: Uint8Array;
+  /** Called once when a canonical divergence is first recorded. */
+  onDivergence?: (d: DivergenceRow) => void;
   now?: () => number;
 }
 
@@ -76,16 +81,35 @@ export class InputReader {
     while (from <= safeBlock) {
       const to = from + maxRange - 1n < safeBlock ? from + maxRange - 1n : safeBlock;
       const inputs = await this.fetchRange(from, to);
+      const nowMs = (this.o.now ?? Date.now)();
+      const store = this.o.store;
+      const acceptance = trackAcceptance(inputs, {
+        submitter: this.o.submitter,
+        nextBatchNonce: store.nextBatchNonce(),
+        sealed: (n) => store.sealedBatch(n),
+        alreadyDiverged: store.divergence() !== null,
+        nowMs,
+      });
       // A partial scan may only claim the blocks it actually covered as safe.
-      this.o.store.append(
+      store.append(
         inputs,
         {
           safeBlock: Number(to),
           finalizedBlock: Number(finalizedBlock < to ? finalizedBlock : to),
           scannedThroughBlock: Number(to),
         },
-        (this.o.now ?? Date.now)(),
+        nowMs,
+        acceptance.landings,
+        acceptance.divergence,
       );
+      if (acceptance.divergence) {
+        this.o.log.error("canonical divergence", {
+          batch_nonce: acceptance.divergence.batchNonce,
+          input_index: acceptance.divergence.inputIndex,
+          reason: acceptance.divergence.reason,
+        });
+        this.o.onDivergence?.(acceptance.divergence);
+      }
       if (total > maxRange) {
         this.o.log.info("input reader progress", {
           scanned_through: to,

@@ -4,7 +4,8 @@
  *
  * Writers (one writer per fact, see docs/storage.md):
  *   batches, frames, user_ops, sequenced_l2_txs ........ inclusion lane
- *   safe_inputs, l1_heads ................................ input reader
+ *   safe_inputs, l1_heads, batch_landings, divergence ..... input reader
+ *   batch_submissions, wallet_nonce_watermark ............ batch submitter
  *   batch_policy ......................................... operator (SQL) / migrations
  */
 export interface Migration {
@@ -134,6 +135,55 @@ export const MIGRATIONS: readonly Migration[] = [
             AS recommended_fee,
           log_base_gas - log_alpha - log_delta AS batch_size_target
         FROM batch_policy WHERE id = 1;
+    `,
+  },
+  {
+    version: 2,
+    name: "batches on L1: submissions, wallet-nonce watermark, landings, divergence",
+    sql: `
+      -- Every broadcast of a batch transaction (replacements included). Rows are never
+      -- updated except to record the block the transaction was mined in.
+      CREATE TABLE batch_submissions (
+        submission_id             INTEGER PRIMARY KEY,
+        batch_id                  INTEGER NOT NULL REFERENCES batches(batch_id),
+        wallet_nonce              INTEGER NOT NULL CHECK (wallet_nonce >= 0),
+        l1_tx_hash                BLOB NOT NULL UNIQUE CHECK (length(l1_tx_hash) = 32),
+        max_fee_per_gas           TEXT NOT NULL,
+        max_priority_fee_per_gas  TEXT NOT NULL,
+        sent_at_ms                INTEGER NOT NULL,
+        mined_block               INTEGER
+      );
+      CREATE INDEX batch_submissions_batch ON batch_submissions(batch_id);
+      CREATE INDEX batch_submissions_wallet_nonce ON batch_submissions(wallet_nonce);
+
+      -- Raised durably before any broadcast at a new wallet nonce: every wallet nonce below
+      -- it may have a transaction of ours somewhere (recovery flushes up to it).
+      CREATE TABLE wallet_nonce_watermark (
+        id                  INTEGER PRIMARY KEY CHECK (id = 1),
+        next_wallet_nonce   INTEGER NOT NULL CHECK (next_wallet_nonce >= 0)
+      );
+
+      -- What the scheduler rules made of each safe input sent by the batch submitter.
+      CREATE TABLE batch_landings (
+        input_index   INTEGER PRIMARY KEY REFERENCES safe_inputs(input_index),
+        verdict       TEXT NOT NULL CHECK (verdict IN
+                        ('accepted', 'malformed', 'wrong_nonce', 'invalid_structure', 'stale')),
+        batch_nonce   INTEGER,
+        -- Our batch this landing is (accepted and byte-identical only).
+        batch_id      INTEGER UNIQUE REFERENCES batches(batch_id),
+        detail        TEXT
+      );
+
+      -- A canonical divergence: L1 accepted, at one of our nonces, a batch that is not ours.
+      -- Written once by the reader; only an operator removes it (docs/operations.md).
+      CREATE TABLE divergence (
+        id              INTEGER PRIMARY KEY CHECK (id = 1),
+        batch_nonce     INTEGER NOT NULL,
+        input_index     INTEGER NOT NULL,
+        l1_tx_hash      BLOB NOT NULL,
+        reason          TEXT NOT NULL,
+        detected_at_ms  INTEGER NOT NULL
+      );
     `,
   },
 ];

@@ -11,6 +11,29 @@ export interface SafeInputRow {
   payload: Uint8Array;
 }
 
+/** The scheduler's verdict on one safe input sent by the batch submitter. */
+export interface LandingRow {
+  inputIndex: number;
+  verdict: "accepted" | "malformed" | "wrong_nonce" | "invalid_structure" | "stale";
+  batchNonce: number | null;
+  /** Our batch, when the landing is accepted and byte-identical to what we sealed. */
+  batchId: number | null;
+  detail: string | null;
+}
+
+export interface DivergenceRow {
+  batchNonce: number;
+  inputIndex: number;
+  l1TxHash: Uint8Array;
+  reason: string;
+  detectedAtMs: number;
+}
+
+export interface SealedBatch {
+  batchId: number;
+  sealedHash: Uint8Array;
+}
+
 export interface L1Heads {
   safeBlock: number;
   safeAdvancedAtMs: number;
@@ -27,6 +50,11 @@ export class ReaderStore {
   private readonly upsertHeads;
   private readonly selectHeads;
   private readonly selectNextIndex;
+  private readonly insertLanding;
+  private readonly insertDivergence;
+  private readonly selectDivergence;
+  private readonly selectNextBatchNonce;
+  private readonly selectSealed;
 
   constructor(private readonly db: Database) {
     this.insertInput = db.query(
@@ -52,6 +80,38 @@ export class ReaderStore {
     this.selectNextIndex = db.query(
       "SELECT COALESCE(MAX(input_index) + 1, 0) AS n FROM safe_inputs",
     );
+    this.insertLanding = db.query(
+      "INSERT INTO batch_landings (input_index, verdict, batch_nonce, batch_id, detail) VALUES (?, ?, ?, ?, ?)",
+    );
+    this.insertDivergence = db.query(
+      `INSERT OR IGNORE INTO divergence (id, batch_nonce, input_index, l1_tx_hash, reason, detected_at_ms)
+       VALUES (1, ?, ?, ?, ?, ?)`,
+    );
+    this.selectDivergence = db.query(
+      `SELECT batch_nonce AS batchNonce, input_index AS inputIndex, l1_tx_hash AS l1TxHash,
+              reason, detected_at_ms AS detectedAtMs FROM divergence WHERE id = 1`,
+    );
+    this.selectNextBatchNonce = db.query(
+      "SELECT COALESCE(MAX(batch_nonce) + 1, 0) AS n FROM batch_landings WHERE verdict = 'accepted'",
+    );
+    this.selectSealed = db.query(
+      `SELECT batch_id AS batchId, sealed_hash AS sealedHash FROM batches
+       WHERE nonce = ? AND invalidated_at_ms IS NULL AND sealed_hash IS NOT NULL`,
+    );
+  }
+
+  /** The scheduler's next batch nonce as of the stored safe inputs. */
+  nextBatchNonce(): number {
+    return (this.selectNextBatchNonce.get() as { n: number }).n;
+  }
+
+  /** Our sealed (closed, live) batch with this nonce, if any. */
+  sealedBatch(nonce: number): SealedBatch | null {
+    return (this.selectSealed.get(nonce) as SealedBatch | null) ?? null;
+  }
+
+  divergence(): DivergenceRow | null {
+    return (this.selectDivergence.get() as DivergenceRow | null) ?? null;
   }
 
   heads(): L1Heads | null {
@@ -70,6 +130,8 @@ export class ReaderStore {
     inputs: readonly SafeInputRow[],
     heads: { safeBlock: number; finalizedBlock: number; scannedThroughBlock: number },
     nowMs: number,
+    landings: readonly LandingRow[] = [],
+    divergence: DivergenceRow | null = null,
   ): void {
     this.db.transaction(() => {
       let expected = this.nextInputIndex();
@@ -94,6 +156,18 @@ export class ReaderStore {
           i.payload,
         );
         expected++;
+      }
+      for (const l of landings) {
+        this.insertLanding.run(l.inputIndex, l.verdict, l.batchNonce, l.batchId, l.detail);
+      }
+      if (divergence) {
+        this.insertDivergence.run(
+          divergence.batchNonce,
+          divergence.inputIndex,
+          divergence.l1TxHash,
+          divergence.reason,
+          divergence.detectedAtMs,
+        );
       }
       this.upsertHeads.run(
         heads.safeBlock,

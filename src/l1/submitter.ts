@@ -1,0 +1,220 @@
+import { encodeFunctionData, keccak256, type PrivateKeyAccount, type PublicClient } from "viem";
+import { bytesToHex as toHex } from "../core/bytes.ts";
+import { encodeBatch } from "../core/ssz.ts";
+import { errorFields, type Logger } from "../observability/log.ts";
+import type { HistoryQueries } from "../storage/queries.ts";
+import type { SubmitterStore, UnacceptedBatch } from "../storage/submitter-store.ts";
+import { inputBoxAbi } from "./contracts.ts";
+
+export interface SubmitterOptions {
+  client: PublicClient;
+  account: PrivateKeyAccount;
+  chainId: number;
+  inputBox: `0x${string}`;
+  app: `0x${string}`;
+  store: SubmitterStore;
+  history: HistoryQueries;
+  /** Blocks a receipt must be buried under before its batch counts as landed. */
+  confirmationDepth: number;
+  idlePollMs: number;
+  /** Batches broadcast ahead of the first unlanded one (consecutive wallet nonces). */
+  maxInFlight?: number;
+  log: Logger;
+  now?: () => number;
+}
+
+export interface TickReport {
+  unaccepted: number;
+  landed: number;
+  broadcast: number;
+  /** Wallet nonce count at the view block (latest minus confirmation depth). */
+  minedCount: number | null;
+  maxFeePerGas: bigint | null;
+}
+
+/** Node answers that mean "that slot is already taken care of; look again next tick". */
+const BENIGN = /already known|already imported|known transaction|replacement transaction underpriced|underpriced|nonce too low|nonce has already been used/i;
+
+/**
+ * Posts sealed batches to the InputBox in nonce order. It keeps no state of its own between
+ * ticks: each tick derives, from SQLite (sealed and accepted batches, past broadcasts) and L1
+ * (wallet nonce count and receipts as of one view block), which batches still need a
+ * transaction, and signs them at consecutive wallet nonces with freshly estimated fees.
+ * Re-signing an unchanged transaction yields the same hash ("already known"); higher fees
+ * replace it. Before a broadcast at a wallet nonce never used before, the durable watermark
+ * is raised, so recovery knows every slot that may hold a transaction of ours.
+ */
+export class BatchSubmitter {
+  private readonly o: SubmitterOptions;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private running = false;
+  private inFlight: Promise<void> | null = null;
+  private failing = false;
+  private readonly gasCache = new Map<number, bigint>();
+
+  constructor(opts: SubmitterOptions) {
+    this.o = opts;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.inFlight?.catch(() => {});
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  async tick(): Promise<TickReport> {
+    const { client, store } = this.o;
+    const batches = store.unacceptedBatches();
+    const report: TickReport = { unaccepted: batches.length, landed: 0, broadcast: 0, minedCount: null, maxFeePerGas: null };
+    if (batches.length === 0) return report;
+
+    // One consistent view: the wallet nonce count and receipts as of the same block.
+    const latest = await client.getBlockNumber();
+    const depth = BigInt(this.o.confirmationDepth);
+    const view = latest > depth ? latest - depth : 0n;
+    const minedCount = await client.getTransactionCount({ address: this.o.account.address, blockNumber: view });
+    report.minedCount = minedCount;
+
+    const unlanded: UnacceptedBatch[] = [];
+    for (const b of batches) {
+      if (await this.landedBy(b, view)) report.landed++;
+      else unlanded.push(b);
+    }
+    const toSend = unlanded.slice(0, this.o.maxInFlight ?? 16);
+    if (toSend.length === 0) return report;
+
+    const fees = await client.estimateFeesPerGas();
+    report.maxFeePerGas = fees.maxFeePerGas;
+    for (let i = 0; i < toSend.length; i++) {
+      const sent = await this.broadcast(toSend[i]!, minedCount + i, fees.maxFeePerGas, fees.maxPriorityFeePerGas);
+      if (sent === "stop") break;
+      if (sent === "sent") report.broadcast++;
+    }
+    return report;
+  }
+
+  /** True when one of our transactions for this batch is mined at or below the view block. */
+  private async landedBy(b: UnacceptedBatch, view: bigint): Promise<boolean> {
+    for (const s of this.o.store.submissions(b.batchId)) {
+      if (s.minedBlock !== null) {
+        if (BigInt(s.minedBlock) <= view) return true;
+        continue;
+      }
+      const receipt = await this.o.client
+        .getTransactionReceipt({ hash: toHex(s.l1TxHash) })
+        .catch((e: unknown) => {
+          if ((e as Error).name === "TransactionReceiptNotFoundError") return null;
+          throw e;
+        });
+      if (!receipt) continue;
+      if (receipt.status !== "success") {
+        this.o.log.warn("batch transaction reverted", { batch_nonce: b.nonce, l1_tx_hash: toHex(s.l1TxHash) });
+        continue;
+      }
+      this.o.store.markMined(s.l1TxHash, Number(receipt.blockNumber));
+      if (receipt.blockNumber <= view) return true;
+    }
+    return false;
+  }
+
+  private async broadcast(
+    b: UnacceptedBatch,
+    walletNonce: number,
+    maxFeePerGas: bigint,
+    maxPriorityFeePerGas: bigint,
+  ): Promise<"sent" | "benign" | "stop"> {
+    const { client, store, account } = this.o;
+    const payload = encodeBatch(this.o.history.batchContents(b.batchId, b.nonce));
+    const data = encodeFunctionData({ abi: inputBoxAbi, functionName: "addInput", args: [this.o.app, toHex(payload)] });
+    let gas = this.gasCache.get(b.batchId);
+    if (gas === undefined) {
+      const estimate = await client.estimateGas({ account: account.address, to: this.o.inputBox, data });
+      gas = (estimate * 12n) / 10n;
+      this.gasCache.set(b.batchId, gas);
+    }
+    if (walletNonce + 1 > store.watermark()) store.raiseWatermark(walletNonce + 1);
+    const serialized = await account.signTransaction({
+      type: "eip1559",
+      chainId: this.o.chainId,
+      nonce: walletNonce,
+      to: this.o.inputBox,
+      data,
+      gas,
+      maxFeePerGas,
+      maxPriorityFeePerGas,
+    });
+    const hash = keccak256(serialized, "bytes");
+    try {
+      await client.request({ method: "eth_sendRawTransaction", params: [serialized] });
+    } catch (e) {
+      const text = describe(e);
+      if (!BENIGN.test(text)) throw e;
+      this.o.log.debug("broadcast not needed", { batch_nonce: b.nonce, wallet_nonce: walletNonce, answer: text.slice(0, 120) });
+      if (/already known|already imported|known transaction/i.test(text)) {
+        store.recordSubmission(row(b, walletNonce, hash, maxFeePerGas, maxPriorityFeePerGas, this.now()));
+        return "benign";
+      }
+      // A nonce race: the chain moved under this tick. Re-derive everything next tick.
+      return /nonce/i.test(text) ? "stop" : "benign";
+    }
+    store.recordSubmission(row(b, walletNonce, hash, maxFeePerGas, maxPriorityFeePerGas, this.now()));
+    this.o.log.info("batch broadcast", {
+      batch_nonce: b.nonce,
+      wallet_nonce: walletNonce,
+      bytes: payload.length,
+      l1_tx_hash: toHex(hash),
+      max_fee_per_gas: maxFeePerGas,
+    });
+    return "sent";
+  }
+
+  private loop(): void {
+    if (!this.running) return;
+    this.inFlight = this.tick().then(
+      () => {
+        if (this.failing) this.o.log.info("batch submitter resumed");
+        this.failing = false;
+        this.reschedule();
+      },
+      (e) => {
+        // Logged once per failure streak; the provider logs L1 outages itself.
+        if (!this.failing) this.o.log.warn("batch submitter tick failed; retrying", errorFields(e));
+        this.failing = true;
+        this.reschedule();
+      },
+    );
+  }
+
+  private reschedule(): void {
+    if (!this.running) return;
+    this.timer = setTimeout(() => this.loop(), this.o.idlePollMs);
+  }
+
+  private now(): number {
+    return (this.o.now ?? Date.now)();
+  }
+}
+
+function row(b: UnacceptedBatch, walletNonce: number, hash: Uint8Array, maxFee: bigint, tip: bigint, now: number) {
+  return { batchId: b.batchId, walletNonce, l1TxHash: hash, maxFeePerGas: maxFee, maxPriorityFeePerGas: tip, sentAtMs: now };
+}
+
+function describe(e: unknown): string {
+  const parts: string[] = [];
+  for (let cur: unknown = e; cur && typeof cur === "object" && parts.length < 5; cur = (cur as { cause?: unknown }).cause) {
+    const m = (cur as { details?: unknown; message?: unknown }).details ?? (cur as { message?: unknown }).message;
+    if (typeof m === "string") parts.push(m);
+  }
+  return parts.join(" | ");
+}
