@@ -18,6 +18,7 @@ import { LaneStore } from "../storage/lane-store.ts";
 import { loadBatchPolicy } from "../storage/policy-store.ts";
 import { HistoryQueries } from "../storage/queries.ts";
 import { ReaderStore } from "../storage/reader-store.ts";
+import { StatusQueries } from "../storage/status-queries.ts";
 import { SubmitterStore } from "../storage/submitter-store.ts";
 import { replayHistory } from "../recovery/rebuild.ts";
 import { describeConfig, type Config } from "./config.ts";
@@ -143,10 +144,12 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
         : divergenceReason ?? (theLane.isHealthy ? null : "inclusion lane failed");
     const policy = () => loadBatchPolicy(db);
 
+    const status = new StatusQueries(db);
     const pub = startPublicServer({
       listen: config.http,
       log,
       feed,
+      status,
       maxBodyBytes: 4096 + 2 * maxDataLength,
       tx: {
         lane: theLane,
@@ -178,7 +181,7 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
     });
     cleanup.push(() => pub.stop());
     cleanup.push(() => feed.closeAll(1001, "shutting down"));
-    const internal = startInternalServer({ listen: config.internalHttp, log });
+    const internal = startInternalServer({ listen: config.internalHttp, log, batches: status });
     cleanup.push(() => internal.stop());
 
     const ckpt = setInterval(() => {

@@ -8,6 +8,7 @@ import {
   readyzRoute,
   type ReadRouteDeps,
 } from "../egress/read-routes.ts";
+import { batchesRoute, txStatusRoute, type BatchesSource, type TxStatusSource } from "../egress/status-routes.ts";
 import { errorReply, jsonReply, toResponse } from "../http/reply.ts";
 import { handleTx, type TxRouteDeps } from "../ingress/tx-route.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
@@ -18,6 +19,8 @@ export interface PublicServerDeps {
   tx: TxRouteDeps;
   read: ReadRouteDeps;
   feed: FeedHub;
+  /** Per-op status for `GET /tx/:tx_hash`. */
+  status: TxStatusSource;
   log: Logger;
   /** Request bodies above this many bytes are refused with 413 before being read. */
   maxBodyBytes: number;
@@ -53,6 +56,7 @@ export function startPublicServer(d: PublicServerDeps): Server {
       },
       { parse: "none" },
     )
+    .get("/tx/:tx_hash", ({ params }) => toResponse(txStatusRoute(d.status, params.tx_hash)))
     .get("/fee", () => toResponse(feeRoute(d.read)))
     .get("/nonce", ({ query }) => toResponse(nonceRoute(d.read, query.sender)))
     .get("/domain", () => toResponse(domainRoute(d.read)))
@@ -104,6 +108,8 @@ export function startPublicServer(d: PublicServerDeps): Server {
 export interface InternalServerDeps {
   listen: ListenAddr;
   log: Logger;
+  /** Operator batch view for `GET /batches`. */
+  batches: BatchesSource;
 }
 
 /** Operator-only listener (network-gated, no auth). Later issues mount state and metrics here. */
@@ -115,6 +121,7 @@ export function startInternalServer(d: InternalServerDeps): Server {
       return toResponse(errorReply(500, "INTERNAL_ERROR", "internal error"));
     })
     .get("/healthz", () => toResponse(jsonReply({ ok: true, status: "up" })))
+    .get("/batches", ({ query }) => toResponse(batchesRoute(d.batches, query)))
     .listen({ hostname: d.listen.host, port: d.listen.port });
   return {
     port: app.server!.port as number,

@@ -26,7 +26,9 @@ export function makePublicClient(rpcUrl: string): PublicClient {
   const transport = rpcUrl.startsWith("ws")
     ? webSocket(rpcUrl, { retryCount: 0 })
     : http(rpcUrl, { retryCount: 0, timeout: 10_000 });
-  return createPublicClient({ transport }) as PublicClient;
+  // cacheTime 0: viem caches the block number for 4 s by default, and the submitter's view of
+  // L1 must be the chain as it is now.
+  return createPublicClient({ transport, cacheTime: 0 }) as PublicClient;
 }
 
 /**

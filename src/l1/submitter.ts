@@ -80,7 +80,7 @@ export class BatchSubmitter {
     if (batches.length === 0) return report;
 
     // One consistent view: the wallet nonce count and receipts as of the same block.
-    const latest = await client.getBlockNumber();
+    const latest = await client.getBlockNumber({ cacheTime: 0 });
     const depth = BigInt(this.o.confirmationDepth);
     const view = latest > depth ? latest - depth : 0n;
     const minedCount = await client.getTransactionCount({ address: this.o.account.address, blockNumber: view });

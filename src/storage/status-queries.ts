@@ -142,61 +142,72 @@ type BatchRow = BatchL1Facts & {
   opBytes: number;
 };
 
+/**
+ * The op: newest among those sharing the hash, preferring ones whose batch is live (a
+ * resubmission after invalidation gets a new row with the same hash). Index lookups only:
+ * user_ops_tx_hash, then primary keys and the indexes used by BATCH_L1_JOINS (a test checks
+ * the query plan). Public route: this must stay cheap.
+ */
+export const TX_STATUS_SQL = `
+  SELECT b.nonce AS batchNonce, st.l2_offset AS offset, ${BATCH_L1_COLUMNS}
+  FROM user_ops u
+  JOIN frames f ON f.frame_id = u.frame_id
+  JOIN batches b ON b.batch_id = f.batch_id
+  LEFT JOIN sequenced_l2_txs st ON st.user_op_id = u.user_op_id
+  ${BATCH_L1_JOINS}
+  WHERE u.tx_hash = ?
+  ORDER BY (b.invalidated_at_ms IS NULL) DESC, u.user_op_id DESC
+  LIMIT 1`;
+
+/** Fixed bytes of one wire op besides its data and signature (offset + nonce + max_fee + offsets). */
+const OP_FIXED = WIRE_USER_OP_OVERHEAD - SIGNATURE_BYTES;
+
+/**
+ * One statement for a page: the page of batches, their frame and op aggregates (grouped over
+ * the page only), and the per-batch L1 facts through indexed lookups. Size is
+ * BATCH_OVERHEAD + frames * FRAME_OVERHEAD + sum over ops of (OP_FIXED + len(data) +
+ * len(signature)): the same sum as core/ssz.ts batchEncodedSize.
+ * CROSS JOIN pins the join order (SQLite honours it): page first, so the aggregates touch the
+ * page's frames and ops only, never the whole history, whatever the planner's statistics.
+ * The page itself scans `batches` (the only nonce index is partial, live batches only).
+ */
+export const BATCHES_SQL = `
+  WITH page AS (
+    SELECT batch_id FROM batches WHERE nonce >= ? ORDER BY nonce, batch_id LIMIT ?
+  ),
+  fr AS (
+    SELECT f.batch_id, COUNT(*) AS frames,
+           (SELECT f0.safe_block FROM frames f0
+             WHERE f0.batch_id = f.batch_id ORDER BY f0.frame_index LIMIT 1) AS firstSafeBlock
+    FROM page p CROSS JOIN frames f ON f.batch_id = p.batch_id
+    GROUP BY f.batch_id
+  ),
+  ops AS (
+    SELECT f.batch_id, COUNT(*) AS userOps,
+           SUM(${OP_FIXED} + length(u.data) + length(u.signature)) AS opBytes
+    FROM page p CROSS JOIN frames f ON f.batch_id = p.batch_id
+    CROSS JOIN user_ops u ON u.frame_id = f.frame_id
+    GROUP BY f.batch_id
+  )
+  SELECT b.batch_id AS batchId, b.nonce AS nonce, b.opened_at_ms AS openedAtMs,
+         b.sealed_hash AS sealedHash,
+         COALESCE(fr.frames, 0) AS frames, fr.firstSafeBlock AS firstSafeBlock,
+         COALESCE(ops.userOps, 0) AS userOps, COALESCE(ops.opBytes, 0) AS opBytes,
+         ${BATCH_L1_COLUMNS}
+  FROM page p
+  JOIN batches b ON b.batch_id = p.batch_id
+  LEFT JOIN fr ON fr.batch_id = b.batch_id
+  LEFT JOIN ops ON ops.batch_id = b.batch_id
+  ${BATCH_L1_JOINS}
+  ORDER BY b.nonce, b.batch_id`;
+
 export class StatusQueries {
   private readonly qTx;
   private readonly qBatches;
 
   constructor(db: Database) {
-    // The op: newest among those sharing the hash, preferring ones whose batch is live (a
-    // resubmission after invalidation gets a new row with the same hash). Index lookups only:
-    // user_ops_tx_hash, then primary keys and the indexes of BATCH_L1_JOINS.
-    this.qTx = db.query(
-      `SELECT b.nonce AS batchNonce, st.l2_offset AS offset, ${BATCH_L1_COLUMNS}
-       FROM user_ops u
-       JOIN frames f ON f.frame_id = u.frame_id
-       JOIN batches b ON b.batch_id = f.batch_id
-       LEFT JOIN sequenced_l2_txs st ON st.user_op_id = u.user_op_id
-       ${BATCH_L1_JOINS}
-       WHERE u.tx_hash = ?
-       ORDER BY (b.invalidated_at_ms IS NULL) DESC, u.user_op_id DESC
-       LIMIT 1`,
-    );
-    // One statement for a page: the page of batches, their frame and op aggregates (grouped
-    // over the page only), and the per-batch L1 facts through indexed lookups.
-    // Size: BATCH_OVERHEAD + frames * FRAME_OVERHEAD + sum over ops of
-    // (WIRE_USER_OP_OVERHEAD - SIGNATURE_BYTES + len(data) + len(signature)), the same sum
-    // as core/ssz.ts batchEncodedSize.
-    const opFixed = WIRE_USER_OP_OVERHEAD - SIGNATURE_BYTES;
-    this.qBatches = db.query(
-      `WITH page AS (
-         SELECT batch_id FROM batches WHERE nonce >= ? ORDER BY nonce, batch_id LIMIT ?
-       ),
-       fr AS (
-         SELECT f.batch_id, COUNT(*) AS frames,
-                (SELECT f0.safe_block FROM frames f0
-                  WHERE f0.batch_id = f.batch_id ORDER BY f0.frame_index LIMIT 1) AS firstSafeBlock
-         FROM page p JOIN frames f ON f.batch_id = p.batch_id
-         GROUP BY f.batch_id
-       ),
-       ops AS (
-         SELECT f.batch_id, COUNT(*) AS userOps,
-                SUM(${opFixed} + length(u.data) + length(u.signature)) AS opBytes
-         FROM page p JOIN frames f ON f.batch_id = p.batch_id
-         JOIN user_ops u ON u.frame_id = f.frame_id
-         GROUP BY f.batch_id
-       )
-       SELECT b.batch_id AS batchId, b.nonce AS nonce, b.opened_at_ms AS openedAtMs,
-              b.sealed_hash AS sealedHash,
-              COALESCE(fr.frames, 0) AS frames, fr.firstSafeBlock AS firstSafeBlock,
-              COALESCE(ops.userOps, 0) AS userOps, COALESCE(ops.opBytes, 0) AS opBytes,
-              ${BATCH_L1_COLUMNS}
-       FROM page p
-       JOIN batches b ON b.batch_id = p.batch_id
-       LEFT JOIN fr ON fr.batch_id = b.batch_id
-       LEFT JOIN ops ON ops.batch_id = b.batch_id
-       ${BATCH_L1_JOINS}
-       ORDER BY b.nonce, b.batch_id`,
-    );
+    this.qTx = db.query(TX_STATUS_SQL);
+    this.qBatches = db.query(BATCHES_SQL);
   }
 
   /** Status of the op with this 32-byte hash, or null when no op has it. */

@@ -157,7 +157,7 @@ export async function startRpcProxy(opts: RpcProxyOptions): Promise<RpcProxy> {
     }
   }
 
-  function faultApplies(methods: string[]): FaultMode | null {
+  function faultApplies(methods: string[]): Exclude<FaultMode, { kind: "pass" } | { kind: "refuse" }> | null {
     const m = mode;
     if (m.kind === "pass" || m.kind === "refuse") return null;
     if (m.methods && !methods.some((x) => m.methods!.includes(x))) return null;
