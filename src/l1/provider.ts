@@ -67,6 +67,8 @@ export const L1_RETRY_DEFAULTS = {
 
 export interface L1ClientOptions extends L1TransportOptions {
   chain?: Chain;
+  /** viem's cache of block numbers and similar, in ms. Default 0: always ask the node. */
+  cacheTime?: number;
   /** Reuse this transport (and its outage state) instead of creating one for `url`. */
   transport?: Transport;
 }
@@ -217,20 +219,29 @@ export function createL1Transport(url: string, opts: L1TransportOptions): Transp
 /** A public client on the resilient transport (or on `opts.transport`). */
 export function createL1Client(url: string, opts: L1ClientOptions): PublicClient {
   const transport = opts.transport ?? createL1Transport(url, opts);
-  return createPublicClient({ transport, ...(opts.chain ? { chain: opts.chain } : {}) }) as PublicClient;
+  return createPublicClient({
+    transport,
+    cacheTime: opts.cacheTime ?? 0,
+    ...(opts.chain ? { chain: opts.chain } : {}),
+  }) as PublicClient;
 }
 
 /**
  * A wallet client for the batch submitter on the same transport logic. Pass the public
  * client's transport as `opts.transport` to share its outage state (one log per outage).
  */
-export function createL1WalletClient(
+export function createL1WalletClient<C extends Chain | undefined = undefined>(
   url: string,
   account: Account,
-  opts: L1ClientOptions,
-): WalletClient<Transport, Chain | undefined, Account> {
+  opts: Omit<L1ClientOptions, "chain"> & { chain?: C },
+): WalletClient<Transport, C, Account> {
   const transport = opts.transport ?? createL1Transport(url, opts);
-  return createWalletClient({ account, transport, ...(opts.chain ? { chain: opts.chain } : {}) });
+  return createWalletClient({
+    account,
+    transport,
+    cacheTime: opts.cacheTime ?? 0,
+    chain: opts.chain as C,
+  }) as WalletClient<Transport, C, Account>;
 }
 
 /**

@@ -5,6 +5,7 @@ import { errorFields, type Logger } from "../observability/log.ts";
 import type { DivergenceRow, ReaderStore, SafeInputRow } from "../storage/reader-store.ts";
 import { trackAcceptance } from "./acceptance.ts";
 import { decodeEvmAdvance, inputAddedEvent } from "./contracts.ts";
+import { isL1TransportError } from "./provider.ts";
 
 export class InputReaderError extends SequencerError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -46,6 +47,7 @@ export class InputReader {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private running = false;
   private failures = 0;
+  private failureLogged = false;
   private inFlight: Promise<void> | null = null;
 
   constructor(opts: InputReaderOptions) {
@@ -138,15 +140,25 @@ export class InputReader {
 
   private loop(): void {
     if (!this.running) return;
+    // Who logs what: L1 outages are logged by the transport (src/l1/provider.ts), once as
+    // "L1 unreachable" and once as "L1 reachable again", for every component sharing the
+    // client. The reader only backs off on them (debug line), and logs its own failures — a
+    // JSON-RPC error it cannot split, a malformed input, storage — once per failure streak,
+    // with a matching "input reader resumed".
     this.inFlight = this.syncOnce().then(
       () => {
-        if (this.failures > 0) this.o.log.info("L1 reachable again; input reader resumed", { after_failures: this.failures });
+        if (this.failureLogged) this.o.log.info("input reader resumed", { after_failures: this.failures });
         this.failures = 0;
+        this.failureLogged = false;
         this.reschedule(this.o.pollIntervalMs);
       },
       (e) => {
-        // Log the outage once, not on every retry; the recovery is logged above.
-        if (this.failures === 0) this.o.log.warn("input reader cannot reach L1; retrying", errorFields(e));
+        if (isL1TransportError(e)) {
+          this.o.log.debug("input reader: L1 unavailable; backing off", { failures: this.failures + 1 });
+        } else if (!this.failureLogged) {
+          this.o.log.warn("input reader sync failed; retrying", errorFields(e));
+          this.failureLogged = true;
+        }
         this.failures++;
         const backoff = Math.min(MAX_BACKOFF_MS, this.o.pollIntervalMs * 2 ** Math.min(this.failures, 10));
         this.reschedule(backoff * (0.5 + Math.random() / 2));

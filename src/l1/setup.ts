@@ -1,7 +1,8 @@
-import { createPublicClient, decodeFunctionData, http, webSocket, type PublicClient } from "viem";
+import { createPublicClient, decodeFunctionData, webSocket, type PublicClient } from "viem";
 import { ConfigError } from "../core/errors.ts";
-import type { Logger } from "../observability/log.ts";
+import { silentLogger, type Logger } from "../observability/log.ts";
 import { applicationAbi, dataAvailabilityAbi, etherPortalAbi, erc20PortalAbi } from "./contracts.ts";
+import { createL1Client } from "./provider.ts";
 
 export interface L1Binding {
   client: PublicClient;
@@ -22,13 +23,18 @@ export interface L1SetupInput {
 
 const ZERO = "0x0000000000000000000000000000000000000000";
 
-export function makePublicClient(rpcUrl: string): PublicClient {
-  const transport = rpcUrl.startsWith("ws")
-    ? webSocket(rpcUrl, { retryCount: 0 })
-    : http(rpcUrl, { retryCount: 0, timeout: 10_000 });
+/**
+ * The L1 client of the sequencer. HTTP(S) URLs get the resilient transport of provider.ts
+ * (bounded retries with backoff, per-attempt timeout, one log line per outage and per
+ * recovery); `log` receives those lines. WebSocket URLs keep viem's webSocket transport.
+ */
+export function makePublicClient(rpcUrl: string, log: Logger = silentLogger): PublicClient {
   // cacheTime 0: viem caches the block number for 4 s by default, and the submitter's view of
   // L1 must be the chain as it is now.
-  return createPublicClient({ transport, cacheTime: 0 }) as PublicClient;
+  if (rpcUrl.startsWith("ws")) {
+    return createPublicClient({ transport: webSocket(rpcUrl, { retryCount: 0 }), cacheTime: 0 }) as PublicClient;
+  }
+  return createL1Client(rpcUrl, { log: log.child({ component: "l1-provider" }), cacheTime: 0 });
 }
 
 /**
@@ -37,7 +43,7 @@ export function makePublicClient(rpcUrl: string): PublicClient {
  * different InputBox (which would leave deposits uncredited). Each error names the variable.
  */
 export async function bindL1(i: L1SetupInput): Promise<L1Binding> {
-  const client = makePublicClient(i.rpcUrl);
+  const client = makePublicClient(i.rpcUrl, i.log);
   const chainId = BigInt(await client.getChainId());
   if (chainId !== i.chainId) {
     throw new ConfigError("SEQ_CHAIN_ID", `is ${i.chainId} but the node at SEQ_ETH_RPC_URL reports chain ${chainId}`);
