@@ -186,4 +186,9 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: "index batches by nonce for the operator view",
+    sql: `CREATE INDEX batches_nonce ON batches(nonce, batch_id);`,
+  },
 ];
