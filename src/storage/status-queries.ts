@@ -169,7 +169,7 @@ const OP_FIXED = WIRE_USER_OP_OVERHEAD - SIGNATURE_BYTES;
  * len(signature)): the same sum as core/ssz.ts batchEncodedSize.
  * CROSS JOIN pins the join order (SQLite honours it): page first, so the aggregates touch the
  * page's frames and ops only, never the whole history, whatever the planner's statistics.
- * The page itself scans `batches` (the only nonce index is partial, live batches only).
+ * The page itself is found through the batches_nonce index (migration 3).
  */
 export const BATCHES_SQL = `
   WITH page AS (
