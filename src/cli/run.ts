@@ -11,9 +11,10 @@ import { InclusionLane, type LaneFatalError } from "../ingress/lane.ts";
 import { RecoverPool } from "../ingress/recover-pool.ts";
 import { InputReader } from "../l1/reader.ts";
 import { BatchSubmitter } from "../l1/submitter.ts";
-import { bindL1 } from "../l1/setup.ts";
+import { bindL1, makePublicClient, type L1Binding } from "../l1/setup.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
-import { bindInstance, checkpoint, openDatabase } from "../storage/db.ts";
+import { bindInstance, checkpoint, loadL1Binding, openDatabase, saveL1Binding } from "../storage/db.ts";
+import type { Database } from "bun:sqlite";
 import { LaneStore } from "../storage/lane-store.ts";
 import { loadBatchPolicy } from "../storage/policy-store.ts";
 import { HistoryQueries } from "../storage/queries.ts";
@@ -69,17 +70,8 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
   };
 
   try {
-    const l1 = await bindL1({
-      rpcUrl: config.ethRpcUrl,
-      chainId: config.chainId,
-      app: config.appAddress,
-      inputBox: config.inputBoxAddress,
-      deploymentBlock: config.inputBoxDeploymentBlock,
-      etherPortal: config.etherPortalAddress,
-      erc20Portal: config.erc20PortalAddress,
-      log,
-    });
     const readerStore = new ReaderStore(db);
+    const l1 = await bindOrResume(config, db, readerStore, log);
     const history = new HistoryQueries(db);
     let lane: InclusionLane | null = null;
     let batchSubmitter: BatchSubmitter | null = null;
@@ -104,7 +96,16 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
         void batchSubmitter?.stop();
       },
     });
-    const safeHead = await reader.syncOnce();
+    const safeHead = await reader.syncOnce().catch((e: unknown) => {
+      // bindOrResume only lets us get here without L1 when stored heads exist.
+      const stored = readerStore.heads();
+      if (!stored) throw e;
+      log.warn("L1 unreachable: starting from the stored safe head; the reader keeps retrying", {
+        safe_block: stored.safeBlock,
+        ...errorFields(e),
+      });
+      return stored.safeBlock;
+    });
     log.info("L1 synced", { safe_block: safeHead, inputs: readerStore.nextInputIndex() });
 
     const replay = replayHistory(app, history, 0, log);
@@ -253,5 +254,38 @@ function loadApp(config: Config, submitter: `0x${string}`): AppHost {
       throw new ConfigError("SEQ_APP_WASM", e.message.replace(/^SEQ_APP_WASM=/, ""));
     }
     throw e;
+  }
+}
+
+/**
+ * Binds to L1 with every startup check. If L1 cannot be reached but this data dir was bound
+ * before (stored binding and safe head), the sequencer resumes from what it stored: users
+ * keep getting soft confirmations through an L1 outage, and the L1 workers catch up later.
+ * A first start, or any failed check (as opposed to an unreachable node), still stops here.
+ */
+async function bindOrResume(config: Config, db: Database, readerStore: ReaderStore, log: Logger): Promise<L1Binding> {
+  try {
+    const l1 = await bindL1({
+      rpcUrl: config.ethRpcUrl,
+      chainId: config.chainId,
+      app: config.appAddress,
+      inputBox: config.inputBoxAddress,
+      deploymentBlock: config.inputBoxDeploymentBlock,
+      etherPortal: config.etherPortalAddress,
+      erc20Portal: config.erc20PortalAddress,
+      log,
+    });
+    saveL1Binding(db, { inputBox: l1.inputBox, fromBlock: l1.fromBlock }, Date.now());
+    return l1;
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    const stored = loadL1Binding(db);
+    if (!stored || !readerStore.heads()) throw e;
+    if (config.inputBoxAddress !== undefined && config.inputBoxAddress !== stored.inputBox) throw e;
+    log.warn("L1 unreachable at startup; resuming from the stored binding", {
+      input_box: stored.inputBox,
+      ...errorFields(e),
+    });
+    return { client: makePublicClient(config.ethRpcUrl), inputBox: stored.inputBox, fromBlock: stored.fromBlock };
   }
 }

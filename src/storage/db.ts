@@ -121,3 +121,23 @@ export class InstanceMismatchError extends SequencerError {
     super("INSTANCE_MISMATCH", message);
   }
 }
+
+export interface StoredL1Binding {
+  inputBox: `0x${string}`;
+  fromBlock: bigint;
+}
+
+/** The InputBox and first block of the last startup whose L1 checks all passed. */
+export function loadL1Binding(db: Database): StoredL1Binding | null {
+  const row = db.query("SELECT input_box AS inputBox, from_block AS fromBlock FROM l1_binding WHERE id = 1").get() as
+    | { inputBox: `0x${string}`; fromBlock: number }
+    | null;
+  return row ? { inputBox: row.inputBox, fromBlock: BigInt(row.fromBlock) } : null;
+}
+
+export function saveL1Binding(db: Database, b: StoredL1Binding, nowMs: number): void {
+  db.query(
+    `INSERT INTO l1_binding (id, input_box, from_block, bound_at_ms) VALUES (1, ?1, ?2, ?3)
+     ON CONFLICT (id) DO UPDATE SET input_box = ?1, from_block = ?2, bound_at_ms = ?3`,
+  ).run(b.inputBox, Number(b.fromBlock), nowMs);
+}

@@ -191,4 +191,17 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "index batches by nonce for the operator view",
     sql: `CREATE INDEX batches_nonce ON batches(nonce, batch_id);`,
   },
+  {
+    version: 4,
+    name: "remember the L1 binding so a restart during an L1 outage can serve",
+    sql: `
+      -- Written at each successful startup binding (chain checks passed). Singleton row.
+      CREATE TABLE l1_binding (
+        id            INTEGER PRIMARY KEY CHECK (id = 1),
+        input_box     TEXT NOT NULL,
+        from_block    INTEGER NOT NULL,
+        bound_at_ms   INTEGER NOT NULL
+      );
+    `,
+  },
 ];

@@ -4,7 +4,11 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import type { Hex } from "viem";
+import { DEVNET_ADDRESSES, DEVNET_KEYS } from "../../src/l1/contracts.ts";
 import { withDevnetAnvil, type DevnetAnvil } from "../support/anvil.ts";
+import { postTx, signOp, subscribe, transferData } from "../support/client.ts";
+import { freePort } from "../support/ports.ts";
 import { devnetEnv, startSequencerProcess, tempDir } from "../support/sequencer.ts";
 
 const MAIN = join(import.meta.dir, "..", "..", "src", "cli", "main.ts");
@@ -86,6 +90,36 @@ describe("startup refusals", () => {
     const junk = await runExpectingExit({ ...devnetEnv(anvil.url, join(dir.path, "h")), SEQ_APP_WASM: notWasm });
     expect(junk.code).toBe(78);
     expect(junk.stderr).toContain("SEQ_APP_WASM");
+  });
+
+  test("a restart while L1 is unreachable resumes from stored state and keeps acknowledging", async () => {
+    const d = join(dir.path, "outage");
+    const s = await startSequencerProcess({ rpcUrl: anvil.url, dataDir: d });
+    const feed = subscribe(s.url);
+    await anvil.deposit(6, 10n ** 18n);
+    await anvil.mine(7);
+    await feed.waitFor(1);
+    feed.close();
+    expect(await s.stop()).toBe(0);
+    // Nothing listens on this port: every L1 call fails at the transport level.
+    const deadPort = await freePort();
+    const again = await startSequencerProcess({
+      rpcUrl: anvil.url,
+      dataDir: d,
+      env: { SEQ_ETH_RPC_URL: `http://127.0.0.1:${deadPort}`, SEQ_INPUT_BOX_ADDRESS: "" },
+    });
+    try {
+      expect(again.logs.some((l) => l.msg === "L1 unreachable at startup; resuming from the stored binding")).toBe(true);
+      const body = await signOp(DEVNET_KEYS[6] as Hex, { nonce: 0, maxFee: 1409, data: transferData(1n, DEVNET_ADDRESSES[3]!.toLowerCase() as Hex) });
+      const r = await postTx(again.url, body);
+      expect(r.status).toBe(200);
+      expect(r.json.offset).toBe(1);
+    } finally {
+      await again.stop();
+    }
+    // A first start cannot do without L1.
+    const fresh = await runExpectingExit({ ...devnetEnv(`http://127.0.0.1:${deadPort}`, join(dir.path, "fresh")) });
+    expect(fresh.code).toBe(1);
   });
 
   test("a data dir of another deployment is refused", async () => {
