@@ -139,14 +139,39 @@ describe("inclusion lane", () => {
     await Bun.sleep(5);
     const drained = h.committed.flat();
     expect(drained.map((e) => [e.kind, e.offset])).toEqual([["direct_input", 0], ["direct_input", 1]]);
+    // The root frame was still empty, so it was re-stamped rather than followed by another.
     const frames = rows(h.db, "SELECT frame_index, safe_block, fee FROM frames ORDER BY frame_id");
-    expect(frames).toEqual([
-      { frame_index: 0, safe_block: 10, fee: 1356 },
-      { frame_index: 1, safe_block: 15, fee: 1356 },
-    ]);
-    // A direct above the new frame's safe block waits for a later frame.
+    expect(frames).toEqual([{ frame_index: 0, safe_block: 15, fee: 1356 }]);
     const r = await submit(h, await h.op(0));
     expect(r).toEqual({ ok: true, offset: 2 });
+    // Now the frame has content: the next advance opens a new frame, draining first.
+    h.deposit(18, 7n, 20);
+    await Bun.sleep(5);
+    const r2 = await submit(h, await h.op(1));
+    expect(r2).toEqual({ ok: true, offset: 4 });
+    expect(h.committed.flat().map((e) => [e.kind, e.offset])).toEqual([
+      ["direct_input", 0],
+      ["direct_input", 1],
+      ["user_op", 2],
+      ["direct_input", 3],
+      ["user_op", 4],
+    ]);
+    expect(rows(h.db, "SELECT frame_index, safe_block FROM frames ORDER BY frame_id")).toEqual([
+      { frame_index: 0, safe_block: 15 },
+      { frame_index: 1, safe_block: 20 },
+    ]);
+  });
+
+  test("an idle batch's empty first frame is re-stamped, so the batch never lands stale", async () => {
+    const h = newHarness(10);
+    // Thousands of blocks pass with nothing to sequence.
+    h.lane.observeSafeHead(5000);
+    await Bun.sleep(5);
+    h.deposit(5000, 10n ** 18n, 5000);
+    await Bun.sleep(5);
+    expect((await submit(h, await h.op(0))).ok).toBe(true);
+    const frames = rows(h.db, "SELECT frame_index, safe_block FROM frames ORDER BY frame_id");
+    expect(frames).toEqual([{ frame_index: 0, safe_block: 5000 }]);
   });
 
   test("submitter inputs are never drained as direct inputs", async () => {
@@ -194,7 +219,7 @@ describe("inclusion lane", () => {
     const h = newHarness(10);
     h.deposit(10, 10n ** 18n, 15);
     await Bun.sleep(5);
-    // 12 (batch) + 2 frames x 18 + n x (83 + 53) >= 12578  →  n = 93.
+    // 12 (batch) + 1 frame x 18 + n x (83 + 53) >= 12578  →  n = 93.
     const ops = await Promise.all(Array.from({ length: 95 }, (_, i) => h.op(i)));
     for (const o of ops) expect((await submit(h, o)).ok).toBe(true);
     const batches = rows(h.db, "SELECT batch_id, nonce, parent_id, closed_at_ms IS NOT NULL AS closed, sealed_hash FROM batches ORDER BY batch_id");
@@ -208,11 +233,11 @@ describe("inclusion lane", () => {
     expect(bytes.length).toBeLessThan(12578 + 136);
     const decoded = decodeBatch(bytes);
     expect(decoded.nonce).toBe(0n);
-    expect(decoded.frames.map((f) => f.safeBlock)).toEqual([10n, 15n]);
-    expect(decoded.frames[1]!.userOps.length).toBe(93);
+    expect(decoded.frames.map((f) => f.safeBlock)).toEqual([15n]);
+    expect(decoded.frames[0]!.userOps.length).toBe(93);
     // Every sealed op verifies against the EIP-712 domain: the batch is what the scheduler reads.
     const sep = domainSeparator(CHAIN, APP);
-    for (const op of decoded.frames[1]!.userOps) {
+    for (const op of decoded.frames[0]!.userOps) {
       expect(recoverSigner(userOpDigest(sep, op.nonce, op.maxFee, op.data), op.signature)).toBe(USER);
     }
     // The child's first frame starts at the parent's last safe block.
@@ -220,7 +245,7 @@ describe("inclusion lane", () => {
     expect(childFrames).toEqual([{ frame_index: 0, safe_block: 15 }]);
   });
 
-  test("a batch with ops closes after the maximum open time; an empty one stays open", async () => {
+  test("a batch with content closes after the maximum open time; an empty one stays open", async () => {
     const h = newHarness(10, { maxBatchOpenMs: 50 });
     h.lane.start();
     await Bun.sleep(1200);
@@ -229,8 +254,14 @@ describe("inclusion lane", () => {
     await Bun.sleep(5);
     expect((await submit(h, await h.op(0))).ok).toBe(true);
     await Bun.sleep(1200);
+    // Batch 0 closed holding the drained deposit, batch 1 holding the op; batch 2 is empty
+    // and stays open however long it waits.
     const b = rows(h.db, "SELECT nonce, closed_at_ms IS NOT NULL AS closed FROM batches ORDER BY nonce");
-    expect(b).toEqual([{ nonce: 0, closed: 1 }, { nonce: 1, closed: 0 }]);
+    expect(b).toEqual([{ nonce: 0, closed: 1 }, { nonce: 1, closed: 1 }, { nonce: 2, closed: 0 }]);
+    const perBatch = rows(h.db, `SELECT b.nonce, COUNT(s.l2_offset) AS n FROM batches b
+      JOIN frames f ON f.batch_id = b.batch_id LEFT JOIN sequenced_l2_txs s ON s.frame_id = f.frame_id
+      GROUP BY b.nonce ORDER BY b.nonce`);
+    expect(perBatch).toEqual([{ nonce: 0, n: 1 }, { nonce: 1, n: 1 }, { nonce: 2, n: 0 }]);
   });
 
   test("restart restores the open batch, frame and offsets from storage", async () => {

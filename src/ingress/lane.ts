@@ -62,6 +62,8 @@ interface OpenBatch {
   openedAtMs: number;
   frameCount: number;
   userOpCount: number;
+  /** Direct inputs drained into this batch's frames. */
+  directCount: number;
   projectedBytes: number;
 }
 
@@ -70,6 +72,8 @@ interface OpenFrame {
   frameIndex: number;
   safeBlock: number;
   fee: number;
+  /** Ops plus drained directs: an empty frame has been published nowhere yet. */
+  entries: number;
 }
 
 export interface LaneSnapshot {
@@ -211,8 +215,11 @@ export class InclusionLane {
     const entries: SequencedTx[] = [];
     const answers: { p: Pending; r: LaneResult }[] = [];
     const wantsRotation = shouldOpenNewFrame(BigInt(this.frame.safeBlock), BigInt(this.safeHead));
+    // A batch holding anything (ops or drained directs) must reach L1 well before its first
+    // frame goes stale; one holding nothing has nothing to post.
     const wantsTimeClose =
-      this.batch.userOpCount > 0 && now - this.batch.openedAtMs >= this.o.maxBatchOpenMs;
+      this.batch.userOpCount + this.batch.directCount > 0 &&
+      now - this.batch.openedAtMs >= this.o.maxBatchOpenMs;
     if (chunk.length === 0 && !wantsTimeClose && !(wantsRotation && this.hasPendingDirects())) {
       return;
     }
@@ -281,26 +288,40 @@ export class InclusionLane {
       txHash: op.txHash,
     });
     this.batch.userOpCount++;
+    this.frame.entries++;
     this.batch.projectedBytes += opBytes;
     if (this.batch.projectedBytes >= batchSizeTargetBytes(this.policy)) this.closeBatch(now);
     return { ok: true, offset };
   }
 
-  /** Drains every newly safe direct input, then opens a frame stamped with the safe head. */
+  /**
+   * Opens a frame stamped with the safe head and drains every newly safe direct input into
+   * it, before any op. An open frame that is still empty is re-stamped instead: nothing has
+   * referenced it, and a batch whose first frame kept an old safe block through an idle
+   * period would land stale.
+   */
   private openFrame(now: number, entries: SequencedTx[]): void {
-    const frameIndex = this.frame.frameIndex + 1;
     this.policy = this.o.policy();
     const fee = recommendedFee(this.policy);
-    const frameId = this.o.store.openFrame(this.batch.batchId, frameIndex, this.safeHead, fee, now);
-    this.frame = { frameId, frameIndex, safeBlock: this.safeHead, fee };
-    this.batch.frameCount++;
-    this.batch.projectedBytes += FRAME_OVERHEAD;
+    if (this.frame.entries === 0) {
+      this.o.store.restampFrame(this.frame.frameId, this.safeHead, fee);
+      this.frame = { ...this.frame, safeBlock: this.safeHead, fee };
+    } else {
+      const frameIndex = this.frame.frameIndex + 1;
+      const frameId = this.o.store.openFrame(this.batch.batchId, frameIndex, this.safeHead, fee, now);
+      this.frame = { frameId, frameIndex, safeBlock: this.safeHead, fee, entries: 0 };
+      this.batch.frameCount++;
+      this.batch.projectedBytes += FRAME_OVERHEAD;
+    }
+    const frameId = this.frame.frameId;
     for (const d of this.o.store.pendingDirects(this.lastDrainedInput, this.safeHead, this.o.submitter)) {
       const sender = addressFromBytes(d.sender);
       this.o.app.applyDirectInput(sender, BigInt(d.blockNumber), d.payload);
       const offset = this.nextOffset++;
       this.o.store.insertDirect(offset, d.inputIndex, frameId);
       this.lastDrainedInput = d.inputIndex;
+      this.frame.entries++;
+      this.batch.directCount++;
       entries.push({
         kind: "direct_input",
         offset,
@@ -338,9 +359,10 @@ export class InclusionLane {
       openedAtMs: now,
       frameCount: 1,
       userOpCount: 0,
+      directCount: 0,
       projectedBytes: BATCH_OVERHEAD + FRAME_OVERHEAD,
     };
-    this.frame = { frameId, frameIndex: 0, safeBlock: this.frame.safeBlock, fee };
+    this.frame = { frameId, frameIndex: 0, safeBlock: this.frame.safeBlock, fee, entries: 0 };
   }
 
   private hasPendingDirects(): boolean {
@@ -372,6 +394,7 @@ export class InclusionLane {
       openedAtMs: open.openedAtMs,
       frameCount: shape.frameCount,
       userOpCount: shape.userOpCount,
+      directCount: shape.directCount,
       projectedBytes:
         BATCH_OVERHEAD +
         FRAME_OVERHEAD * shape.frameCount +
@@ -383,6 +406,7 @@ export class InclusionLane {
       frameIndex: frame.frameIndex,
       safeBlock: frame.safeBlock,
       fee: frame.fee,
+      entries: s.frameEntries(frame.frameId),
     };
   }
 

@@ -179,7 +179,9 @@ export function createL1Transport(url: string, opts: L1TransportOptions): Transp
       return {
         error: new HttpRequestError({ body, url, cause: err, details: err.message }),
         retry: true,
-        reason: `${typeof code === "string" ? code + ": " : ""}${err.message}`.slice(0, 200),
+        reason: (typeof code === "string" && !err.message.includes(code) ? `${code}: ${err.message}` : err.message)
+          .split(". For more information")[0]!
+          .slice(0, 200),
       };
     }
   }

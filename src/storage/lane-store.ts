@@ -41,6 +41,7 @@ export interface BatchShape {
   userOpCount: number;
   dataBytes: number;
   frameCount: number;
+  directCount: number;
 }
 
 export class LaneStore {
@@ -56,6 +57,8 @@ export class LaneStore {
   private readonly qNextOffset;
   private readonly qLastDrained;
   private readonly qLastBatch;
+  private readonly qRestamp;
+  private readonly qFrameEntries;
 
   constructor(private readonly db: Database) {
     this.qInsertUserOp = db.query(
@@ -93,11 +96,19 @@ export class LaneStore {
     this.qBatchShape = db.query(
       `SELECT
          (SELECT COUNT(*) FROM frames WHERE batch_id = ?1) AS frameCount,
+         (SELECT COUNT(*) FROM sequenced_l2_txs s JOIN frames f2 ON f2.frame_id = s.frame_id
+          WHERE f2.batch_id = ?1 AND s.input_index IS NOT NULL) AS directCount,
          COUNT(u.user_op_id) AS userOpCount,
          COALESCE(SUM(length(u.data)), 0) AS dataBytes
        FROM frames f JOIN user_ops u ON u.frame_id = f.frame_id
        WHERE f.batch_id = ?1`,
     );
+    // Only a frame nothing refers to may be re-stamped; the guard makes that a checked fact.
+    this.qRestamp = db.query(
+      `UPDATE frames SET safe_block = ?, fee = ?
+       WHERE frame_id = ?3 AND NOT EXISTS (SELECT 1 FROM sequenced_l2_txs WHERE frame_id = ?3)`,
+    );
+    this.qFrameEntries = db.query("SELECT COUNT(*) AS n FROM sequenced_l2_txs WHERE frame_id = ?");
     this.qNextOffset = db.query(
       "SELECT COALESCE(MAX(l2_offset) + 1, 0) AS n FROM sequenced_l2_txs",
     );
@@ -137,6 +148,15 @@ export class LaneStore {
 
   openFrame(batchId: number, frameIndex: number, safeBlock: number, fee: number, nowMs: number): number {
     return (this.qOpenFrame.get(batchId, frameIndex, safeBlock, fee, nowMs) as { id: number }).id;
+  }
+
+  restampFrame(frameId: number, safeBlock: number, fee: number): void {
+    const r = this.qRestamp.run(safeBlock, fee, frameId);
+    if (r.changes !== 1) throw new Error(`frame ${frameId} is not an empty open frame`);
+  }
+
+  frameEntries(frameId: number): number {
+    return (this.qFrameEntries.get(frameId) as { n: number }).n;
   }
 
   closeBatch(batchId: number, nowMs: number, sealedHash: Uint8Array): void {

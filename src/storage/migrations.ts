@@ -188,8 +188,11 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 3,
-    name: "index batches by nonce for the operator view",
-    sql: `CREATE INDEX batches_nonce ON batches(nonce, batch_id);`,
+    name: "indexes: batches by nonce (operator view), history rows by frame (lane)",
+    sql: `
+      CREATE INDEX batches_nonce ON batches(nonce, batch_id);
+      CREATE INDEX sequenced_l2_txs_frame ON sequenced_l2_txs(frame_id);
+    `,
   },
   {
     version: 4,
