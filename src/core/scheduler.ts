@@ -23,7 +23,7 @@ import type { Address } from "./bytes.ts";
 import { userOpDigest } from "./eip712.ts";
 import { SequencerError, SignatureError } from "./errors.ts";
 import type { SequencedDirectInput, SequencedUserOp } from "./l2tx.ts";
-import { isDrainableAt, isForcedByBackstop } from "./scheduler-rules.ts";
+import { isDrainableAt, isForcedByBackstop, MAX_WAIT_BLOCKS } from "./scheduler-rules.ts";
 import { recoverSigner, type Recoverer } from "./signature.ts";
 import { txHash, type Batch } from "./ssz.ts";
 
@@ -445,6 +445,6 @@ function verdictDetail(v: BatchVerdict): string | null {
     case "invalid_structure":
       return v.reason;
     case "stale":
-      return `landed ${v.age} blocks after its first frame's safe block (limit 1200); nonce ${v.nonce} not consumed`;
+      return `landed ${v.age} blocks after its first frame's safe block (limit ${MAX_WAIT_BLOCKS}); nonce ${v.nonce} not consumed`;
   }
 }
