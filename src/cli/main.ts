@@ -8,6 +8,7 @@ import { createLogger } from "../observability/log.ts";
 import { loadConfig, type Env } from "./config.ts";
 import { runDevnet } from "./devnet-command.ts";
 import { EXIT, reportFatal, stopSignal, untilStopped } from "./lifecycle.ts";
+import { REPLAY_HELP, runReplayCommand } from "./replay-commands.ts";
 import { startSequencer } from "./run.ts";
 import { VERSION } from "./version.ts";
 
@@ -16,6 +17,7 @@ const HELP = `sequencer ${VERSION} — Cartesi app-rollup sequencer
 Usage:
   sequencer run        Run the sequencer, configured by SEQ_* environment variables
   sequencer devnet     Start a local anvil with the Cartesi contracts plus the sequencer
+${REPLAY_HELP}
   sequencer --help     Show this help
   sequencer --version  Print the version
 
@@ -44,6 +46,7 @@ export async function main(argv: string[], env: Env): Promise<number> {
     process.stdout.write(VERSION + "\n");
     return EXIT.OK;
   }
+  if (cmd === "export-l1" || cmd === "verify") return runReplayCommand(cmd, argv.slice(1), env);
   if (cmd !== "run" && cmd !== "devnet") {
     process.stderr.write(
       (cmd === undefined ? "missing command" : `unknown command: ${cmd}`) + "\n\n" + HELP + "\n",

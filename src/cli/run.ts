@@ -286,6 +286,6 @@ async function bindOrResume(config: Config, db: Database, readerStore: ReaderSto
       input_box: stored.inputBox,
       ...errorFields(e),
     });
-    return { client: makePublicClient(config.ethRpcUrl), inputBox: stored.inputBox, fromBlock: stored.fromBlock };
+    return { client: makePublicClient(config.ethRpcUrl, log), inputBox: stored.inputBox, fromBlock: stored.fromBlock };
   }
 }

@@ -5,6 +5,7 @@ import { errorFields, type Logger } from "../observability/log.ts";
 import type { HistoryQueries } from "../storage/queries.ts";
 import type { SubmitterStore, UnacceptedBatch } from "../storage/submitter-store.ts";
 import { inputBoxAbi } from "./contracts.ts";
+import { isL1TransportError } from "./provider.ts";
 
 export interface SubmitterOptions {
   client: PublicClient;
@@ -188,8 +189,10 @@ export class BatchSubmitter {
         this.reschedule();
       },
       (e) => {
-        // Logged once per failure streak; the provider logs L1 outages itself.
-        if (!this.failing) this.o.log.warn("batch submitter tick failed; retrying", errorFields(e));
+        // Logged once per failure streak; L1 outages are the provider's to log.
+        if (!this.failing && !isL1TransportError(e)) {
+          this.o.log.warn("batch submitter tick failed; retrying", errorFields(e));
+        }
         this.failing = true;
         this.reschedule();
       },

@@ -125,6 +125,9 @@ describe("batches on L1", () => {
     const feed = subscribe(seq.url);
     await anvil.deposit(2, 10n ** 18n);
     await feed.waitFor(1, 20_000);
+    // Hold the chain still so the base fee cannot decay between our read and the estimate.
+    if (miner) clearInterval(miner);
+    miner = undefined;
     const high = 200_000_000_000n; // 200 gwei
     await anvil.publicClient.request({ method: "anvil_setNextBlockBaseFeePerGas" as never, params: [`0x${high.toString(16)}`] as never });
     await anvil.mine(1);

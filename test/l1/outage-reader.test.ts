@@ -152,6 +152,24 @@ describe("L1 outages behind the proxy", () => {
   test("delay: every answer 300 ms late (3 poll intervals) is slow, not an outage", () =>
     outage({ kind: "delay", ms: 300 }, "delay", false), 15_000);
 
+  test("only eth_sendRawTransaction dropped: batches wait unsent, then land once each", async () => {
+    const p = proxy!;
+    p.resetCounters();
+    await p.setMode({ kind: "drop", methods: ["eth_sendRawTransaction"] });
+    const ops: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      ops.push(await sendOp());
+      await Bun.sleep(1_100); // a batch closes every second
+    }
+    expect(p.count({ method: "eth_sendRawTransaction", outcome: "drop" })).toBeGreaterThan(0);
+    // Nothing got out: the ops are durable here and not yet on L1.
+    for (const h of ops) {
+      expect((await getJson(`${seq!.url}/tx/${h}`)).json.status).toBe("soft_confirmed");
+    }
+    await p.setMode({ kind: "pass" });
+    acked.push(...ops);
+  }, 20_000);
+
   test("afterwards: every deposit and op exactly once, in order; batches caught up, once each", async () => {
     const directs = directIndices();
     // Exactly once and in input-index order; the only direct inputs are our deposits.

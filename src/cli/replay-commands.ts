@@ -1,0 +1,237 @@
+/**
+ * `sequencer export-l1` (online) and `sequencer verify` (offline). See docs/replay.md.
+ *
+ * The export module (and with it viem's transports) is imported lazily, only for
+ * `export-l1`: the `verify` code path never loads network code of its own.
+ *
+ * Exit codes — export-l1: 0 written, 1 L1 or file failure (no FILE written), 2 usage.
+ * verify: 0 match, 1 mismatch (or the app died), 2 usage or unreadable/malformed input.
+ */
+import { readFileSync } from "node:fs";
+import { loadAppBytes } from "../app/default-app.ts";
+import { AppLoadError } from "../app/errors.ts";
+import type { Address } from "../core/bytes.ts";
+import { createLogger } from "../observability/log.ts";
+import { parseFeed, parseL1Inputs, ReplayInputError, type ParsedFeed } from "../replay/files.ts";
+import { reportLine, verify, VerifyInputError } from "../replay/verify.ts";
+import { DEFAULT_ERC20_PORTAL, DEFAULT_ETHER_PORTAL, ZERO_ADDRESS, type Env } from "./config.ts";
+import { EXIT } from "./lifecycle.ts";
+
+export const REPLAY_HELP = `  sequencer export-l1  --rpc-url URL --input-box ADDR --app ADDR [--from-block N] [--to-block M] --out FILE
+                       Write the app's raw InputBox inputs (JSON lines) up to the L1 safe block
+  sequencer verify     --l1-inputs FILE --chain-id N --app ADDR --batch-submitter ADDR
+                       [--app-wasm PATH] [--ether-portal ADDR] [--erc20-portal ADDR] [--erc20-token ADDR]
+                       [--feed FILE] [--state FILE [--state-l2-tx-index N]]
+                       Offline: fold the inputs through the canonical scheduler and compare
+                       (exit 0 match, 1 mismatch, 2 usage/input error; see docs/replay.md)`;
+
+class UsageError extends Error {}
+/** A file named on the command line is unreadable or malformed (also exit 2, no help hint). */
+class InputError extends UsageError {}
+
+type Spec = Record<string, { required?: boolean }>;
+
+function parseArgs(argv: string[], spec: Spec): Map<string, string> {
+  const out = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith("--")) throw new UsageError(`unexpected argument "${arg}"`);
+    let name = arg.slice(2);
+    let value: string | undefined;
+    const eq = name.indexOf("=");
+    if (eq >= 0) {
+      value = name.slice(eq + 1);
+      name = name.slice(0, eq);
+    } else {
+      value = argv[++i];
+      if (value === undefined) throw new UsageError(`--${name} needs a value`);
+    }
+    if (!(name in spec)) throw new UsageError(`unknown option --${name}`);
+    if (out.has(name)) throw new UsageError(`--${name} given twice`);
+    out.set(name, value);
+  }
+  for (const [name, s] of Object.entries(spec)) {
+    if (s.required && !out.has(name)) throw new UsageError(`--${name} is required`);
+  }
+  return out;
+}
+
+function address(flag: string, v: string): Address {
+  if (!/^0x[0-9a-fA-F]{40}$/.test(v)) throw new UsageError(`--${flag} must be a 0x-prefixed 20-byte hex address, got "${v}"`);
+  return v.toLowerCase() as Address;
+}
+
+function uint(flag: string, v: string): bigint {
+  if (!/^[0-9]+$/.test(v)) throw new UsageError(`--${flag} must be a non-negative integer, got "${v}"`);
+  return BigInt(v);
+}
+
+function usage(cmd: string, e: UsageError): number {
+  const hint = e instanceof InputError ? "" : " (see 'sequencer --help')";
+  process.stderr.write(`${cmd}: ${e.message}${hint}\n`);
+  return EXIT.USAGE;
+}
+
+export async function runReplayCommand(cmd: "export-l1" | "verify", argv: string[], env: Env): Promise<number> {
+  try {
+    return cmd === "export-l1" ? await exportCommand(argv, env) : verifyCommand(argv);
+  } catch (e) {
+    if (e instanceof UsageError) return usage(cmd, e);
+    process.stderr.write(`${cmd}: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return EXIT.FAILURE;
+  }
+}
+
+// ---- export-l1 -------------------------------------------------------------------------------
+
+async function exportCommand(argv: string[], env: Env): Promise<number> {
+  const a = parseArgs(argv, {
+    "rpc-url": { required: true },
+    "input-box": { required: true },
+    app: { required: true },
+    "from-block": {},
+    "to-block": {},
+    out: { required: true },
+  });
+  const rpcUrl = a.get("rpc-url")!;
+  if (!/^(https?|wss?):\/\//.test(rpcUrl)) throw new UsageError(`--rpc-url must be an http(s) or ws(s) URL, got "${rpcUrl}"`);
+  const inputBox = address("input-box", a.get("input-box")!);
+  const app = address("app", a.get("app")!);
+  const fromBlock = a.has("from-block") ? uint("from-block", a.get("from-block")!) : undefined;
+  const toBlock = a.has("to-block") ? uint("to-block", a.get("to-block")!) : undefined;
+  if (fromBlock !== undefined && toBlock !== undefined && toBlock < fromBlock) {
+    throw new UsageError(`--to-block ${toBlock} is below --from-block ${fromBlock}`);
+  }
+  const out = a.get("out")!;
+  if (out === "") throw new UsageError("--out must name a file");
+  let codes: number[] | undefined;
+  const rawCodes = env.SEQ_LONG_BLOCK_RANGE_ERROR_CODES?.trim();
+  if (rawCodes) {
+    codes = rawCodes.split(",").map((s) => {
+      if (!/^-?[0-9]+$/.test(s.trim())) throw new UsageError(`SEQ_LONG_BLOCK_RANGE_ERROR_CODES must be a list of integers, got "${rawCodes}"`);
+      return Number(s.trim());
+    });
+  }
+  const level = env.SEQ_LOG_LEVEL;
+  const log = createLogger({ level: level === "debug" || level === "warn" || level === "error" ? level : "info" }).child({
+    component: "export-l1",
+  });
+  // Lazy: only this command loads viem's transports.
+  const { exportL1Inputs } = await import("../replay/export.ts");
+  const { makePublicClient } = await import("../l1/setup.ts");
+  try {
+    const r = await exportL1Inputs({
+      client: makePublicClient(rpcUrl, log),
+      inputBox,
+      app,
+      ...(fromBlock !== undefined ? { fromBlock } : {}),
+      ...(toBlock !== undefined ? { toBlock } : {}),
+      out,
+      log,
+      ...(codes ? { longRangeErrorCodes: codes } : {}),
+    });
+    log.info("export-l1 done", {
+      file: r.file,
+      inputs: r.inputs,
+      from_block: r.fromBlock,
+      to_block: r.toBlock,
+      first_input_index: r.firstInputIndex,
+      last_input_index: r.lastInputIndex,
+      chain_id: r.chainId,
+    });
+    return EXIT.OK;
+  } catch (e) {
+    process.stderr.write(`export-l1: failed, ${out} not written: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}\n`);
+    return EXIT.FAILURE;
+  }
+}
+
+// ---- verify ----------------------------------------------------------------------------------
+
+function readText(flag: string, path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    throw new InputError(`--${flag} ${path}: cannot read: ${(e as Error).message}`);
+  }
+}
+
+function verifyCommand(argv: string[]): number {
+  const a = parseArgs(argv, {
+    "l1-inputs": { required: true },
+    "chain-id": { required: true },
+    app: { required: true },
+    "batch-submitter": { required: true },
+    "app-wasm": {},
+    "ether-portal": {},
+    "erc20-portal": {},
+    "erc20-token": {},
+    feed: {},
+    state: {},
+    "state-l2-tx-index": {},
+  });
+  const chainId = uint("chain-id", a.get("chain-id")!);
+  if (chainId === 0n) throw new UsageError("--chain-id must be positive");
+  const app = address("app", a.get("app")!);
+  const batchSubmitter = address("batch-submitter", a.get("batch-submitter")!);
+  const etherPortal = address("ether-portal", a.get("ether-portal") ?? DEFAULT_ETHER_PORTAL);
+  const erc20Portal = address("erc20-portal", a.get("erc20-portal") ?? DEFAULT_ERC20_PORTAL);
+  const erc20Token = address("erc20-token", a.get("erc20-token") ?? ZERO_ADDRESS);
+  let stateL2TxIndex: number | undefined;
+  if (a.has("state-l2-tx-index")) {
+    if (!a.has("state")) throw new UsageError("--state-l2-tx-index needs --state");
+    const n = uint("state-l2-tx-index", a.get("state-l2-tx-index")!);
+    if (n > BigInt(Number.MAX_SAFE_INTEGER)) throw new UsageError("--state-l2-tx-index is too large");
+    stateL2TxIndex = Number(n);
+  }
+
+  let appWasm: Uint8Array;
+  try {
+    appWasm = loadAppBytes(a.get("app-wasm"));
+  } catch (e) {
+    if (e instanceof AppLoadError) throw new InputError(`--app-wasm: ${e.message.replace(/^SEQ_APP_WASM=/, "")}`);
+    throw e;
+  }
+  let state: Uint8Array | undefined;
+  if (a.has("state")) {
+    try {
+      state = new Uint8Array(readFileSync(a.get("state")!));
+    } catch (e) {
+      throw new InputError(`--state ${a.get("state")}: cannot read: ${(e as Error).message}`);
+    }
+  }
+  try {
+    const inputsFile = a.get("l1-inputs")!;
+    const inputs = parseL1Inputs(readText("l1-inputs", inputsFile), inputsFile);
+    let feed: ParsedFeed | undefined;
+    if (a.has("feed")) feed = parseFeed(readText("feed", a.get("feed")!), a.get("feed")!);
+    const started = performance.now();
+    const report = verify({
+      inputs,
+      chainId,
+      app,
+      batchSubmitter,
+      appWasm,
+      etherPortal,
+      erc20Portal,
+      erc20Token,
+      ...(feed ? { feed } : {}),
+      ...(state ? { state } : {}),
+      ...(stateL2TxIndex !== undefined ? { stateL2TxIndex } : {}),
+    });
+    const ms = performance.now() - started;
+    process.stdout.write(reportLine(report) + "\n");
+    // Timing goes to stderr so that stdout is a deterministic function of the inputs.
+    createLogger().info("verify finished", {
+      match: report.match,
+      l1_inputs: inputs.length,
+      fold_ms: Math.round(ms),
+      inputs_per_s: ms > 0 ? Math.round((inputs.length * 1000) / ms) : null,
+    });
+    return report.match ? EXIT.OK : EXIT.FAILURE;
+  } catch (e) {
+    if (e instanceof ReplayInputError || e instanceof VerifyInputError) throw new InputError(e.message);
+    if (e instanceof AppLoadError) throw new InputError(`--app-wasm: ${e.message}`);
+    throw e;
+  }
+}

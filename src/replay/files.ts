@@ -1,0 +1,216 @@
+/**
+ * The two file formats of air-gapped replay verification (docs/replay.md):
+ *
+ * - the L1 inputs file written by `export-l1`: JSON lines
+ *   `{"input_index","sender","block_number","block_timestamp","transaction_hash","payload"}`;
+ * - a feed recording: JSON lines of `/ws/subscribe` messages exactly as the feed sends them
+ *   (core/l2tx.ts), `rollback` messages included.
+ *
+ * Parsing is strict and every error names the file and the 1-based line, because these
+ * files travel between machines and a truncated or hand-edited file must never be folded
+ * silently.
+ */
+import { bytesToHex, hexToBytes, normalizeAddress, type Address, type Hex } from "../core/bytes.ts";
+import { SequencerError } from "../core/errors.ts";
+import type { SequencedTx } from "../core/l2tx.ts";
+
+/** An input file that cannot be read or does not parse; `line` is 1-based (0: whole file). */
+export class ReplayInputError extends SequencerError {
+  readonly file: string;
+  readonly line: number;
+  constructor(file: string, line: number, message: string, options?: { cause?: unknown }) {
+    super("REPLAY_INPUT_ERROR", line > 0 ? `${file}:${line}: ${message}` : `${file}: ${message}`, options);
+    this.file = file;
+    this.line = line;
+  }
+}
+
+// ---- L1 inputs -------------------------------------------------------------------------------
+
+export interface L1InputRecord {
+  inputIndex: number;
+  /** msgSender of the input, lowercase. */
+  sender: Address;
+  blockNumber: number;
+  blockTimestamp: number;
+  transactionHash: Hex;
+  payload: Uint8Array;
+}
+
+/** One line of the L1 inputs file (no newline); field order is fixed. */
+export function formatL1InputLine(r: L1InputRecord): string {
+  return (
+    `{"input_index":${r.inputIndex},"sender":"${r.sender.toLowerCase()}","block_number":${r.blockNumber},` +
+    `"block_timestamp":${r.blockTimestamp},"transaction_hash":"${r.transactionHash.toLowerCase()}",` +
+    `"payload":"${bytesToHex(r.payload)}"}`
+  );
+}
+
+/**
+ * Parses an L1 inputs file. Input indices must be contiguous and block numbers
+ * non-decreasing (L1 order); blank lines are ignored.
+ * @throws ReplayInputError naming the line.
+ */
+export function parseL1Inputs(text: string, file: string): L1InputRecord[] {
+  const out: L1InputRecord[] = [];
+  forEachLine(text, (line, n) => {
+    const o = parseObject(line, file, n);
+    const f = fields(o, file, n);
+    const r: L1InputRecord = {
+      inputIndex: f.uint("input_index"),
+      sender: f.address("sender"),
+      blockNumber: f.uint("block_number"),
+      blockTimestamp: f.uint("block_timestamp"),
+      transactionHash: bytesToHex(f.hex("transaction_hash", 32)),
+      payload: f.hex("payload"),
+    };
+    f.noOthers(["input_index", "sender", "block_number", "block_timestamp", "transaction_hash", "payload"]);
+    const prev = out[out.length - 1];
+    if (prev !== undefined) {
+      if (r.inputIndex !== prev.inputIndex + 1) {
+        throw new ReplayInputError(file, n, `input_index ${r.inputIndex} does not follow ${prev.inputIndex} (inputs must be contiguous)`);
+      }
+      if (r.blockNumber < prev.blockNumber) {
+        throw new ReplayInputError(file, n, `block_number ${r.blockNumber} is below the previous input's ${prev.blockNumber}`);
+      }
+    }
+    out.push(r);
+  });
+  return out;
+}
+
+// ---- feed recordings -------------------------------------------------------------------------
+
+export interface ParsedFeed {
+  /** The history as the recording ends, rollbacks applied; entry i has offset i. */
+  entries: SequencedTx[];
+  rollbacks: number;
+  messages: number;
+}
+
+/**
+ * Parses a feed recording from offset 0. A `rollback` message truncates the history at its
+ * offset (SPEC §4); every other entry must carry exactly the next offset. Fields the feed
+ * may add later are ignored (the comparison covers the fields defined in core/l2tx.ts).
+ * @throws ReplayInputError naming the line.
+ */
+export function parseFeed(text: string, file: string): ParsedFeed {
+  const entries: SequencedTx[] = [];
+  let rollbacks = 0;
+  let messages = 0;
+  forEachLine(text, (line, n) => {
+    messages++;
+    const o = parseObject(line, file, n);
+    const f = fields(o, file, n);
+    const kind = o.kind;
+    const offset = f.uint("offset");
+    if (kind === "rollback") {
+      f.uint("generation");
+      if (offset > entries.length) {
+        throw new ReplayInputError(file, n, `rollback to offset ${offset} is beyond the ${entries.length} entries recorded`);
+      }
+      entries.length = offset;
+      rollbacks++;
+      return;
+    }
+    if (offset !== entries.length) {
+      throw new ReplayInputError(
+        file,
+        n,
+        `offset ${offset} where ${entries.length} was expected (a recording must start at offset 0 and be contiguous)`,
+      );
+    }
+    if (kind === "user_op") {
+      const fee = f.uint("fee");
+      if (fee > 0xffff) throw new ReplayInputError(file, n, `fee ${fee} is not a uint16`);
+      const nonce = f.uint("nonce");
+      if (nonce > 0xffff_ffff) throw new ReplayInputError(file, n, `nonce ${nonce} is not a uint32`);
+      entries.push({
+        kind: "user_op",
+        offset,
+        sender: f.address("sender"),
+        fee,
+        data: f.hex("data"),
+        nonce,
+        txHash: f.hex("tx_hash", 32),
+      });
+    } else if (kind === "direct_input") {
+      entries.push({
+        kind: "direct_input",
+        offset,
+        sender: f.address("sender"),
+        blockNumber: f.uint("block_number"),
+        inputIndex: f.uint("input_index"),
+        payload: f.hex("payload"),
+      });
+    } else {
+      throw new ReplayInputError(file, n, `unknown message kind ${JSON.stringify(kind)}`);
+    }
+  });
+  return { entries, rollbacks, messages };
+}
+
+// ---- helpers ---------------------------------------------------------------------------------
+
+function forEachLine(text: string, each: (line: string, lineNumber: number) => void): void {
+  let start = 0;
+  let n = 0;
+  while (start <= text.length) {
+    let end = text.indexOf("\n", start);
+    if (end < 0) end = text.length;
+    n++;
+    const line = text.slice(start, end).replace(/\r$/, "");
+    if (line.trim() !== "") each(line, n);
+    start = end + 1;
+  }
+}
+
+function parseObject(line: string, file: string, n: number): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch (e) {
+    throw new ReplayInputError(file, n, `not valid JSON (${(e as Error).message})`, { cause: e });
+  }
+  if (v === null || typeof v !== "object" || Array.isArray(v)) throw new ReplayInputError(file, n, "not a JSON object");
+  return v as Record<string, unknown>;
+}
+
+function fields(o: Record<string, unknown>, file: string, n: number) {
+  const fail = (msg: string, cause?: unknown): never => {
+    throw new ReplayInputError(file, n, msg, cause === undefined ? undefined : { cause });
+  };
+  const get = (k: string): unknown => {
+    if (!Object.prototype.hasOwnProperty.call(o, k)) fail(`missing field "${k}"`);
+    return o[k];
+  };
+  return {
+    uint(k: string): number {
+      const v = get(k);
+      if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
+        fail(`"${k}" must be a non-negative integer below 2^53, got ${JSON.stringify(v)}`);
+      }
+      return v as number;
+    },
+    hex(k: string, len?: number): Uint8Array {
+      const v = get(k);
+      if (typeof v !== "string") fail(`"${k}" must be a 0x-hex string`);
+      try {
+        return hexToBytes(v as string, len);
+      } catch (e) {
+        return fail(`"${k}": ${(e as Error).message}`, e);
+      }
+    },
+    address(k: string): Address {
+      const v = get(k);
+      try {
+        return normalizeAddress(v as string);
+      } catch (e) {
+        return fail(`"${k}": ${(e as Error).message}`, e);
+      }
+    },
+    noOthers(allowed: string[]): void {
+      for (const k of Object.keys(o)) if (!allowed.includes(k)) fail(`unexpected field "${k}"`);
+    },
+  };
+}

@@ -1,0 +1,225 @@
+/**
+ * Air-gapped replay verification (SPEC §8): fold raw L1 inputs through the canonical
+ * scheduler (core/scheduler.ts) with the WASM app, and compare the result with a feed
+ * recording and/or a state file. No network: this module and everything it imports do no
+ * I/O besides what the caller passes in (viem is deliberately not imported here).
+ */
+import { keccak_256 } from "@noble/hashes/sha3";
+import { AppHost } from "../app/host.ts";
+import { bytesEqual, bytesToHex, type Address } from "../core/bytes.ts";
+import { domainSeparator } from "../core/eip712.ts";
+import { SequencerError } from "../core/errors.ts";
+import { feedMessage, type SequencedTx } from "../core/l2tx.ts";
+import { Scheduler, SchedulerFatalError, type ExecutedEntry } from "../core/scheduler.ts";
+import type { Recoverer } from "../core/signature.ts";
+import type { L1InputRecord, ParsedFeed } from "./files.ts";
+
+export interface VerifyParams {
+  /** The app's InputBox inputs from index 0, in L1 order (files.ts parseL1Inputs). */
+  inputs: readonly L1InputRecord[];
+  chainId: bigint;
+  app: Address;
+  batchSubmitter: Address;
+  /** The app module (the embedded wallet by default). */
+  appWasm: Uint8Array;
+  /** App configuration besides the fee recipient (which is the batch submitter). */
+  etherPortal: Address;
+  erc20Portal: Address;
+  erc20Token: Address;
+  feed?: ParsedFeed;
+  /** Expected app state bytes (a dump, e.g. GET /finalized_state). */
+  state?: Uint8Array;
+  /**
+   * Where `state` was taken: after this many executed entries (the X-L2-Tx-Index header).
+   * Default: at the end of the fold.
+   */
+  stateL2TxIndex?: number;
+  recover?: Recoverer;
+}
+
+export type JsonFeedEntry = Record<string, unknown>;
+
+export interface VerifyReport {
+  match: boolean;
+  executed_input_count: number;
+  next_batch_nonce: number;
+  /** keccak256 of app.dump() after the last input; null if the app died. */
+  state_digest: string | null;
+  queued_direct_inputs: number;
+  batches: {
+    accepted: number;
+    rejected: number;
+    stale: number;
+    malformed: number;
+    wrong_nonce: number;
+    invalid_structure: number;
+  };
+  l1_inputs: number;
+  last_input_index: number | null;
+  last_block_number: number | null;
+  direct_inputs: { received: number; executed: number; forced: number };
+  user_ops: { executed: number; skipped: { bad_signature: number; fee_below_frame: number; app_rejected: number } };
+  app_wasm_keccak256: string;
+  feed?: { entries: number; compared: number; rollbacks: number };
+  pending_feed_entries?: number;
+  state_match?: boolean;
+  state?: { l2_tx_index: number; expected_digest: string; got_digest: string | null; first_differing_byte?: number; note?: string };
+  first_divergence?: { offset: number; fields: string[]; expected: JsonFeedEntry | null; got: JsonFeedEntry | null };
+  app_fatal?: { input_index: number; message: string };
+}
+
+const digest = (b: Uint8Array): string => bytesToHex(keccak_256(b));
+
+/** Folds the inputs and compares; pure apart from the app's own execution. */
+export function verify(p: VerifyParams): VerifyReport {
+  if (p.inputs.length > 0 && p.inputs[0]!.inputIndex !== 0) {
+    throw new VerifyInputError(
+      `the L1 inputs start at index ${p.inputs[0]!.inputIndex}; verification folds from the app's first input (index 0) — export from the InputBox deployment block`,
+    );
+  }
+  const app = AppHost.create(p.appWasm, {
+    feeRecipient: p.batchSubmitter,
+    etherPortal: p.etherPortal,
+    erc20Portal: p.erc20Portal,
+    erc20Token: p.erc20Token,
+  });
+  const feed = p.feed?.entries;
+  let compared = 0;
+  let divergence: VerifyReport["first_divergence"];
+  const stateAt = p.state !== undefined ? (p.stateL2TxIndex ?? null) : undefined;
+  let stateDump: Uint8Array | undefined = stateAt === 0 ? app.dump() : undefined;
+
+  const onExecuted = (e: ExecutedEntry): void => {
+    if (feed !== undefined && divergence === undefined) {
+      const got = feed[e.offset];
+      if (got === undefined) {
+        divergence = { offset: e.offset, fields: ["missing"], expected: asJson(e), got: null };
+      } else {
+        compared++;
+        const diff = differingFields(e, got);
+        if (diff.length > 0) divergence = { offset: e.offset, fields: diff, expected: asJson(e), got: asJson(got) };
+      }
+    }
+    if (stateAt !== undefined && stateAt !== null && e.offset + 1 === stateAt) stateDump = app.dump();
+  };
+  const scheduler = new Scheduler({
+    app,
+    batchSubmitter: p.batchSubmitter,
+    domainSeparator: domainSeparator(p.chainId, p.app),
+    onExecuted,
+    ...(p.recover ? { recover: p.recover } : {}),
+  });
+
+  let fatal: VerifyReport["app_fatal"];
+  for (const input of p.inputs) {
+    try {
+      scheduler.processInput({
+        sender: input.sender,
+        inclusionBlock: BigInt(input.blockNumber),
+        payload: input.payload,
+        inputIndex: input.inputIndex,
+      });
+    } catch (e) {
+      if (!(e instanceof SchedulerFatalError)) throw e;
+      fatal = { input_index: e.inputIndex, message: e.message };
+      break;
+    }
+  }
+
+  const c = scheduler.counters();
+  const executed = scheduler.executedCount;
+  const finalDump = fatal ? null : app.dump();
+  const last = p.inputs[p.inputs.length - 1];
+  const report: VerifyReport = {
+    match: true,
+    executed_input_count: executed,
+    next_batch_nonce: Number(scheduler.nextBatchNonce),
+    state_digest: finalDump ? digest(finalDump) : null,
+    queued_direct_inputs: scheduler.queuedDirectCount,
+    batches: {
+      accepted: c.batches.accepted,
+      rejected: c.batches.malformed + c.batches.wrong_nonce + c.batches.invalid_structure,
+      stale: c.batches.stale,
+      malformed: c.batches.malformed,
+      wrong_nonce: c.batches.wrong_nonce,
+      invalid_structure: c.batches.invalid_structure,
+    },
+    l1_inputs: p.inputs.length,
+    last_input_index: last?.inputIndex ?? null,
+    last_block_number: last?.blockNumber ?? null,
+    direct_inputs: { received: c.directInputs, executed: c.executedDirectInputs, forced: c.forcedDirectInputs },
+    user_ops: { executed: c.executedUserOps, skipped: { ...c.skippedOps } },
+    app_wasm_keccak256: digest(p.appWasm),
+  };
+
+  if (feed !== undefined) {
+    report.feed = { entries: feed.length, compared, rollbacks: p.feed!.rollbacks };
+    report.pending_feed_entries = Math.max(0, feed.length - executed);
+    if (divergence !== undefined) {
+      report.match = false;
+      report.first_divergence = divergence;
+    }
+  }
+
+  if (p.state !== undefined) {
+    const index = p.stateL2TxIndex ?? executed;
+    if (p.stateL2TxIndex === undefined) stateDump = finalDump ?? undefined;
+    const s: NonNullable<VerifyReport["state"]> = {
+      l2_tx_index: index,
+      expected_digest: digest(p.state),
+      got_digest: stateDump ? digest(stateDump) : null,
+    };
+    let ok = false;
+    if (stateDump === undefined) {
+      s.note =
+        index > executed
+          ? `the fold executed only ${executed} entries; the state file is at ${index}`
+          : "the app died before reaching this point";
+    } else {
+      ok = bytesEqual(stateDump, p.state);
+      if (!ok) s.first_differing_byte = firstDifference(stateDump, p.state);
+    }
+    report.state_match = ok;
+    report.state = s;
+    if (!ok) report.match = false;
+  }
+
+  if (fatal) {
+    report.match = false;
+    report.app_fatal = fatal;
+  }
+  return report;
+}
+
+/** The report's JSON line, with the headline fields first. */
+export function reportLine(r: VerifyReport): string {
+  return JSON.stringify(r);
+}
+
+/** The inputs cannot be verified as given (e.g. they do not start at index 0). */
+export class VerifyInputError extends SequencerError {
+  constructor(message: string) {
+    super("VERIFY_INPUT_ERROR", message);
+  }
+}
+
+// ---- comparison ------------------------------------------------------------------------------
+
+function asJson(e: SequencedTx): JsonFeedEntry {
+  return JSON.parse(feedMessage(e)) as JsonFeedEntry;
+}
+
+/** Every field of the feed message is compared (kind, offset, sender, fee, data, nonce, tx_hash / block_number, input_index, payload). */
+function differingFields(expected: SequencedTx, got: SequencedTx): string[] {
+  if (feedMessage(expected) === feedMessage(got)) return [];
+  const a = asJson(expected);
+  const b = asJson(got);
+  if (a.kind !== b.kind) return ["kind"];
+  return Object.keys(a).filter((k) => a[k] !== b[k]);
+}
+
+function firstDifference(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
+  return n;
+}
