@@ -51,11 +51,23 @@ afterEach(() => {
   for (const c of cleanups.splice(0)) c();
 });
 
-function newHarness(safeHead = 10, opts: { maxBatchOpenMs?: number; queueCapacity?: number; dir?: string } = {}): Harness {
+function newHarness(
+  safeHead = 10,
+  opts: { maxBatchOpenMs?: number; queueCapacity?: number; dir?: string; preexisting?: { block: number; amount: bigint }[] } = {},
+): Harness {
   const dir = opts.dir ?? tempDir().path;
   const db = openDatabase(dir);
   const reader = new ReaderStore(db);
-  reader.append([], { safeBlock: safeHead, finalizedBlock: safeHead, scannedThroughBlock: safeHead }, Date.now());
+  // Inputs the reader stored before the lane existed (e.g. deposits made before first start).
+  const pre = (opts.preexisting ?? []).map((d, i) => ({
+    inputIndex: reader.nextInputIndex() + i,
+    sender: hexToBytes(PORTAL, 20),
+    blockNumber: d.block,
+    blockTimestamp: 0,
+    txHash: new Uint8Array(32),
+    payload: hexToBytes(encodePacked(["address", "uint256"], [USER, d.amount])),
+  }));
+  reader.append(pre, { safeBlock: safeHead, finalizedBlock: safeHead, scannedThroughBlock: safeHead }, Date.now());
   const app = AppHost.create(loadDefaultAppBytes(), {
     feeRecipient: SUBMITTER,
     etherPortal: PORTAL,
@@ -172,6 +184,20 @@ describe("inclusion lane", () => {
     expect((await submit(h, await h.op(0))).ok).toBe(true);
     const frames = rows(h.db, "SELECT frame_index, safe_block FROM frames ORDER BY frame_id");
     expect(frames).toEqual([{ frame_index: 0, safe_block: 5000 }]);
+  });
+
+  test("deposits already safe at genesis are drained into the first frame before any op", async () => {
+    const h = newHarness(10, { preexisting: [{ block: 7, amount: 10n ** 18n }, { block: 10, amount: 1n }] });
+    // The first op arrives before the safe head moves: frame 0 (safe block 10) must hold the
+    // deposits first, exactly as the scheduler drains them before that frame's ops.
+    const r = await submit(h, await h.op(0));
+    expect(r).toEqual({ ok: true, offset: 2 });
+    expect(h.committed.flat().map((e) => [e.kind, e.offset])).toEqual([
+      ["direct_input", 0],
+      ["direct_input", 1],
+      ["user_op", 2],
+    ]);
+    expect(rows(h.db, "SELECT frame_index, safe_block FROM frames")).toEqual([{ frame_index: 0, safe_block: 10 }]);
   });
 
   test("submitter inputs are never drained as direct inputs", async () => {

@@ -103,6 +103,11 @@ export class InclusionLane {
   private lastDrainedInput = -1;
   private safeHead: number;
   private timer: ReturnType<typeof setInterval> | null = null;
+  /**
+   * The open frame may have directs at or below its safe block not drained yet: only the
+   * genesis frame, stamped with a safe head whose inputs were read before the lane existed.
+   */
+  private drainPending = false;
   /** Sampled from storage when a frame opens; operators change it with SQL. */
   private policy!: BatchPolicy;
 
@@ -119,7 +124,16 @@ export class InclusionLane {
 
   /** Starts the timer that closes batches that have been open too long. */
   start(): void {
-    this.timer = setInterval(() => this.schedule(), 1000);
+    this.timer = setInterval(() => this.tick(), 1000);
+    this.tick();
+  }
+
+  /**
+   * Checks, soon, whether the open batch must close on time or directs must be drained; the
+   * timer calls this every second. Callers with their own clock (simulations) call it after
+   * moving the clock.
+   */
+  tick(): void {
     this.schedule();
   }
 
@@ -220,13 +234,20 @@ export class InclusionLane {
     const wantsTimeClose =
       this.batch.userOpCount + this.batch.directCount > 0 &&
       now - this.batch.openedAtMs >= this.o.maxBatchOpenMs;
-    if (chunk.length === 0 && !wantsTimeClose && !(wantsRotation && this.hasPendingDirects())) {
+    if (
+      chunk.length === 0 &&
+      !wantsTimeClose &&
+      !this.drainPending &&
+      !(wantsRotation && this.hasPendingDirects())
+    ) {
       return;
     }
     // Tips are copied so that a failed transaction leaves the in-memory view untouched.
     const saved = { batch: { ...this.batch }, frame: { ...this.frame }, nextOffset: this.nextOffset, lastDrained: this.lastDrainedInput };
     try {
       this.o.store.transaction(() => {
+        // The frame's own safe block first (genesis), so no op can overtake those directs.
+        if (this.drainPending) this.drainUpTo(this.frame.safeBlock, entries);
         if (wantsTimeClose) this.closeBatch(now);
         if (wantsRotation && (chunk.length > 0 || this.hasPendingDirects())) {
           this.openFrame(now, entries);
@@ -313,8 +334,13 @@ export class InclusionLane {
       this.batch.frameCount++;
       this.batch.projectedBytes += FRAME_OVERHEAD;
     }
+    this.drainUpTo(this.safeHead, entries);
+  }
+
+  /** Executes every not yet drained direct input with block <= `safeBlock` into the open frame. */
+  private drainUpTo(safeBlock: number, entries: SequencedTx[]): void {
     const frameId = this.frame.frameId;
-    for (const d of this.o.store.pendingDirects(this.lastDrainedInput, this.safeHead, this.o.submitter)) {
+    for (const d of this.o.store.pendingDirects(this.lastDrainedInput, safeBlock, this.o.submitter)) {
       const sender = addressFromBytes(d.sender);
       this.o.app.applyDirectInput(sender, BigInt(d.blockNumber), d.payload);
       const offset = this.nextOffset++;
@@ -331,6 +357,7 @@ export class InclusionLane {
         payload: d.payload,
       });
     }
+    this.drainPending = false;
   }
 
   /**
@@ -387,6 +414,8 @@ export class InclusionLane {
     }
     const frame = s.lastFrame(open.batchId);
     if (!frame) throw new LaneFatalError(`open batch ${open.nonce} has no frame`);
+    this.drainPending =
+      s.pendingDirects(this.lastDrainedInput, frame.safeBlock, this.o.submitter).length > 0;
     const shape = s.batchShape(open.batchId);
     this.batch = {
       batchId: open.batchId,
