@@ -4,10 +4,10 @@ import { addressFromBytes } from "../core/bytes.ts";
 import { SequencerError } from "../core/errors.ts";
 import { batchSizeTargetBytes, maxBatchBytes, recommendedFee, type BatchPolicy } from "../core/fees.ts";
 import type { SequencedTx } from "../core/l2tx.ts";
-import { shouldOpenNewFrame } from "../core/scheduler-rules.ts";
+import { isDrainableAt, shouldOpenNewFrame } from "../core/scheduler-rules.ts";
 import { BATCH_OVERHEAD, encodeBatch, FRAME_OVERHEAD, WIRE_USER_OP_OVERHEAD } from "../core/ssz.ts";
 import type { Logger } from "../observability/log.ts";
-import type { LaneStore } from "../storage/lane-store.ts";
+import type { LaneStore, PendingDirect } from "../storage/lane-store.ts";
 import type { HistoryQueries } from "../storage/queries.ts";
 
 /** A user op whose signature has been checked and whose sender is recovered. */
@@ -340,7 +340,7 @@ export class InclusionLane {
   /** Executes every not yet drained direct input with block <= `safeBlock` into the open frame. */
   private drainUpTo(safeBlock: number, entries: SequencedTx[]): void {
     const frameId = this.frame.frameId;
-    for (const d of this.o.store.pendingDirects(this.lastDrainedInput, safeBlock, this.o.submitter)) {
+    for (const d of this.drainable(safeBlock)) {
       const sender = addressFromBytes(d.sender);
       this.o.app.applyDirectInput(sender, BigInt(d.blockNumber), d.payload);
       const offset = this.nextOffset++;
@@ -393,7 +393,21 @@ export class InclusionLane {
   }
 
   private hasPendingDirects(): boolean {
-    return this.o.store.pendingDirects(this.lastDrainedInput, this.safeHead, this.o.submitter).length > 0;
+    return this.drainable(this.safeHead).length > 0;
+  }
+
+  /**
+   * The undrained directs a frame stamped `safeBlock` drains, by the scheduler's own rule.
+   * Inputs come in L1 order (block numbers never decrease), so the first one above the
+   * frame's safe block ends the run.
+   */
+  private drainable(safeBlock: number): PendingDirect[] {
+    const out: PendingDirect[] = [];
+    for (const d of this.o.store.undrainedDirects(this.lastDrainedInput, this.o.submitter)) {
+      if (!isDrainableAt(BigInt(d.blockNumber), BigInt(safeBlock))) break;
+      out.push(d);
+    }
+    return out;
   }
 
   private restore(): void {
@@ -414,8 +428,7 @@ export class InclusionLane {
     }
     const frame = s.lastFrame(open.batchId);
     if (!frame) throw new LaneFatalError(`open batch ${open.nonce} has no frame`);
-    this.drainPending =
-      s.pendingDirects(this.lastDrainedInput, frame.safeBlock, this.o.submitter).length > 0;
+    this.drainPending = this.drainable(frame.safeBlock).length > 0;
     const shape = s.batchShape(open.batchId);
     this.batch = {
       batchId: open.batchId,

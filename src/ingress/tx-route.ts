@@ -13,7 +13,8 @@ export interface TxRouteDeps {
   recover: (digest: Uint8Array, sig: Uint8Array) => Promise<`0x${string}`>;
   /** Null when the service is accepting ops, else the reason it is not. */
   unavailableReason: () => string | null;
-  onOutcome?: (outcome: TxOutcome) => void;
+  /** Observability hook: the outcome, the error message if any, and the time spent (ms). */
+  onOutcome?: (outcome: TxOutcome, message: string | null, elapsedMs: number) => void;
 }
 
 export type TxOutcome = "accepted" | "bad_request" | "invalid_signature" | "rejected" | "overloaded" | "unavailable" | "internal";
@@ -31,8 +32,9 @@ interface ParsedTx {
  * inclusion lane and answer only once the lane reports the op durable.
  */
 export async function handleTx(body: string, deps: TxRouteDeps): Promise<HttpReply> {
-  const outcome = (o: TxOutcome, r: HttpReply): HttpReply => {
-    deps.onOutcome?.(o);
+  const started = deps.onOutcome ? performance.now() : 0;
+  const outcome = (o: TxOutcome, r: HttpReply, message: string | null = null): HttpReply => {
+    deps.onOutcome?.(o, message, performance.now() - started);
     return r;
   };
   let tx: ParsedTx;
@@ -77,7 +79,7 @@ export async function handleTx(body: string, deps: TxRouteDeps): Promise<HttpRep
   if (!result.ok) {
     const status = result.code === "EXECUTION_REJECTED" ? 422 : result.code === "UNAVAILABLE" ? 503 : 500;
     const o: TxOutcome = status === 422 ? "rejected" : status === 503 ? "unavailable" : "internal";
-    return outcome(o, errorReply(status, result.code, result.message));
+    return outcome(o, errorReply(status, result.code, result.message), result.message);
   }
   return outcome("accepted", {
     status: 200,

@@ -78,10 +78,12 @@ export class LaneStore {
     this.qCloseBatch = db.query(
       "UPDATE batches SET closed_at_ms = ?, sealed_hash = ? WHERE batch_id = ? AND closed_at_ms IS NULL",
     );
+    // Every stored input is at or below the reader's safe head; which of them a frame drains
+    // is the scheduler's rule (core/scheduler-rules.ts isDrainableAt), applied by the lane.
     this.qPendingDirects = db.query(
       `SELECT input_index AS inputIndex, sender, block_number AS blockNumber, payload
        FROM safe_inputs
-       WHERE input_index > ? AND block_number <= ? AND sender <> ?
+       WHERE input_index > ? AND sender <> ?
        ORDER BY input_index`,
     );
     this.qOpenBatchRow = db.query(
@@ -164,8 +166,9 @@ export class LaneStore {
     if (r.changes !== 1) throw new Error(`batch ${batchId} was not open`);
   }
 
-  pendingDirects(afterInputIndex: number, maxBlock: number, submitter: Uint8Array): PendingDirect[] {
-    return this.qPendingDirects.all(afterInputIndex, maxBlock, submitter) as PendingDirect[];
+  /** Direct inputs (not from the submitter) after `afterInputIndex`, in L1 order. */
+  undrainedDirects(afterInputIndex: number, submitter: Uint8Array): PendingDirect[] {
+    return this.qPendingDirects.all(afterInputIndex, submitter) as PendingDirect[];
   }
 
   openBatchRow(): OpenBatchRow | null {

@@ -1,0 +1,89 @@
+import type { Database } from "bun:sqlite";
+import { Counter, Gauge, Histogram, LATENCY_BUCKETS_S, Registry } from "./metrics.ts";
+
+/** The live values the scrape reads from their owners. */
+export interface MetricSources {
+  db: Database;
+  queueDepth: () => number;
+  headOffset: () => number;
+  feedSubscribers: () => number;
+  ready: () => boolean;
+  diverged: () => boolean;
+}
+
+export interface SequencerMetrics {
+  registry: Registry;
+  txOutcomes: Counter;
+  ackLatency: Histogram;
+  /** Classifies a 422 message into a bounded label set (messages carry numbers). */
+  rejectionReason(message: string): string;
+}
+
+/**
+ * The sequencer's metrics (served on the internal listener as `/metrics`). Names are
+ * prefixed `seq_`; latencies are in seconds, as Prometheus conventions ask.
+ */
+export function createSequencerMetrics(src: MetricSources): SequencerMetrics {
+  const registry = new Registry();
+  const txOutcomes = registry.add(
+    new Counter("seq_tx_total", "POST /tx answers by outcome (and, for rejections, reason)"),
+  );
+  const ackLatency = registry.add(
+    new Histogram("seq_tx_ack_seconds", "Time from request to soft confirmation of accepted ops", LATENCY_BUCKETS_S),
+  );
+  registry.add(new Gauge("seq_lane_queue_depth", "Ops admitted and not yet answered", src.queueDepth));
+  registry.add(new Gauge("seq_l2_head_offset", "Entries in the ordered L2 history", src.headOffset));
+  registry.add(new Gauge("seq_feed_subscribers", "Connected WebSocket feed subscribers", src.feedSubscribers));
+  registry.add(new Gauge("seq_ready", "1 when POST /tx is accepted, else 0", () => (src.ready() ? 1 : 0)));
+  registry.add(new Gauge("seq_canonical_divergence", "1 when a canonical divergence is on record", () => (src.diverged() ? 1 : 0)));
+
+  const heads = src.db.query(
+    "SELECT safe_block AS safe, finalized_block AS finalized, safe_advanced_at_ms AS advanced FROM l1_heads WHERE id = 1",
+  );
+  const head = () => heads.get() as { safe: number; finalized: number; advanced: number } | null;
+  registry.add(new Gauge("seq_l1_safe_block", "L1 safe head as last read", () => head()?.safe ?? 0));
+  registry.add(new Gauge("seq_l1_finalized_block", "L1 finalized head as last read", () => head()?.finalized ?? 0));
+  registry.add(
+    new Gauge("seq_l1_safe_head_age_seconds", "Wall time since the L1 safe head last advanced", () => {
+      const h = head();
+      return h ? Math.max(0, (Date.now() - h.advanced) / 1000) : 0;
+    }),
+  );
+
+  // Counted over the whole table; cheap at the sizes a scrape interval sees (indexed joins).
+  const byState = src.db.query(`
+    SELECT
+      SUM(CASE WHEN b.invalidated_at_ms IS NOT NULL THEN 1 ELSE 0 END) AS invalidated,
+      SUM(CASE WHEN b.invalidated_at_ms IS NULL AND b.closed_at_ms IS NULL THEN 1 ELSE 0 END) AS open,
+      SUM(CASE WHEN b.invalidated_at_ms IS NULL AND b.closed_at_ms IS NOT NULL AND l.batch_id IS NULL THEN 1 ELSE 0 END) AS sealed,
+      SUM(CASE WHEN b.invalidated_at_ms IS NULL AND l.batch_id IS NOT NULL AND si.block_number > h.finalized_block THEN 1 ELSE 0 END) AS safe,
+      SUM(CASE WHEN b.invalidated_at_ms IS NULL AND l.batch_id IS NOT NULL AND si.block_number <= h.finalized_block THEN 1 ELSE 0 END) AS finalized
+    FROM batches b
+    LEFT JOIN batch_landings l ON l.batch_id = b.batch_id
+    LEFT JOIN safe_inputs si ON si.input_index = l.input_index
+    LEFT JOIN l1_heads h ON h.id = 1`);
+  registry.add(
+    new Gauge("seq_batches", "Batches by state (sealed = closed, not yet accepted on L1)", () => {
+      const row = (byState.get() ?? {}) as Record<string, number | null>;
+      return ["open", "sealed", "safe", "finalized", "invalidated"].map((state) => ({
+        labels: { state },
+        value: row[state] ?? 0,
+      }));
+    }),
+  );
+  registry.add(new Gauge("seq_process_resident_memory_bytes", "Resident set size", () => process.memoryUsage().rss));
+
+  return {
+    registry,
+    txOutcomes,
+    ackLatency,
+    rejectionReason: (m) =>
+      m.startsWith("bad nonce")
+        ? "bad_nonce"
+        : m.startsWith("insufficient balance")
+          ? "insufficient_balance"
+          : m.startsWith("max_fee")
+            ? "fee_cap_below_frame_fee"
+            : "app_rejected",
+  };
+}
