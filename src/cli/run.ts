@@ -21,7 +21,8 @@ import { HistoryQueries } from "../storage/queries.ts";
 import { ReaderStore } from "../storage/reader-store.ts";
 import { StatusQueries } from "../storage/status-queries.ts";
 import { SubmitterStore } from "../storage/submitter-store.ts";
-import { replayHistory } from "../recovery/rebuild.ts";
+import { rebuildApp } from "../recovery/rebuild.ts";
+import { SnapshotManager } from "../snapshots/lifecycle.ts";
 import { describeConfig, type Config } from "./config.ts";
 import { startInternalServer, startPublicServer } from "./servers.ts";
 import { VERSION } from "./version.ts";
@@ -70,6 +71,9 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
   };
 
   try {
+    // Before anything reads or writes snapshots: dead leases cleared, orphan files swept.
+    const snapshots = SnapshotManager.open({ db, dataDir: config.dataDir, app, log: log.child({ component: "snapshots" }) });
+    cleanup.push(() => snapshots.stop());
     const readerStore = new ReaderStore(db);
     const l1 = await bindOrResume(config, db, readerStore, log);
     const history = new HistoryQueries(db);
@@ -89,7 +93,11 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
       pollIntervalMs: config.inputReaderPollIntervalMs,
       log: log.child({ component: "input-reader" }),
       longRangeErrorCodes: config.longBlockRangeErrorCodes,
-      onSafeHead: (b) => lane?.observeSafeHead(b),
+      onSafeHead: (b) => {
+        lane?.observeSafeHead(b);
+        // The finalized snapshot may have moved: collect the ones it superseded.
+        snapshots.requestGc();
+      },
       submitter: hexToBytes(submitter, 20),
       onDivergence: (d) => {
         divergenceReason = `canonical divergence at batch nonce ${d.batchNonce}: ${d.reason}`;
@@ -108,8 +116,15 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
     });
     log.info("L1 synced", { safe_block: safeHead, inputs: readerStore.nextInputIndex() });
 
-    const replay = replayHistory(app, history, 0, log);
-    log.info("app state rebuilt from history", { entries: replay.replayed, ms: Math.round(replay.ms) });
+    const rebuilt = rebuildApp(app, history, snapshots, log);
+    log.info("app state rebuilt from history", {
+      snapshot: rebuilt.snapshot?.path ?? null,
+      snapshot_l2_tx_index: rebuilt.snapshot?.l2TxIndex ?? null,
+      snapshot_bytes: rebuilt.snapshot?.bytes ?? null,
+      load_ms: Math.round(rebuilt.loadMs),
+      entries: rebuilt.replayed,
+      ms: Math.round(rebuilt.replayMs),
+    });
 
     const feed = new FeedHub({ history, log: log.child({ component: "feed" }) });
     let resolveFatal!: (e: LaneFatalError) => void;
@@ -129,6 +144,7 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
         log: log.child({ component: "lane" }),
         onCommitted: (entries) => feed.publish(entries),
         onFatal: (e) => resolveFatal(e),
+        onSeal: (batchId, l2TxIndex, now) => snapshots.atSeal(batchId, l2TxIndex, now),
       },
       safeHead,
     );
@@ -182,7 +198,7 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
     });
     cleanup.push(() => pub.stop());
     cleanup.push(() => feed.closeAll(1001, "shutting down"));
-    const internal = startInternalServer({ listen: config.internalHttp, log, batches: status });
+    const internal = startInternalServer({ listen: config.internalHttp, log, batches: status, state: snapshots });
     cleanup.push(() => internal.stop());
 
     const ckpt = setInterval(() => {
@@ -194,6 +210,7 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
     }, CHECKPOINT_INTERVAL_MS);
     cleanup.push(() => clearInterval(ckpt));
 
+    snapshots.start();
     reader.start();
     cleanup.push(() => reader.stop());
     theLane.start();

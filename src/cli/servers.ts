@@ -9,6 +9,7 @@ import {
   type ReadRouteDeps,
 } from "../egress/read-routes.ts";
 import { batchesRoute, txStatusRoute, type BatchesSource, type TxStatusSource } from "../egress/status-routes.ts";
+import { finalizedStateRoute, inclusionBlockRoute, latestSnapshotRoute, type StateSource } from "../egress/state-routes.ts";
 import { errorReply, jsonReply, toResponse } from "../http/reply.ts";
 import { handleTx, type TxRouteDeps } from "../ingress/tx-route.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
@@ -110,9 +111,21 @@ export interface InternalServerDeps {
   log: Logger;
   /** Operator batch view for `GET /batches`. */
   batches: BatchesSource;
+  /** Snapshots for the state routes (`/finalized_state*`, `/latest_snapshot`); run.ts always passes it. */
+  state?: StateSource;
 }
 
-/** Operator-only listener (network-gated, no auth). Later issues mount state and metrics here. */
+/** The state routes of SPEC §4 (docs/snapshots.md), as a plugin of the internal listener. */
+function stateRoutes(state: StateSource | undefined, log: Logger) {
+  const routes = new Elysia();
+  if (!state) return routes;
+  return routes
+    .get("/finalized_state/inclusion_block", () => inclusionBlockRoute(state))
+    .get("/finalized_state", ({ request }) => finalizedStateRoute(state, request, log))
+    .get("/latest_snapshot", ({ request }) => latestSnapshotRoute(state, request, log));
+}
+
+/** Operator-only listener (network-gated, no auth): batches, the state routes; metrics mount here too. */
 export function startInternalServer(d: InternalServerDeps): Server {
   const app = new Elysia()
     .onError(({ error, code }) => {
@@ -122,6 +135,7 @@ export function startInternalServer(d: InternalServerDeps): Server {
     })
     .get("/healthz", () => toResponse(jsonReply({ ok: true, status: "up" })))
     .get("/batches", ({ query }) => toResponse(batchesRoute(d.batches, query)))
+    .use(stateRoutes(d.state, d.log))
     .listen({ hostname: d.listen.host, port: d.listen.port });
   return {
     port: app.server!.port as number,

@@ -49,6 +49,12 @@ export interface LaneOptions {
   onCommitted: (entries: SequencedTx[]) => void;
   /** Called once if the lane can no longer guarantee consistency; the process must stop. */
   onFatal: (e: LaneFatalError) => void;
+  /**
+   * Called inside the transaction that seals batch `batchId`, with the app state covering
+   * exactly the first `l2TxIndex` history entries (the snapshot hook, src/snapshots). A throw
+   * rolls the seal back and fails the lane.
+   */
+  onSeal?: (batchId: number, l2TxIndex: number, nowMs: number) => void;
 }
 
 interface Pending {
@@ -368,6 +374,7 @@ export class InclusionLane {
     const contents = this.o.history.batchContents(this.batch.batchId, this.batch.nonce);
     const sealedHash = keccak256(encodeBatch(contents), "bytes");
     this.o.store.closeBatch(this.batch.batchId, now, sealedHash);
+    this.o.onSeal?.(this.batch.batchId, this.nextOffset, now);
     this.o.log.info("batch closed", {
       nonce: this.batch.nonce,
       user_ops: this.batch.userOpCount,

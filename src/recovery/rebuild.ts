@@ -1,5 +1,7 @@
+import { AppSnapshotError } from "../app/errors.ts";
 import type { AppHost } from "../app/host.ts";
 import type { Logger } from "../observability/log.ts";
+import { SnapshotError } from "../snapshots/errors.ts";
 import { rowToTx, type HistoryQueries } from "../storage/queries.ts";
 
 const PAGE = 4096;
@@ -40,4 +42,65 @@ export function replayHistory(
   }
   const ms = performance.now() - started;
   return { replayed: offset - fromOffset, ms };
+}
+
+/** A snapshot read from disk and checked against its registry row. */
+export interface LoadedSnapshot {
+  path: string;
+  l2TxIndex: number;
+  executedInputCount: bigint;
+  clock: bigint;
+  bytes: Uint8Array;
+}
+
+export interface SnapshotSource {
+  /**
+   * The newest usable snapshot with at most `headOffset` entries, verified; null when none
+   * exists. Throws SnapshotError when the one it should use is missing or corrupt.
+   */
+  loadNewest(headOffset: number): LoadedSnapshot | null;
+}
+
+export interface RebuildResult {
+  /** The snapshot loaded, or null when the history was replayed from genesis. */
+  snapshot: { path: string; l2TxIndex: number; bytes: number } | null;
+  loadMs: number;
+  replayed: number;
+  replayMs: number;
+}
+
+/**
+ * Startup rebuild (SPEC §7): load the newest snapshot, then replay the history from the
+ * offset it covers. With no snapshot at all, replays from 0. A referenced snapshot that is
+ * missing, corrupt or refused by the app is fatal (SnapshotError naming the file): silently
+ * replaying from genesis would hide a broken data dir and could take hours.
+ */
+export function rebuildApp(
+  app: AppHost,
+  history: HistoryQueries,
+  snapshots: SnapshotSource,
+  log: Logger,
+): RebuildResult {
+  const t0 = performance.now();
+  const snap = snapshots.loadNewest(history.headOffset());
+  let from = 0;
+  if (snap) {
+    try {
+      app.load(snap.bytes, { executedInputCount: snap.executedInputCount, clock: snap.clock });
+    } catch (e) {
+      if (e instanceof AppSnapshotError) {
+        throw new SnapshotError("SNAPSHOT_CORRUPT", snap.path, `the app refused snapshot ${snap.path}: ${e.message}`, { cause: e });
+      }
+      throw e;
+    }
+    from = snap.l2TxIndex;
+  }
+  const loadMs = performance.now() - t0;
+  const r = replayHistory(app, history, from, log);
+  return {
+    snapshot: snap ? { path: snap.path, l2TxIndex: snap.l2TxIndex, bytes: snap.bytes.length } : null,
+    loadMs,
+    replayed: r.replayed,
+    replayMs: r.ms,
+  };
 }

@@ -7,6 +7,9 @@
  *   safe_inputs, l1_heads, batch_landings, divergence ..... input reader
  *   batch_submissions, wallet_nonce_watermark ............ batch submitter
  *   batch_policy ......................................... operator (SQL) / migrations
+ *   snapshots ............................................ inclusion lane (insert), snapshot GC (delete)
+ *   finalized_snapshot ................................... input reader
+ *   snapshot_leases ...................................... internal state routes
  */
 export interface Migration {
   version: number;
@@ -205,6 +208,53 @@ export const MIGRATIONS: readonly Migration[] = [
         from_block    INTEGER NOT NULL,
         bound_at_ms   INTEGER NOT NULL
       );
+    `,
+  },
+  {
+    version: 5,
+    name: "snapshots: registry, finalized pointer, stream leases",
+    sql: `
+      -- One app-state dump per sealed batch, written by the lane in the transaction that seals
+      -- the batch, after the file is durable (docs/snapshots.md). Rows are deleted by GC only,
+      -- row first, then file.
+      CREATE TABLE snapshots (
+        snapshot_id           INTEGER PRIMARY KEY,
+        batch_id              INTEGER NOT NULL UNIQUE REFERENCES batches(batch_id),
+        -- Number of history entries (sequenced_l2_txs rows) the state covers.
+        l2_tx_index           INTEGER NOT NULL CHECK (l2_tx_index >= 0),
+        -- Host position restored together with the bytes (AppHost.load).
+        executed_input_count  INTEGER NOT NULL CHECK (executed_input_count >= 0),
+        clock                 INTEGER NOT NULL CHECK (clock >= 0),
+        size_bytes            INTEGER NOT NULL CHECK (size_bytes >= 0),
+        sha256                BLOB NOT NULL CHECK (length(sha256) = 32),
+        -- Relative to <SEQ_DATA_DIR>/snapshots.
+        file_name             TEXT NOT NULL UNIQUE,
+        created_at_ms         INTEGER NOT NULL
+      );
+      CREATE INDEX snapshots_l2_tx_index ON snapshots(l2_tx_index, snapshot_id);
+
+      -- THE finalized snapshot: the one of the newest batch of ours accepted in an L1-safe
+      -- block. Singleton row written by the reader in the transaction that records the
+      -- landing; it only moves forward. The foreign key keeps GC from deleting it.
+      CREATE TABLE finalized_snapshot (
+        id               INTEGER PRIMARY KEY CHECK (id = 1),
+        snapshot_id      INTEGER NOT NULL REFERENCES snapshots(snapshot_id),
+        l2_tx_index      INTEGER NOT NULL,
+        -- The landing: safe input index and the L1 block that included it.
+        input_index      INTEGER NOT NULL REFERENCES safe_inputs(input_index),
+        inclusion_block  INTEGER NOT NULL,
+        finalized_at_ms  INTEGER NOT NULL
+      );
+
+      -- A snapshot being streamed over HTTP. The foreign key keeps GC from deleting a leased
+      -- row; leases of earlier processes are cleared at startup.
+      CREATE TABLE snapshot_leases (
+        lease_id          INTEGER PRIMARY KEY,
+        snapshot_id       INTEGER NOT NULL REFERENCES snapshots(snapshot_id),
+        process_instance  TEXT NOT NULL,
+        acquired_at_ms    INTEGER NOT NULL
+      );
+      CREATE INDEX snapshot_leases_snapshot ON snapshot_leases(snapshot_id);
     `,
   },
 ];

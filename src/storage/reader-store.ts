@@ -1,5 +1,6 @@
 import type { Database } from "bun:sqlite";
 import { StorageError } from "./db.ts";
+import { SnapshotStore } from "./snapshot-store.ts";
 
 /** One InputBox input of the app, as L1 recorded it. */
 export interface SafeInputRow {
@@ -55,8 +56,10 @@ export class ReaderStore {
   private readonly selectDivergence;
   private readonly selectNextBatchNonce;
   private readonly selectSealed;
+  private readonly snapshots: SnapshotStore;
 
   constructor(private readonly db: Database) {
+    this.snapshots = new SnapshotStore(db);
     this.insertInput = db.query(
       `INSERT INTO safe_inputs (input_index, sender, block_number, block_timestamp, tx_hash, payload)
        VALUES (?, ?, ?, ?, ?, ?)`,
@@ -159,6 +162,11 @@ export class ReaderStore {
       }
       for (const l of landings) {
         this.insertLanding.run(l.inputIndex, l.verdict, l.batchNonce, l.batchId, l.detail);
+        // Our batch accepted in a safe block: its snapshot becomes the finalized one, in this
+        // same transaction (never two, never none once one exists; docs/snapshots.md).
+        if (l.verdict === "accepted" && l.batchId !== null) {
+          this.snapshots.markFinalized(l.batchId, l.inputIndex, nowMs);
+        }
       }
       if (divergence) {
         this.insertDivergence.run(

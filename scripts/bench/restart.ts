@@ -1,0 +1,175 @@
+/**
+ * Restart cost with and without snapshots, and the cost of the dump taken at batch close.
+ *
+ *   bun scripts/bench/restart.ts [ops=100000] [accounts=10000] [tail=50] [dataDir]
+ *
+ * How the data dir is built (in process, no HTTP, no L1): the real InclusionLane, SQLite
+ * store, wallet WASM and SnapshotManager, wired as run.ts wires them (src/snapshots/
+ * test-harness.ts). `accounts` ether deposits are stored through ReaderStore as safe inputs
+ * and drained by the lane; then `ops` wallet transfers between random funded accounts are
+ * submitted to the lane, which executes them, closes batches by size and dumps a snapshot at
+ * every close. The ops carry dummy signatures: the lane trusts the HTTP route to have checked
+ * them, and neither the lane nor the rebuild looks at them again, so this costs nothing that
+ * a real restart pays. Every sealed batch is then "landed" through ReaderStore.append with
+ * the real acceptance tracking, which finalizes its snapshot, and GC runs, as the reader
+ * would make it happen on L1. `tail` more ops are left after the last seal.
+ *
+ * Then the restart is measured on that data dir, as startup does it:
+ *   - with snapshots: SnapshotManager.open (lease clear + orphan sweep + GC), load the newest
+ *     snapshot (read + sha256 + app.load), replay the tail;
+ *   - without: replay the whole history from genesis (what startup did before snapshots,
+ *     and still does on a data dir that has none).
+ * Both end with identical dump bytes (checked).
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { bytesEqual } from "../../src/core/bytes.ts";
+import { replayHistory, rebuildApp } from "../../src/recovery/rebuild.ts";
+import { SnapshotManager } from "../../src/snapshots/lifecycle.ts";
+import { account, Harness, newApp, silent, transfer } from "../../src/snapshots/test-harness.ts";
+import { openDatabase } from "../../src/storage/db.ts";
+import { HistoryQueries } from "../../src/storage/queries.ts";
+
+const OPS = Number(process.argv[2] ?? 100_000);
+const ACCOUNTS = Number(process.argv[3] ?? 10_000);
+const TAIL = Number(process.argv[4] ?? 50);
+const givenDir = process.argv[5];
+const dir = givenDir ?? mkdtempSync(join(tmpdir(), "bench-restart-"));
+
+let seed = 0x9e3779b9;
+function rand(n: number): number {
+  seed ^= seed << 13;
+  seed ^= seed >>> 17;
+  seed ^= seed << 5;
+  return (seed >>> 0) % n;
+}
+
+const ms = (x: number) => Math.round(x * 10) / 10;
+
+async function build(): Promise<{ dump: Uint8Array; head: number; seals: SnapshotManager["sealStats"]; buildMs: number; lastSnapshotIndex: number }> {
+  const t0 = performance.now();
+  const h = new Harness(dir, { maxChunk: 1024 });
+  for (let i = 0; i < ACCOUNTS; i += 1000) {
+    const items = [];
+    for (let j = i; j < Math.min(ACCOUNTS, i + 1000); j++) items.push({ to: account(j), amount: 10n ** 20n });
+    await h.deposit(items);
+  }
+  const nonces = new Array<number>(ACCOUNTS).fill(0);
+  let landed = 0;
+  const landSealed = () => {
+    const sealed = h.sealedCount();
+    while (landed < sealed) h.land(landed++);
+    h.snapshots.gc();
+  };
+  const submitWave = async (n: number) => {
+    const pending = [];
+    for (let k = 0; k < n; k++) {
+      const from = rand(ACCOUNTS);
+      let to = rand(ACCOUNTS);
+      if (to === from) to = (to + 1) % ACCOUNTS;
+      pending.push(h.submit(h.op(account(from), nonces[from]!++, transfer(1n + BigInt(k), account(to)))));
+    }
+    const bad = (await Promise.all(pending)).find((r) => !r.ok);
+    if (bad) throw new Error(`op rejected: ${JSON.stringify(bad)}`);
+  };
+  let submitted = 0;
+  let reported = 0;
+  while (submitted < OPS) {
+    const n = Math.min(4096, OPS - submitted);
+    await submitWave(n);
+    submitted += n;
+    landSealed();
+    if (submitted - reported >= 20_000) {
+      reported = submitted;
+      process.stderr.write(`seeded ${submitted} ops, ${h.sealedCount()} batches sealed\n`);
+    }
+  }
+  // the last snapshot covers all OPS ops; TAIL more stay in the open batch
+  await h.seal();
+  landSealed();
+  await submitWave(TAIL);
+  const stats = { ...h.snapshots.sealStats };
+  const head = h.lane.headOffset;
+  const dump = h.app.dump();
+  const lastSnapshotIndex = h.snapshots.store.newest()!.l2TxIndex;
+  h.close();
+  return { dump, head, seals: stats, buildMs: performance.now() - t0, lastSnapshotIndex };
+}
+
+function restartWithSnapshot(): { totalMs: number; openMs: number; loadMs: number; replayMs: number; replayed: number; dump: Uint8Array; bytes: number } {
+  const t0 = performance.now();
+  const db = openDatabase(dir);
+  const app = newApp();
+  const t1 = performance.now();
+  const snapshots = SnapshotManager.open({ db, dataDir: dir, app, log: silent });
+  const r = rebuildApp(app, new HistoryQueries(db), snapshots, silent);
+  const totalMs = performance.now() - t0;
+  const dump = app.dump();
+  snapshots.stop();
+  db.close();
+  return { totalMs, openMs: t1 - t0, loadMs: r.loadMs, replayMs: r.replayMs, replayed: r.replayed, dump, bytes: r.snapshot?.bytes ?? 0 };
+}
+
+function restartFromGenesis(): { totalMs: number; replayed: number; dump: Uint8Array } {
+  const t0 = performance.now();
+  const db = openDatabase(dir);
+  const app = newApp();
+  const r = replayHistory(app, new HistoryQueries(db), 0, silent);
+  const totalMs = performance.now() - t0;
+  const dump = app.dump();
+  db.close();
+  return { totalMs, replayed: r.replayed, dump };
+}
+
+process.stderr.write(`building ${dir}: ${ACCOUNTS} accounts, ${OPS} ops + ${TAIL} tail ops\n`);
+const built = await build();
+const s = built.seals;
+console.log(
+  JSON.stringify({
+    build: { ms: Math.round(built.buildMs), history_entries: built.head, last_snapshot_l2_tx_index: built.lastSnapshotIndex, state_bytes: built.dump.length },
+    dump_at_batch_close: {
+      batch_closes: s.count,
+      avg_ms: ms(s.totalMs / s.count),
+      max_ms: ms(s.maxMs),
+      last_ms: ms(s.lastMs),
+      last_bytes: s.lastBytes,
+      avg_dump_ms: ms(s.dumpMs / s.count),
+      avg_sha256_ms: ms(s.hashMs / s.count),
+      avg_write_fsync_rename_fsyncdir_ms: ms(s.writeMs / s.count),
+    },
+  }),
+);
+
+const runs = 3;
+const withSnap = [];
+const genesis = [];
+for (let i = 0; i < runs; i++) {
+  withSnap.push(restartWithSnapshot());
+  genesis.push(restartFromGenesis());
+}
+for (const r of [...withSnap, ...genesis]) {
+  if (!bytesEqual(r.dump, built.dump)) throw new Error("a rebuilt state differs from the state before the restart");
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const w = withSnap[0]!;
+console.log(
+  JSON.stringify({
+    restart_with_snapshot: {
+      median_ms: ms(median(withSnap.map((r) => r.totalMs))),
+      runs_ms: withSnap.map((r) => ms(r.totalMs)),
+      open_db_and_app_ms: ms(w.openMs),
+      load_snapshot_ms: ms(median(withSnap.map((r) => r.loadMs))),
+      replay_ms: ms(median(withSnap.map((r) => r.replayMs))),
+      replayed_entries: w.replayed,
+      snapshot_bytes: w.bytes,
+    },
+    restart_from_genesis: {
+      median_ms: ms(median(genesis.map((r) => r.totalMs))),
+      runs_ms: genesis.map((r) => ms(r.totalMs)),
+      replayed_entries: genesis[0]!.replayed,
+    },
+    same_state_bytes: true,
+  }),
+);
+if (!givenDir) rmSync(dir, { recursive: true, force: true });

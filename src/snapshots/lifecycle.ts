@@ -1,0 +1,289 @@
+/**
+ * The snapshot lifecycle (SPEC §7, docs/snapshots.md):
+ *
+ *   seal     the lane calls `atSeal` inside the transaction that seals a batch: dump, write
+ *            the file durably, insert the row. A rollback leaves an orphan file.
+ *   finalize the reader moves the finalized pointer inside its landing transaction
+ *            (SnapshotStore.markFinalized, called from ReaderStore.append).
+ *   stream   the internal routes lease a snapshot for the duration of a response.
+ *   GC       superseded, unleased snapshots: row deleted (commit), then file unlinked.
+ *   startup  `open` clears dead processes' leases and sweeps files no row references;
+ *            `loadNewest` hands the rebuild a verified snapshot or a typed fatal error.
+ */
+import type { Database } from "bun:sqlite";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { AppHost } from "../app/host.ts";
+import { bytesEqual } from "../core/bytes.ts";
+import { errorFields, type Logger } from "../observability/log.ts";
+import type { LoadedSnapshot, SnapshotSource } from "../recovery/rebuild.ts";
+import { SnapshotStore, type FinalizedSnapshot, type Lease, type SnapshotRow, type SnapshotStats } from "../storage/snapshot-store.ts";
+import { SnapshotError } from "./errors.ts";
+import {
+  ensureSnapshotDir,
+  readSnapshotFile,
+  removeSnapshotFile,
+  sha256,
+  snapshotDir,
+  snapshotFileName,
+  sweepOrphans,
+  writeSnapshotFile,
+} from "./files.ts";
+
+export interface SnapshotManagerOptions {
+  db: Database;
+  dataDir: string;
+  /** The sequencer's app: dumped at every seal. */
+  app: AppHost;
+  log: Logger;
+  now?: () => number;
+  /** Safety-net GC period; GC also runs on demand (`requestGc`). */
+  gcIntervalMs?: number;
+  /** Identifies this process's leases; random by default. */
+  processInstance?: string;
+}
+
+/** Cost of the dumps taken at batch close, for the operator and the benchmarks. */
+export interface SealStats {
+  count: number;
+  totalMs: number;
+  maxMs: number;
+  lastMs: number;
+  lastBytes: number;
+  dumpMs: number;
+  hashMs: number;
+  writeMs: number;
+}
+
+export class SnapshotManager implements SnapshotSource {
+  readonly dir: string;
+  readonly store: SnapshotStore;
+  readonly processInstance: string;
+  readonly sealStats: SealStats = { count: 0, totalMs: 0, maxMs: 0, lastMs: 0, lastBytes: 0, dumpMs: 0, hashMs: 0, writeMs: 0 };
+  private readonly o: SnapshotManagerOptions;
+  private readonly now: () => number;
+  private readonly heldLeases = new Set<number>();
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private gcScheduled = false;
+  private stopped = false;
+
+  private constructor(o: SnapshotManagerOptions) {
+    this.o = o;
+    this.now = o.now ?? Date.now;
+    this.dir = snapshotDir(o.dataDir);
+    this.store = new SnapshotStore(o.db);
+    this.processInstance = o.processInstance ?? `${process.pid}-${crypto.randomUUID()}`;
+  }
+
+  /**
+   * Startup: creates the directory, clears the leases of earlier processes, sweeps files that
+   * no row references (crash or rollback between fsync and commit, stray temp files), then
+   * collects superseded snapshots once. Must run before the lane or the routes start.
+   */
+  static open(o: SnapshotManagerOptions): SnapshotManager {
+    const m = new SnapshotManager(o);
+    ensureSnapshotDir(m.dir);
+    const cleared = m.store.clearForeignLeases(m.processInstance);
+    const swept = sweepOrphans(m.dir, m.store.referencedFiles());
+    if (cleared > 0 || swept.length > 0) {
+      o.log.info("snapshot startup cleanup", { leases_cleared: cleared, orphans_swept: swept.length, files: swept.slice(0, 20) });
+    }
+    m.gc();
+    return m;
+  }
+
+  /** Starts the safety-net GC timer. */
+  start(): void {
+    if (this.timer || this.stopped) return;
+    this.timer = setInterval(() => this.gc(), this.o.gcIntervalMs ?? 30_000);
+  }
+
+  /** Stops GC and releases this process's leases (their streams are being torn down). */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    for (const id of [...this.heldLeases]) this.release(id);
+  }
+
+  // ---- seal (inclusion lane) ---------------------------------------------------------------
+
+  /**
+   * Dumps the app state covering the first `l2TxIndex` history entries, writes it durably
+   * and registers it for `batchId`. Call inside the transaction that seals the batch; any
+   * error must roll that transaction back (the file left behind is swept at next start).
+   */
+  atSeal(batchId: number, l2TxIndex: number, nowMs: number): void {
+    const t0 = performance.now();
+    const app = this.o.app;
+    const bytes = app.dump();
+    const position = app.position;
+    const t1 = performance.now();
+    const hash = sha256(bytes);
+    const t2 = performance.now();
+    const fileName = snapshotFileName(l2TxIndex, batchId, hash);
+    try {
+      writeSnapshotFile(this.dir, fileName, bytes);
+    } catch (e) {
+      throw new SnapshotError("SNAPSHOT_IO", join(this.dir, fileName), `cannot write snapshot ${join(this.dir, fileName)}: ${(e as Error).message}`, { cause: e });
+    }
+    const t3 = performance.now();
+    this.store.insert({
+      batchId,
+      l2TxIndex,
+      executedInputCount: position.executedInputCount,
+      clock: position.clock,
+      sizeBytes: bytes.length,
+      sha256: hash,
+      fileName,
+      createdAtMs: nowMs,
+    });
+    const ms = performance.now() - t0;
+    const s = this.sealStats;
+    s.count++;
+    s.totalMs += ms;
+    s.maxMs = Math.max(s.maxMs, ms);
+    s.lastMs = ms;
+    s.lastBytes = bytes.length;
+    s.dumpMs += t1 - t0;
+    s.hashMs += t2 - t1;
+    s.writeMs += t3 - t2;
+    this.o.log.debug("snapshot written", { batch_id: batchId, l2_tx_index: l2TxIndex, bytes: bytes.length, ms: Math.round(ms * 100) / 100 });
+  }
+
+  // ---- startup rebuild -------------------------------------------------------------------
+
+  /**
+   * The newest snapshot of a live batch, read and checked against its row (size, sha256).
+   * Null when there is none. Throws SnapshotError (naming the file) when the referenced file
+   * is missing or corrupt, or when it claims more history than storage holds.
+   */
+  loadNewest(headOffset: number): LoadedSnapshot | null {
+    const row = this.store.newest();
+    if (!row) return null;
+    const path = this.pathOf(row);
+    if (row.l2TxIndex > headOffset) {
+      throw new SnapshotError(
+        "SNAPSHOT_INCONSISTENT",
+        path,
+        `snapshot ${path} covers ${row.l2TxIndex} history entries but storage holds ${headOffset}`,
+      );
+    }
+    if (!existsSync(path)) {
+      throw new SnapshotError("SNAPSHOT_MISSING", path, `snapshot file ${path} (batch nonce ${row.batchNonce}, l2_tx_index ${row.l2TxIndex}) is registered but missing`);
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = readSnapshotFile(this.dir, row.fileName);
+    } catch (e) {
+      throw new SnapshotError("SNAPSHOT_IO", path, `cannot read snapshot ${path}: ${(e as Error).message}`, { cause: e });
+    }
+    if (bytes.length !== row.sizeBytes) {
+      throw new SnapshotError("SNAPSHOT_CORRUPT", path, `snapshot ${path} has ${bytes.length} bytes, registered with ${row.sizeBytes}`);
+    }
+    if (!bytesEqual(sha256(bytes), row.sha256)) {
+      throw new SnapshotError("SNAPSHOT_CORRUPT", path, `snapshot ${path} does not match its registered sha256`);
+    }
+    return {
+      path,
+      l2TxIndex: row.l2TxIndex,
+      executedInputCount: BigInt(row.executedInputCount),
+      clock: BigInt(row.clock),
+      bytes,
+    };
+  }
+
+  // ---- streaming (internal routes) -------------------------------------------------------
+
+  finalized(): FinalizedSnapshot | null {
+    return this.store.finalized();
+  }
+
+  /** Leases the finalized snapshot; null when there is none yet. */
+  leaseFinalized(): { lease: Lease; finalized: FinalizedSnapshot } | null {
+    const seen: { fin: FinalizedSnapshot | null } = { fin: null };
+    const lease = this.store.acquireLease(
+      () => {
+        seen.fin = this.store.finalized();
+        return seen.fin?.snapshot ?? null;
+      },
+      this.processInstance,
+      this.now(),
+    );
+    if (!lease || !seen.fin) return null;
+    this.heldLeases.add(lease.leaseId);
+    return { lease, finalized: seen.fin };
+  }
+
+  /** Leases the newest snapshot (pending if any, else the finalized one). */
+  leaseLatest(): { lease: Lease; isFinalized: boolean } | null {
+    const seen: { finId: number | null } = { finId: null };
+    const lease = this.store.acquireLease(
+      () => {
+        seen.finId = this.store.finalized()?.snapshot.snapshotId ?? null;
+        return this.store.newest();
+      },
+      this.processInstance,
+      this.now(),
+    );
+    if (!lease) return null;
+    this.heldLeases.add(lease.leaseId);
+    return { lease, isFinalized: seen.finId === lease.snapshot.snapshotId };
+  }
+
+  /** Idempotent. GC follows soon: the released snapshot may have been superseded meanwhile. */
+  release(leaseId: number): void {
+    if (!this.heldLeases.delete(leaseId)) return;
+    try {
+      this.store.releaseLease(leaseId);
+    } catch (e) {
+      // The database is closing (shutdown); the next start clears the lease.
+      this.o.log.warn("snapshot lease release failed", { lease_id: leaseId, ...errorFields(e) });
+      return;
+    }
+    this.requestGc();
+  }
+
+  pathOf(row: SnapshotRow): string {
+    return join(this.dir, row.fileName);
+  }
+
+  // ---- GC ----------------------------------------------------------------------------------
+
+  /** Runs GC soon (coalesced). Called when the finalized pointer may have moved or a lease ended. */
+  requestGc(): void {
+    if (this.gcScheduled || this.stopped) return;
+    this.gcScheduled = true;
+    setTimeout(() => {
+      this.gcScheduled = false;
+      if (!this.stopped) this.gc();
+    }, 0);
+  }
+
+  /**
+   * Deletes superseded snapshots: rows first (committed), then files. A crash in between
+   * leaves orphan files, swept at the next start. Returns the number deleted.
+   */
+  gc(): number {
+    let files: string[];
+    try {
+      files = this.store.deleteSuperseded();
+    } catch (e) {
+      this.o.log.warn("snapshot GC failed", errorFields(e));
+      return 0;
+    }
+    for (const f of files) {
+      try {
+        removeSnapshotFile(this.dir, f);
+      } catch (e) {
+        this.o.log.warn("snapshot file removal failed; swept at next start", { file: f, ...errorFields(e) });
+      }
+    }
+    if (files.length > 0) this.o.log.debug("snapshots collected", { count: files.length });
+    return files.length;
+  }
+
+  stats(): SnapshotStats {
+    return this.store.stats();
+  }
+}
