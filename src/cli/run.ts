@@ -13,6 +13,7 @@ import { InputReader } from "../l1/reader.ts";
 import { BatchSubmitter } from "../l1/submitter.ts";
 import { bindL1, makePublicClient, type L1Binding } from "../l1/setup.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
+import { createSequencerMetrics } from "../observability/sequencer-metrics.ts";
 import { bindInstance, checkpoint, loadL1Binding, openDatabase, saveL1Binding } from "../storage/db.ts";
 import type { Database } from "bun:sqlite";
 import { LaneStore } from "../storage/lane-store.ts";
@@ -162,6 +163,16 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
     const policy = () => loadBatchPolicy(db);
 
     const status = new StatusQueries(db);
+    const metrics = createSequencerMetrics({
+      db,
+      queueDepth: () => theLane.queueDepth,
+      headOffset: () => theLane.headOffset,
+      feedSubscribers: () => feed.subscriberCount,
+      ready: () => unavailableReason() === null,
+      diverged: () => divergenceReason !== null,
+      snapshots: () => snapshots.stats(),
+      snapshotSeals: () => snapshots.sealStats,
+    });
     const pub = startPublicServer({
       listen: config.http,
       log,
@@ -178,6 +189,12 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
           return r;
         },
         unavailableReason,
+        onOutcome: (o, message, ms) => {
+          if (o === "accepted") metrics.ackLatency.observe(ms / 1000);
+          metrics.txOutcomes.inc(
+            o === "rejected" && message !== null ? { outcome: o, reason: metrics.rejectionReason(message) } : { outcome: o },
+          );
+        },
       },
       read: {
         chainId: config.chainId,
@@ -198,7 +215,13 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
     });
     cleanup.push(() => pub.stop());
     cleanup.push(() => feed.closeAll(1001, "shutting down"));
-    const internal = startInternalServer({ listen: config.internalHttp, log, batches: status, state: snapshots });
+    const internal = startInternalServer({
+      listen: config.internalHttp,
+      log,
+      batches: status,
+      state: snapshots,
+      metrics: () => metrics.registry.render(),
+    });
     cleanup.push(() => internal.stop());
 
     const ckpt = setInterval(() => {

@@ -113,6 +113,8 @@ export interface InternalServerDeps {
   batches: BatchesSource;
   /** Snapshots for the state routes (`/finalized_state*`, `/latest_snapshot`); run.ts always passes it. */
   state?: StateSource;
+  /** Prometheus text for `GET /metrics`. */
+  metrics?: () => string;
 }
 
 /** The state routes of SPEC §4 (docs/snapshots.md), as a plugin of the internal listener. */
@@ -136,6 +138,11 @@ export function startInternalServer(d: InternalServerDeps): Server {
     .get("/healthz", () => toResponse(jsonReply({ ok: true, status: "up" })))
     .get("/batches", ({ query }) => toResponse(batchesRoute(d.batches, query)))
     .use(stateRoutes(d.state, d.log))
+    .get("/metrics", () =>
+      d.metrics
+        ? new Response(d.metrics(), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } })
+        : toResponse(errorReply(404, "NOT_FOUND", "no such route")),
+    )
     .listen({ hostname: d.listen.host, port: d.listen.port });
   return {
     port: app.server!.port as number,

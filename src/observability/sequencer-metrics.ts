@@ -9,6 +9,9 @@ export interface MetricSources {
   feedSubscribers: () => number;
   ready: () => boolean;
   diverged: () => boolean;
+  snapshots: () => { count: number; bytes: number; pending: number; leases: number };
+  /** Cumulative snapshot seal cost: count and total milliseconds. */
+  snapshotSeals: () => { count: number; totalMs: number };
 }
 
 export interface SequencerMetrics {
@@ -70,6 +73,21 @@ export function createSequencerMetrics(src: MetricSources): SequencerMetrics {
         value: row[state] ?? 0,
       }));
     }),
+  );
+  registry.add(
+    new Gauge("seq_snapshots", "Snapshot files by kind (all, pending = newer than the finalized one)", () => {
+      const st = src.snapshots();
+      return [
+        { labels: { kind: "all" }, value: st.count },
+        { labels: { kind: "pending" }, value: st.pending },
+      ];
+    }),
+  );
+  registry.add(new Gauge("seq_snapshot_bytes", "Bytes held in snapshot files", () => src.snapshots().bytes));
+  registry.add(new Gauge("seq_snapshot_leases", "Snapshots held by streaming responses", () => src.snapshots().leases));
+  registry.add(new Gauge("seq_snapshot_seals_total", "Snapshots written at batch close", () => src.snapshotSeals().count));
+  registry.add(
+    new Gauge("seq_snapshot_seal_seconds_total", "Time spent writing snapshots at batch close", () => src.snapshotSeals().totalMs / 1000),
   );
   registry.add(new Gauge("seq_process_resident_memory_bytes", "Resident set size", () => process.memoryUsage().rss));
 

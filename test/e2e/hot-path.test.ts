@@ -98,6 +98,35 @@ describe("hot path on anvil", () => {
     expect((await fetch(`${seq.url}/metrics`)).status).toBe(404);
   });
 
+  test("internal /metrics reports ops, ack latency, queue, feed, heads, batches and snapshots", async () => {
+    const feed = subscribe(seq.url);
+    await feed.waitFor(1);
+    const res = await fetch(`${seq.internalUrl}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("text/plain");
+    const text = await res.text();
+    const value = (line: string) => Number(text.split("\n").find((l) => l.startsWith(line + " "))?.slice(line.length + 1));
+    expect(value('seq_tx_total{outcome="accepted"}')).toBeGreaterThanOrEqual(1);
+    expect(value("seq_tx_ack_seconds_count")).toBe(value('seq_tx_total{outcome="accepted"}'));
+    expect(value("seq_lane_queue_depth")).toBe(0);
+    expect(value("seq_feed_subscribers")).toBeGreaterThanOrEqual(1);
+    expect(value("seq_l1_safe_block")).toBeGreaterThan(0);
+    expect(value("seq_l2_head_offset")).toBeGreaterThanOrEqual(2);
+    expect(value('seq_batches{state="open"}')).toBe(1);
+    expect(value('seq_snapshots{kind="all"}')).toBeGreaterThanOrEqual(0);
+    expect(value("seq_ready")).toBe(1);
+    expect(value("seq_process_resident_memory_bytes")).toBeGreaterThan(1_000_000);
+    feed.close();
+  });
+
+  test("rejections are counted by reason", async () => {
+    const nonce = (await getJson(`${seq.url}/nonce?sender=${USER}`)).json.next_nonce as number;
+    const r = await postTx(seq.url, await signOp(USER_KEY, { nonce: nonce + 5, maxFee: 1409, data: transferData(1n, RECIPIENT) }));
+    expect(r.status).toBe(422);
+    const text = await (await fetch(`${seq.internalUrl}/metrics`)).text();
+    expect(text).toContain('seq_tx_total{outcome="rejected",reason="bad_nonce"} 1');
+  });
+
   test("an op paying less than the frame fee is rejected and not stored", async () => {
     const nonce = (await getJson(`${seq.url}/nonce?sender=${USER}`)).json.next_nonce;
     const body = await signOp(USER_KEY, { nonce, maxFee: 1355, data: transferData(1n, RECIPIENT) });
@@ -123,11 +152,16 @@ describe("hot path on anvil", () => {
       for (let n = 0; n < 2; n++) {
         const body = await signOp(USER_KEY, { nonce: n, maxFee: 1409, data: transferData(1n, RECIPIENT) });
         expect((await postTx(s2.url, body)).status).toBe(200);
-        await until(() => s2.logs.filter((l) => l.msg === "batch closed").length > n, 10_000, "batch close");
+        const withOps = () => s2.logs.filter((l) => l.msg === "batch closed" && (l.user_ops as number) > 0);
+        await until(() => withOps().length > n, 10_000, "batch close");
       }
+      // Nonces chain 0, 1, 2, … (a batch may also close holding only the drained deposit),
+      // and each op sits in its own time-closed batch.
       const closed = s2.logs.filter((l) => l.msg === "batch closed");
-      expect(closed.map((l) => l.nonce)).toEqual([0, 1]);
-      expect(closed.every((l) => l.user_ops === 1)).toBe(true);
+      expect(closed.map((l) => l.nonce)).toEqual([...closed.keys()]);
+      const withOps = closed.filter((l) => (l.user_ops as number) > 0);
+      expect(withOps.length).toBe(2);
+      expect(withOps.every((l) => l.user_ops === 1)).toBe(true);
       feed.close();
     } finally {
       await s2.stop();
