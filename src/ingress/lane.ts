@@ -378,6 +378,7 @@ export class InclusionLane {
     this.o.log.info("batch closed", {
       nonce: this.batch.nonce,
       user_ops: this.batch.userOpCount,
+      direct_inputs: this.batch.directCount,
       frames: this.batch.frameCount,
       bytes: this.batch.projectedBytes,
     });
