@@ -100,7 +100,14 @@ seqEnv.SEQ_INPUT_READER_POLL_INTERVAL_MS ??= "1000"; // the production default (
 const profDir = join(dir.path, "prof");
 if (profile) seqBunFlags.push("--cpu-prof", `--cpu-prof-dir=${profDir}`);
 const seqCommand = [process.execPath, ...seqBunFlags, MAIN, "run"];
-const seq = await startSequencerProcess({ rpcUrl: anvil.url, dataDir: dir.path, env: seqEnv, command: seqCommand });
+const seq = await startSequencerProcess({ rpcUrl: anvil.url, dataDir: dir.path, env: seqEnv, command: seqCommand }).catch(
+  async (e: unknown) => {
+    await anvil.stop();
+    dir.remove();
+    process.stderr.write(`bench failed: the sequencer did not start: ${(e as Error).message}\n`);
+    process.exit(1);
+  },
+);
 const seqPid = seq.proc.pid;
 say(`sequencer pid ${seqPid} at ${seq.url} (internal ${seq.internalUrl}); anvil pid ${anvil.pid}`);
 
@@ -371,21 +378,22 @@ function gitDescribe(): string {
   }
 }
 
-/** The whole stdout as JSON, else the last line that parses as a JSON object, else the text. */
+/** The whole stdout as JSON, else every line that parses as a JSON object (merged), else the text. */
 function parseJsonOutput(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
     // fall through
   }
-  const lines = text.trim().split("\n").reverse();
-  for (const l of lines) {
+  const objects: Record<string, unknown>[] = [];
+  for (const l of text.trim().split("\n")) {
     try {
       const v = JSON.parse(l);
-      if (v && typeof v === "object") return v;
+      if (v && typeof v === "object" && !Array.isArray(v)) objects.push(v as Record<string, unknown>);
     } catch {
       // not JSON
     }
   }
+  if (objects.length > 0) return Object.assign({}, ...objects);
   return text.slice(-4000);
 }

@@ -36,6 +36,9 @@ export async function runDevnet(env: Env, log: Logger, signal: Promise<string>):
       SEQ_ERC20_PORTAL_ADDRESS: d.erc20Portal,
       SEQ_DATA_DIR: dataDir,
       SEQ_INPUT_READER_POLL_INTERVAL_MS: "500",
+      // The devnet mines a block a second: the danger detector's wall-clock fallback and the
+      // stale-view bound should count in those blocks.
+      SEQ_SECONDS_PER_BLOCK: "1",
     };
     // A key file chosen by the operator replaces the dev key instead of conflicting with it.
     if (!env.SEQ_BATCH_SUBMITTER_PRIVATE_KEY_FILE) {

@@ -20,6 +20,8 @@ import { LaneStore } from "../storage/lane-store.ts";
 import { loadBatchPolicy } from "../storage/policy-store.ts";
 import { HistoryQueries } from "../storage/queries.ts";
 import { ReaderStore } from "../storage/reader-store.ts";
+import { RecoveryStore } from "../storage/recovery-store.ts";
+import { RecoveryController } from "../recovery/controller.ts";
 import { StatusQueries } from "../storage/status-queries.ts";
 import { SubmitterStore } from "../storage/submitter-store.ts";
 import { rebuildApp } from "../recovery/rebuild.ts";
@@ -127,7 +129,13 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
       ms: Math.round(rebuilt.replayMs),
     });
 
-    const feed = new FeedHub({ history, log: log.child({ component: "feed" }) });
+    const recoveryStore = new RecoveryStore(db);
+    const feed = new FeedHub({
+      history,
+      log: log.child({ component: "feed" }),
+      generations: recoveryStore.generationSource(),
+    });
+    let recovery: RecoveryController | null = null;
     let resolveFatal!: (e: LaneFatalError) => void;
     const fatal = new Promise<LaneFatalError>((r) => (resolveFatal = r));
     let shuttingDown = false;
@@ -159,7 +167,7 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
     const unavailableReason = (): string | null =>
       shuttingDown
         ? "shutting down"
-        : divergenceReason ?? (theLane.isHealthy ? null : "inclusion lane failed");
+        : divergenceReason ?? recovery?.unavailableReason ?? (theLane.isHealthy ? null : "inclusion lane failed");
     const policy = () => loadBatchPolicy(db);
 
     const status = new StatusQueries(db);
@@ -251,8 +259,35 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
     });
     const theSubmitter = batchSubmitter;
     cleanup.push(() => theSubmitter.stop());
-    if (divergenceReason === null) theSubmitter.start();
-    else log.error("refusing to serve: a canonical divergence is on record", { reason: divergenceReason });
+    const account = privateKeyToAccount(config.batchSubmitterPrivateKey);
+    recovery = new RecoveryController({
+      db,
+      lane: theLane,
+      submitter: theSubmitter,
+      reader,
+      readerStore,
+      submitterStore: new SubmitterStore(db),
+      feed,
+      app,
+      emptyAppState: loadApp(config, submitter).dump(),
+      history,
+      snapshots,
+      client: l1.client,
+      account,
+      chainId: Number(config.chainId),
+      params: { marginBlocks: config.preemptiveMarginBlocks, secondsPerBlock: config.secondsPerBlock },
+      log: log.child({ component: "recovery" }),
+    });
+    const theRecovery = recovery;
+    cleanup.push(() => theRecovery.stop());
+    if (divergenceReason === null) {
+      // The startup decision runs before any op is confirmed: an interrupted recovery resumes,
+      // a batch put in danger by a long downtime starts one (the lane is paused synchronously).
+      theRecovery.start();
+      if (theRecovery.unavailableReason === null) theSubmitter.start();
+    } else {
+      log.error("refusing to serve: a canonical divergence is on record", { reason: divergenceReason });
+    }
 
     const publicUrl = `http://${config.http.host}:${pub.port}`;
     const internalUrl = `http://${config.internalHttp.host}:${internal.port}`;

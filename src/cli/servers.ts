@@ -82,8 +82,11 @@ export function startPublicServer(d: PublicServerDeps): Server {
           // Present at runtime in Bun; missing from some versions of its type declarations.
           bufferedAmount: () => (raw as unknown as { getBufferedAmount(): number }).getBufferedAmount(),
         };
-        const from = parseOffset((ws.data.query as Record<string, string | undefined>).from_offset) ?? 0;
-        sinks.set(raw, d.feed.subscribe(sink, from));
+        const q = ws.data.query as Record<string, string | undefined>;
+        const from = parseOffset(q.from_offset) ?? 0;
+        // No generation given: the client claims the current one (it has seen no rollback).
+        const generation = q.generation === undefined || q.generation === "" ? undefined : (parseOffset(q.generation) ?? undefined);
+        sinks.set(raw, d.feed.subscribe(sink, from, generation));
       },
       close(ws) {
         d.feed.unsubscribe(sinks.get(ws.raw));

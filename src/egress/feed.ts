@@ -1,4 +1,4 @@
-import { feedMessage, type SequencedTx } from "../core/l2tx.ts";
+import { feedMessage, rollbackMessage, type SequencedTx } from "../core/l2tx.ts";
 import type { Logger } from "../observability/log.ts";
 import { rowToTx, type HistoryQueries } from "../storage/queries.ts";
 
@@ -19,6 +19,14 @@ export interface FeedOptions {
   pageSize?: number;
   /** How long a catching-up subscriber may sit above the buffer bound before it is cut off. */
   catchUpStallMs?: number;
+  /** Recovery generations, for reconnects that pass an older `generation`. */
+  generations?: GenerationSource;
+}
+
+export interface GenerationSource {
+  current(): number;
+  /** The lowest truncation offset of every generation after `generation`, or null if none. */
+  cutSince(generation: number): number | null;
 }
 
 export const CLOSE_POLICY = 1008;
@@ -51,6 +59,7 @@ export class FeedHub {
       maxBufferedBytes: 8 * 1024 * 1024,
       pageSize: 512,
       catchUpStallMs: 30_000,
+      generations: { current: () => 0, cutSince: () => null },
       ...opts,
     };
   }
@@ -63,10 +72,21 @@ export class FeedHub {
    * Registers an upgraded socket. The socket is closed at once, with the reason, when the
    * subscriber cap is reached or the catch-up window is too large.
    */
-  subscribe(sink: FeedSink, fromOffset: number): Subscriber | null {
+  subscribe(sink: FeedSink, fromOffset: number, clientGeneration?: number): Subscriber | null {
     if (this.subs.size >= this.o.maxSubscribers) {
       sink.close(CLOSE_TRY_AGAIN_LATER, TOO_MANY_SUBSCRIBERS);
       return null;
+    }
+    // A client that saw a generation since cut beyond its position learns of the cut first,
+    // and resumes at the cut: invalidation is never silent, even across reconnects.
+    const current = this.o.generations.current();
+    let rollback: string | null = null;
+    if (clientGeneration !== undefined && clientGeneration < current) {
+      const cut = this.o.generations.cutSince(clientGeneration);
+      if (cut !== null && fromOffset > cut) {
+        rollback = rollbackMessage({ kind: "rollback", offset: cut, generation: current });
+        fromOffset = cut;
+      }
     }
     const head = this.o.history.headOffset();
     if (head - fromOffset > this.o.catchUpCap) {
@@ -75,6 +95,7 @@ export class FeedHub {
     }
     const sub: Subscriber = { sink, nextOffset: fromOffset, live: false, closed: false, stalledSince: null };
     this.subs.add(sub);
+    if (rollback !== null) sink.send(rollback);
     this.pump(sub);
     return sub;
   }
@@ -99,6 +120,20 @@ export class FeedHub {
         sub.nextOffset = e.offset + 1;
       }
       if (sub.sink.bufferedAmount() > this.o.maxBufferedBytes) this.cutOff(sub);
+    }
+  }
+
+  /**
+   * Recovery truncated the history at `offset`: every subscriber that has been sent anything
+   * at or beyond it gets a rollback message and resumes from `offset` (the entries that follow
+   * are the new generation's).
+   */
+  rollback(offset: number, generation: number): void {
+    const text = rollbackMessage({ kind: "rollback", offset, generation });
+    for (const sub of this.subs) {
+      if (sub.nextOffset <= offset) continue;
+      sub.sink.send(text);
+      sub.nextOffset = offset;
     }
   }
 

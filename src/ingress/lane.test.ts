@@ -4,142 +4,20 @@
  * reader does after reading L1; no L1 is needed to exercise the lane's rules.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import type { Database } from "bun:sqlite";
-import { encodePacked, keccak256, type Hex } from "viem";
-import { AppHost } from "../app/host.ts";
-import { loadDefaultAppBytes } from "../app/default-app.ts";
+import { keccak256 } from "viem";
 import { bytesToHex, hexToBytes } from "../core/bytes.ts";
 import { domainSeparator, userOpDigest } from "../core/eip712.ts";
 import { DEFAULT_BATCH_POLICY, recommendedFee, batchSizeTargetExponent } from "../core/fees.ts";
 import type { SequencedTx } from "../core/l2tx.ts";
-import { decodeBatch, encodeBatch, txHash } from "../core/ssz.ts";
+import { decodeBatch, encodeBatch } from "../core/ssz.ts";
 import { recoverSigner } from "../core/signature.ts";
-import { createLogger } from "../observability/log.ts";
 import { openDatabase } from "../storage/db.ts";
-import { LaneStore } from "../storage/lane-store.ts";
 import { loadBatchPolicy, loadDerivedPolicy } from "../storage/policy-store.ts";
 import { HistoryQueries } from "../storage/queries.ts";
-import { ReaderStore } from "../storage/reader-store.ts";
 import { signOp, transferData } from "../../test/support/client.ts";
+import { APP, CHAIN, cleanups, KEY, newHarness, rows, submit, SUBMITTER, TO, USER } from "../../test/support/lane-harness.ts";
 import { tempDir } from "../../test/support/sequencer.ts";
 import { handleTx } from "./tx-route.ts";
-import { InclusionLane, type LaneFatalError, type SignedOp } from "./lane.ts";
-
-const APP = "0x1111111111111111111111111111111111111111" as Hex;
-const CHAIN = 31337n;
-const PORTAL = "0x2222222222222222222222222222222222222222" as Hex;
-const SUBMITTER = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8" as Hex;
-const KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a" as Hex; // anvil #2
-const USER = "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc" as Hex;
-const TO = "0x90f79bf6eb2c4f870365e785982e1f101e93b906" as Hex;
-const silent = createLogger({ write: () => {} });
-
-interface Harness {
-  db: Database;
-  lane: InclusionLane;
-  reader: ReaderStore;
-  app: AppHost;
-  committed: SequencedTx[][];
-  fatal: LaneFatalError[];
-  nextIndex: number;
-  deposit(block: number, amount: bigint, safeHead: number): void;
-  op(nonce: number, maxFee?: number, data?: Hex): Promise<SignedOp>;
-}
-
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0)) c();
-});
-
-function newHarness(
-  safeHead = 10,
-  opts: { maxBatchOpenMs?: number; queueCapacity?: number; dir?: string; preexisting?: { block: number; amount: bigint }[] } = {},
-): Harness {
-  const dir = opts.dir ?? tempDir().path;
-  const db = openDatabase(dir);
-  const reader = new ReaderStore(db);
-  // Inputs the reader stored before the lane existed (e.g. deposits made before first start).
-  const pre = (opts.preexisting ?? []).map((d, i) => ({
-    inputIndex: reader.nextInputIndex() + i,
-    sender: hexToBytes(PORTAL, 20),
-    blockNumber: d.block,
-    blockTimestamp: 0,
-    txHash: new Uint8Array(32),
-    payload: hexToBytes(encodePacked(["address", "uint256"], [USER, d.amount])),
-  }));
-  reader.append(pre, { safeBlock: safeHead, finalizedBlock: safeHead, scannedThroughBlock: safeHead }, Date.now());
-  const app = AppHost.create(loadDefaultAppBytes(), {
-    feeRecipient: SUBMITTER,
-    etherPortal: PORTAL,
-    erc20Portal: "0x0000000000000000000000000000000000000000",
-    erc20Token: "0x0000000000000000000000000000000000000000",
-  });
-  const committed: SequencedTx[][] = [];
-  const fatal: LaneFatalError[] = [];
-  const lane = new InclusionLane(
-    {
-      store: new LaneStore(db),
-      history: new HistoryQueries(db),
-      app,
-      submitter: hexToBytes(SUBMITTER, 20),
-      policy: () => loadBatchPolicy(db),
-      maxBatchOpenMs: opts.maxBatchOpenMs ?? 3_600_000,
-      queueCapacity: opts.queueCapacity ?? 10_000,
-      maxChunk: 1024,
-      now: Date.now,
-      log: silent,
-      onCommitted: (e) => committed.push(e),
-      onFatal: (e) => fatal.push(e),
-    },
-    safeHead,
-  );
-  cleanups.push(() => {
-    lane.stop();
-    try {
-      db.close();
-    } catch {}
-  });
-  const h: Harness = {
-    db,
-    lane,
-    reader,
-    app,
-    committed,
-    fatal,
-    nextIndex: reader.nextInputIndex(),
-    deposit(block, amount, head) {
-      const payload = hexToBytes(encodePacked(["address", "uint256"], [USER, amount]));
-      reader.append(
-        [{ inputIndex: h.nextIndex++, sender: hexToBytes(PORTAL, 20), blockNumber: block, blockTimestamp: 0, txHash: new Uint8Array(32), payload }],
-        { safeBlock: head, finalizedBlock: head, scannedThroughBlock: head },
-        Date.now(),
-      );
-      lane.observeSafeHead(head);
-    },
-    async op(nonce, maxFee = 1409, data = transferData(1n, TO)) {
-      const b = await signOp(KEY, { nonce, maxFee, data }, CHAIN, APP);
-      const sig = hexToBytes(b.signature);
-      const d = hexToBytes(b.message.data);
-      return {
-        sender: USER,
-        senderBytes: hexToBytes(USER, 20),
-        nonce,
-        maxFee,
-        data: d,
-        signature: sig,
-        txHash: txHash({ nonce, maxFee, data: d, signature: sig }),
-      };
-    },
-  };
-  return h;
-}
-
-async function submit(h: Harness, op: SignedOp) {
-  expect(h.lane.tryReserve()).toBe(true);
-  return h.lane.submit(op);
-}
-
-const rows = (db: Database, sql: string, ...args: (string | number)[]) => db.query(sql).all(...args) as any[];
 
 describe("inclusion lane", () => {
   test("directs are drained into a new frame only once the safe head is 5 past", async () => {

@@ -103,6 +103,8 @@ export class InclusionLane {
   private scheduled = false;
   private failed: LaneFatalError | null = null;
   private stopped = false;
+  /** Set while liveness recovery runs: no op is taken and no batch closes. */
+  private pausedReason: string | null = null;
   private batch!: OpenBatch;
   private frame!: OpenFrame;
   private nextOffset = 0;
@@ -155,6 +157,34 @@ export class InclusionLane {
     }
   }
 
+  /**
+   * Stops confirming: queued ops are answered UNAVAILABLE with `reason`, new ones too, and no
+   * batch closes or frame opens until `resume`. Reads of the app keep working.
+   */
+  pause(reason: string): void {
+    this.pausedReason = reason;
+    const queued = this.queue.splice(0);
+    this.reserved -= queued.length;
+    for (const p of queued) p.resolve({ ok: false, code: "UNAVAILABLE", message: reason });
+  }
+
+  /**
+   * Re-reads the lane's tips from storage after recovery rewrote them (a cascade reopens the
+   * batch at the first invalidated nonce) and starts taking ops again. The caller has already
+   * rebuilt the app to the truncated history.
+   */
+  resume(safeHead: number): void {
+    this.safeHead = Math.max(this.safeHead, safeHead);
+    this.policy = this.o.policy();
+    this.restore();
+    this.pausedReason = null;
+    this.schedule();
+  }
+
+  get paused(): string | null {
+    return this.pausedReason;
+  }
+
   /** Claims a queue slot before the expensive signature recovery; false means 429. */
   tryReserve(): boolean {
     if (this.reserved >= this.o.queueCapacity) return false;
@@ -169,12 +199,12 @@ export class InclusionLane {
 
   /** Queues an op that holds a reservation. The promise settles after the commit. */
   submit(op: SignedOp): Promise<LaneResult> {
-    if (this.failed || this.stopped) {
+    if (this.failed || this.stopped || this.pausedReason !== null) {
       this.reserved--;
       return Promise.resolve({
         ok: false,
         code: "UNAVAILABLE",
-        message: this.stopped ? "shutting down" : "inclusion lane failed",
+        message: this.stopped ? "shutting down" : (this.pausedReason ?? "inclusion lane failed"),
       });
     }
     return new Promise((resolve) => {
@@ -219,7 +249,7 @@ export class InclusionLane {
   }
 
   private schedule(): void {
-    if (this.scheduled || this.failed || this.stopped) return;
+    if (this.scheduled || this.failed || this.stopped || this.pausedReason !== null) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
@@ -229,7 +259,7 @@ export class InclusionLane {
   }
 
   private runChunk(): void {
-    if (this.failed || this.stopped) return;
+    if (this.failed || this.stopped || this.pausedReason !== null) return;
     const chunk = this.queue.splice(0, this.o.maxChunk);
     const now = this.o.now();
     const entries: SequencedTx[] = [];

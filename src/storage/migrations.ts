@@ -257,4 +257,41 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX snapshot_leases_snapshot ON snapshot_leases(snapshot_id);
     `,
   },
+  {
+    version: 6,
+    name: "liveness recovery: generations, progress marker, truncated history",
+    sql: `
+      -- One row per completed cascade. Generation 0 (no row) is the original history.
+      CREATE TABLE recovery_generations (
+        generation            INTEGER PRIMARY KEY CHECK (generation >= 1),
+        truncated_at_offset   INTEGER NOT NULL CHECK (truncated_at_offset >= 0),
+        first_invalid_nonce   INTEGER NOT NULL,
+        invalidated_batches   INTEGER NOT NULL,
+        invalidated_ops       INTEGER NOT NULL,
+        redrained_inputs      INTEGER NOT NULL,
+        reason                TEXT NOT NULL,
+        recovered_at_ms       INTEGER NOT NULL
+      );
+
+      -- Present while a recovery is under way, so a crash at any step resumes it at startup.
+      CREATE TABLE recovery_state (
+        id                  INTEGER PRIMARY KEY CHECK (id = 1),
+        phase               TEXT NOT NULL CHECK (phase IN ('flushing', 'cascading')),
+        reason              TEXT NOT NULL,
+        started_at_ms       INTEGER NOT NULL,
+        flush_safe_block    INTEGER
+      );
+
+      -- History rows cut by a cascade. Source rows (user_ops, safe_inputs) are never deleted;
+      -- this keeps the order they had, per generation, for audits.
+      CREATE TABLE truncated_l2_txs (
+        generation    INTEGER NOT NULL REFERENCES recovery_generations(generation),
+        l2_offset     INTEGER NOT NULL,
+        user_op_id    INTEGER REFERENCES user_ops(user_op_id),
+        input_index   INTEGER REFERENCES safe_inputs(input_index),
+        frame_id      INTEGER NOT NULL REFERENCES frames(frame_id),
+        PRIMARY KEY (generation, l2_offset)
+      );
+    `,
+  },
 ];

@@ -64,15 +64,28 @@ function fmt(v: number | null | undefined, unit = " ms"): string {
   return v === null || v === undefined ? "–" : `${v}${unit}`;
 }
 
-/** Restart replay rate: the smallest "…ops_per_s…" number in restart.ts's JSON, if any. */
+/**
+ * Restart replay rate from restart.ts's JSON: an explicit "…ops_per_s…" field if there is
+ * one, else replayed_entries / median_ms of the mode that replayed the most entries (the
+ * replay from genesis, without a snapshot).
+ */
 function replayRate(output: unknown): number | null {
-  const found: number[] = [];
+  const explicit: number[] = [];
+  let best: { entries: number; ms: number } | null = null;
   const walk = (v: unknown, key: string): void => {
-    if (typeof v === "number" && /ops_?(per_?)?s(ec)?$|ops_per_second/i.test(key)) found.push(v);
-    else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) walk(x, k);
+    if (typeof v === "number" && /ops_?(per_?)?s(ec)?$|ops_per_second/i.test(key)) explicit.push(v);
+    else if (v && typeof v === "object") {
+      const o = v as Record<string, unknown>;
+      if (typeof o.replayed_entries === "number" && typeof o.median_ms === "number" && o.median_ms > 0) {
+        if (!best || o.replayed_entries > best.entries) best = { entries: o.replayed_entries, ms: o.median_ms };
+      }
+      for (const [k, x] of Object.entries(o)) walk(x, k);
+    }
   };
   walk(output, "");
-  return found.length ? Math.min(...found) : null;
+  if (explicit.length) return Math.min(...explicit);
+  const b = best as { entries: number; ms: number } | null;
+  return b ? Math.round(b.entries / (b.ms / 1000)) : null;
 }
 
 export function evaluateTargets(r: Omit<BenchReport, "targets">): TargetRow[] {
@@ -107,7 +120,12 @@ export function evaluateTargets(r: Omit<BenchReport, "targets">): TargetRow[] {
   const rr = r.restart.status === "ok" ? replayRate(r.restart.output) : null;
   rows.push({
     target: "restart replay ≥ 200k ops/s",
-    measured: r.restart.status === "pending" ? "pending (scripts/bench/restart.ts missing)" : rr !== null ? `${rr} ops/s (slowest mode reported)` : `see restart section (${r.restart.status})`,
+    measured:
+      r.restart.status === "pending"
+        ? `pending (${r.restart.note})`
+        : rr !== null
+          ? `${rr} entries/s replayed (full replay from genesis, median run)`
+          : `see restart section (${r.restart.status})`,
     met: rr !== null ? rr >= 200_000 : null,
   });
   rows.push({

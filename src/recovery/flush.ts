@@ -1,0 +1,362 @@
+/**
+ * The mempool flush (SPEC §6, issue 6 item 3): make sure no transaction of the batch submitter
+ * that is still floating around (our node's mempool, another node's, a private builder's) can
+ * land on L1 after recovery has decided what the scheduler accepted.
+ *
+ * Every wallet nonce from the latest count up to max(pending count, watermark) gets a 0-value
+ * self-transfer priced to replace whatever may sit there, and the flush returns only once the
+ * wallet's nonce count at the L1 `safe` block covers the watermark and the pending count: every
+ * slot we may ever have broadcast at is then consumed in a safe block, by a self-transfer or by
+ * the original transaction, so nothing of ours can land later (barring a reorg below `safe`).
+ *
+ * Preconditions (the caller's, i.e. the recovery controller's): the batch submitter is stopped
+ * — nothing else broadcasts from this key while the flush runs or after it returns, until the
+ * cascade has run. The flush keeps no state across calls other than the durable watermark, so
+ * calling it again after a crash at any point converges the same way (see docs/recovery.md).
+ */
+import type { Database } from "bun:sqlite";
+import { keccak256, type PrivateKeyAccount, type PublicClient } from "viem";
+import { SequencerError } from "../core/errors.ts";
+import { isL1TransportError } from "../l1/provider.ts";
+import type { Logger } from "../observability/log.ts";
+import type { SubmitterStore } from "../storage/submitter-store.ts";
+
+/** The two EIP-1559 fee fields of a transaction, in wei. */
+export interface FeePair {
+  maxFeePerGas: bigint;
+  maxPriorityFeePerGas: bigint;
+}
+
+/**
+ * The highest fees (each field separately) we know were used by a batch transaction at this
+ * wallet nonce, or null when none is recorded. Production wiring: `knownFeesFromDb(db)`.
+ */
+export type KnownFees = (walletNonce: number) => FeePair | null;
+
+export interface FlushOptions {
+  client: PublicClient;
+  /** The batch submitter's key: the wallet being flushed. */
+  account: PrivateKeyAccount;
+  chainId: number;
+  /** Source of the watermark; raised durably (never lowered) before any broadcast. */
+  store: SubmitterStore;
+  /**
+   * Fees of the batch transactions recorded at a wallet nonce. Required on purpose: a flush
+   * that forgets them still converges (it escalates on "underpriced"), but more slowly.
+   */
+  knownFees: KnownFees;
+  log: Logger;
+  /** Pause between rounds (default 1000 ms). */
+  pollMs?: number;
+  /** Stop waiting: the flush rejects with `FlushAbortedError` at the next check. */
+  signal?: AbortSignal;
+  now?: () => number;
+}
+
+export interface FlushResult {
+  /** The L1 safe block at which every slot below the watermark was observed settled. */
+  safeBlock: bigint;
+  /** The wallet's nonce count at `safeBlock` (>= watermark, >= the pending count). */
+  settledThroughNonce: number;
+  /** Distinct self-transfers the node accepted during this call. */
+  replaced: number;
+  rounds: number;
+  elapsedMs: number;
+}
+
+/** The flush was told to stop (its `signal` aborted) before the wallet was settled. */
+export class FlushAbortedError extends SequencerError {
+  constructor(options?: { cause?: unknown }) {
+    super("FLUSH_ABORTED", "mempool flush aborted before the wallet was settled at the safe block", options);
+  }
+}
+
+export const SELF_TRANSFER_GAS = 21_000n;
+/** The fresh estimate is multiplied by this: the flush must win, and quickly. */
+export const FRESH_FEE_MULTIPLIER = 3n;
+
+/**
+ * A replacement bump: +12.5%, rounded up, and at least 1 wei. Nodes demand a bump over the
+ * transaction they hold (geth: +10% on both fields, computed as old * 110 / 100 with integer
+ * division; other clients round differently); 12.5% leaves room for any rounding.
+ */
+export function bumpFee(x: bigint): bigint {
+  const step = (x + 7n) / 8n;
+  return x + (step > 0n ? step : 1n);
+}
+
+/**
+ * The fees of a self-transfer at a slot: the fresh estimate x3, and a bump over every fee
+ * pair known to have been used there (recorded batch transactions; our own earlier attempt in
+ * this call) — on both fields. maxFeePerGas is never below the tip.
+ */
+export function replacementFees(fresh: FeePair, over: readonly (FeePair | null | undefined)[]): FeePair {
+  let maxFeePerGas = fresh.maxFeePerGas * FRESH_FEE_MULTIPLIER;
+  let maxPriorityFeePerGas = fresh.maxPriorityFeePerGas * FRESH_FEE_MULTIPLIER;
+  for (const f of over) {
+    if (!f) continue;
+    maxFeePerGas = max(maxFeePerGas, bumpFee(f.maxFeePerGas));
+    maxPriorityFeePerGas = max(maxPriorityFeePerGas, bumpFee(f.maxPriorityFeePerGas));
+  }
+  return { maxFeePerGas: max(maxFeePerGas, maxPriorityFeePerGas), maxPriorityFeePerGas };
+}
+
+/**
+ * `KnownFees` over `batch_submissions` (read-only, same database handle as the SubmitterStore).
+ * The fee columns are TEXT (uint256 does not fit SQLite integers), so the maximum is taken in
+ * bigint, field by field.
+ */
+export function knownFeesFromDb(db: Database): KnownFees {
+  const q = db.query(
+    `SELECT max_fee_per_gas AS f, max_priority_fee_per_gas AS t FROM batch_submissions WHERE wallet_nonce = ?`,
+  );
+  return (walletNonce) => {
+    const rows = q.all(walletNonce) as { f: string; t: string }[];
+    if (rows.length === 0) return null;
+    let maxFeePerGas = 0n;
+    let maxPriorityFeePerGas = 0n;
+    for (const r of rows) {
+      maxFeePerGas = max(maxFeePerGas, BigInt(r.f));
+      maxPriorityFeePerGas = max(maxPriorityFeePerGas, BigInt(r.t));
+    }
+    return { maxFeePerGas, maxPriorityFeePerGas };
+  };
+}
+
+/** Node answers to a broadcast that are not failures: "look again next round". */
+const ALREADY_HELD = /already known|already imported|known transaction/i;
+const UNDERPRICED = /underpriced/i;
+const NONCE_USED = /nonce too low|nonce has already been used/i;
+
+/** Our latest self-transfer at a slot, in this call. */
+interface Attempt extends FeePair {
+  raw: `0x${string}`;
+  hash: `0x${string}`;
+  /** The node holds it, or may (accepted, "already known", or a send lost in transport). */
+  live: boolean;
+}
+
+interface View {
+  safeBlock: bigint;
+  /** Nonce count at the safe block. */
+  safe: number;
+  latest: number;
+  pending: number;
+  /** One past the highest wallet nonce we may have broadcast at. */
+  watermark: number;
+}
+
+/**
+ * Flushes the submitter wallet; resolves once every wallet nonce below max(watermark, pending
+ * count) is consumed in a safe block. Node and transport errors never end it: it logs them
+ * (once per streak) and looks again next round. It rejects only with `FlushAbortedError`, or
+ * when the database (watermark, known fees) fails.
+ */
+export async function flushWallet(opts: FlushOptions): Promise<FlushResult> {
+  const { client, account, store, log, signal } = opts;
+  if (typeof opts.knownFees !== "function") {
+    // Bun does not type-check: fail loudly rather than price blind.
+    throw new SequencerError("FLUSH_MISCONFIGURED", "flushWallet: opts.knownFees is required (use knownFeesFromDb(db))");
+  }
+  const now = opts.now ?? Date.now;
+  const pollMs = opts.pollMs ?? 1000;
+  const address = account.address;
+  const started = now();
+  const attempts = new Map<number, Attempt>();
+  const accepted = new Set<string>();
+  let rounds = 0;
+  let failing: string | null = null;
+  let lastView = "";
+
+  const failed = (stage: string, e: unknown): void => {
+    const transport = isL1TransportError(e);
+    const key = transport ? "transport" : `${stage}: ${describe(e).slice(0, 200)}`;
+    if (key === failing) return;
+    failing = key;
+    const fields = { stage, error: describe(e).slice(0, 200) };
+    if (transport) log.warn("flush: L1 unreachable; retrying every round", fields);
+    // A node refusing our self-transfer for another reason (e.g. insufficient funds for gas)
+    // stalls the flush until a human acts.
+    else if (stage === "broadcast") log.error("flush: self-transfer refused; retrying every round", fields);
+    else log.warn("flush: L1 request failed; retrying every round", fields);
+  };
+  const healthy = (): void => {
+    if (failing !== null) log.info("flush: L1 requests succeed again");
+    failing = null;
+  };
+
+  for (;;) {
+    checkAborted(signal);
+    rounds++;
+
+    let view: View;
+    try {
+      view = await observe(client, address, store);
+    } catch (e) {
+      failed("observe", e);
+      await pause(pollMs, signal);
+      continue;
+    }
+    const shown = `${view.safe}/${view.latest}/${view.pending}/${view.watermark}`;
+    if (shown !== lastView) {
+      log.info("flush: wallet view", {
+        safe_block: view.safeBlock,
+        safe_count: view.safe,
+        latest_count: view.latest,
+        pending_count: view.pending,
+        watermark: view.watermark,
+        round: rounds,
+      });
+      lastView = shown;
+    }
+
+    if (view.pending <= view.safe && view.safe >= view.watermark) {
+      const result: FlushResult = {
+        safeBlock: view.safeBlock,
+        settledThroughNonce: view.safe,
+        replaced: accepted.size,
+        rounds,
+        elapsedMs: now() - started,
+      };
+      log.info("flush: wallet settled at the safe block", {
+        safe_block: result.safeBlock,
+        settled_through_nonce: result.settledThroughNonce,
+        replaced: result.replaced,
+        rounds,
+        elapsed_ms: result.elapsedMs,
+      });
+      return result;
+    }
+
+    // Durable before any broadcast: a crash after this point finds every slot we may touch
+    // below the watermark, and the next flush waits for all of them.
+    const upper = Math.max(view.pending, view.watermark);
+    if (upper > view.watermark) store.raiseWatermark(upper);
+
+    if (view.latest < upper) {
+      try {
+        const est = await client.estimateFeesPerGas();
+        const fresh = { maxFeePerGas: est.maxFeePerGas, maxPriorityFeePerGas: est.maxPriorityFeePerGas };
+        for (let n = view.latest; n < upper; n++) {
+          checkAborted(signal);
+          await sendSlot(n, fresh);
+        }
+        healthy();
+      } catch (e) {
+        if (e instanceof FlushAbortedError) throw e;
+        failed("broadcast", e);
+      }
+    } else {
+      healthy();
+    }
+    await pause(pollMs, signal);
+  }
+
+  /** One broadcast at slot n. Throws transport and unexpected node errors; the round then ends. */
+  async function sendSlot(n: number, fresh: FeePair): Promise<void> {
+    const known = opts.knownFees(n);
+    const own = attempts.get(n);
+    const want = replacementFees(fresh, [known]);
+    let attempt: Attempt;
+    if (own && own.live && want.maxFeePerGas <= own.maxFeePerGas && want.maxPriorityFeePerGas <= own.maxPriorityFeePerGas) {
+      // Ours is still priced above what we would pay now: re-send the identical bytes, in
+      // case the node dropped it (the answer is normally "already known").
+      attempt = own;
+    } else {
+      const fees = replacementFees(fresh, [known, own]);
+      const raw = await account.signTransaction({
+        type: "eip1559",
+        chainId: opts.chainId,
+        nonce: n,
+        to: address,
+        value: 0n,
+        gas: SELF_TRANSFER_GAS,
+        ...fees,
+      });
+      attempt = { ...fees, raw, hash: keccak256(raw), live: true };
+    }
+    attempts.set(n, attempt);
+
+    try {
+      await client.request({ method: "eth_sendRawTransaction", params: [attempt.raw] });
+    } catch (e) {
+      if (isL1TransportError(e)) throw e; // may or may not have reached the node: stays "live"
+      const text = describe(e);
+      if (ALREADY_HELD.test(text)) return;
+      if (UNDERPRICED.test(text)) {
+        // Something else holds the slot (a batch transaction priced above anything we know,
+        // or our own self-transfer from a flush that crashed). Next round bumps over this one.
+        attempt.live = false;
+        log.info("flush: slot held by a higher-priced transaction; will bump", {
+          wallet_nonce: n,
+          max_fee_per_gas: attempt.maxFeePerGas,
+          max_priority_fee_per_gas: attempt.maxPriorityFeePerGas,
+          answer: text.slice(0, 120),
+        });
+        return;
+      }
+      if (NONCE_USED.test(text)) {
+        attempt.live = false;
+        return; // mined under us; the next view knows
+      }
+      attempt.live = false;
+      throw e; // e.g. "insufficient funds": logged once per streak by the caller
+    }
+    if (!accepted.has(attempt.hash)) {
+      accepted.add(attempt.hash);
+      log.info("flush: self-transfer broadcast", {
+        wallet_nonce: n,
+        l1_tx_hash: attempt.hash,
+        max_fee_per_gas: attempt.maxFeePerGas,
+        max_priority_fee_per_gas: attempt.maxPriorityFeePerGas,
+        replacing_known: known !== null,
+      });
+    }
+  }
+}
+
+/**
+ * One view of the wallet. Order matters: the safe count is read first and the pending count
+ * last, so (counts being monotonic) `pending <= safe` read this way implies it held at the
+ * moment of the safe read.
+ */
+async function observe(client: PublicClient, address: `0x${string}`, store: SubmitterStore): Promise<View> {
+  const safeBlock = (await client.getBlock({ blockTag: "safe" })).number;
+  const safe = await client.getTransactionCount({ address, blockNumber: safeBlock });
+  const latest = await client.getTransactionCount({ address, blockTag: "latest" });
+  const pending = await client.getTransactionCount({ address, blockTag: "pending" });
+  return { safeBlock, safe, latest, pending, watermark: store.watermark() };
+}
+
+function checkAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new FlushAbortedError({ cause: signal.reason });
+}
+
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new FlushAbortedError({ cause: signal.reason }));
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(new FlushAbortedError({ cause: signal?.reason }));
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+function max(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
+}
+
+/** The node's message, through viem's wrappers (same walk as the batch submitter's). */
+function describe(e: unknown): string {
+  const parts: string[] = [];
+  for (let cur: unknown = e; cur && typeof cur === "object" && parts.length < 5; cur = (cur as { cause?: unknown }).cause) {
+    const m = (cur as { details?: unknown; message?: unknown }).details ?? (cur as { message?: unknown }).message;
+    if (typeof m === "string") parts.push(m);
+  }
+  return parts.join(" | ");
+}
