@@ -5,6 +5,7 @@ import { errorFields, type Logger } from "../observability/log.ts";
 import type { HistoryQueries } from "../storage/queries.ts";
 import type { SubmitterStore, UnacceptedBatch } from "../storage/submitter-store.ts";
 import { inputBoxAbi } from "./contracts.ts";
+import { ALREADY_HELD, isBenignBroadcastAnswer, NONCE_USED, nodeMessage } from "./node-answers.ts";
 import { isL1TransportError } from "./provider.ts";
 
 export interface SubmitterOptions {
@@ -33,8 +34,6 @@ export interface TickReport {
   maxFeePerGas: bigint | null;
 }
 
-/** Node answers that mean "that slot is already taken care of; look again next tick". */
-const BENIGN = /already known|already imported|known transaction|replacement transaction underpriced|underpriced|nonce too low|nonce has already been used/i;
 
 /**
  * Posts sealed batches to the InputBox in nonce order. It keeps no state of its own between
@@ -159,15 +158,15 @@ export class BatchSubmitter {
     try {
       await client.request({ method: "eth_sendRawTransaction", params: [serialized] });
     } catch (e) {
-      const text = describe(e);
-      if (!BENIGN.test(text)) throw e;
+      const text = nodeMessage(e);
+      if (!isBenignBroadcastAnswer(text)) throw e;
       this.o.log.debug("broadcast not needed", { batch_nonce: b.nonce, wallet_nonce: walletNonce, answer: text.slice(0, 120) });
-      if (/already known|already imported|known transaction/i.test(text)) {
+      if (ALREADY_HELD.test(text)) {
         store.recordSubmission(row(b, walletNonce, hash, maxFeePerGas, maxPriorityFeePerGas, this.now()));
         return "benign";
       }
       // A nonce race: the chain moved under this tick. Re-derive everything next tick.
-      return /nonce/i.test(text) ? "stop" : "benign";
+      return NONCE_USED.test(text) ? "stop" : "benign";
     }
     store.recordSubmission(row(b, walletNonce, hash, maxFeePerGas, maxPriorityFeePerGas, this.now()));
     this.o.log.info("batch broadcast", {
@@ -211,13 +210,4 @@ export class BatchSubmitter {
 
 function row(b: UnacceptedBatch, walletNonce: number, hash: Uint8Array, maxFee: bigint, tip: bigint, now: number) {
   return { batchId: b.batchId, walletNonce, l1TxHash: hash, maxFeePerGas: maxFee, maxPriorityFeePerGas: tip, sentAtMs: now };
-}
-
-function describe(e: unknown): string {
-  const parts: string[] = [];
-  for (let cur: unknown = e; cur && typeof cur === "object" && parts.length < 5; cur = (cur as { cause?: unknown }).cause) {
-    const m = (cur as { details?: unknown; message?: unknown }).details ?? (cur as { message?: unknown }).message;
-    if (typeof m === "string") parts.push(m);
-  }
-  return parts.join(" | ");
 }

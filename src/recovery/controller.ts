@@ -19,7 +19,7 @@ import type { ReaderStore } from "../storage/reader-store.ts";
 import { RecoveryStore, type CascadeResult } from "../storage/recovery-store.ts";
 import type { SubmitterStore } from "../storage/submitter-store.ts";
 import { assessDanger, type DangerParams, type DangerVerdict } from "./danger.ts";
-import { flushWallet, knownFeesFromDb } from "./flush.ts";
+import { flushWallet, FlushRefusedError, knownFeesFromDb } from "./flush.ts";
 import { rebuildApp, type SnapshotSource } from "./rebuild.ts";
 
 export interface RecoveryOptions {
@@ -58,6 +58,8 @@ export class RecoveryController {
   private running: Promise<RecoveryReport> | null = null;
   private offlineReason: string | null = null;
   private stopped = false;
+  /** A recovery that needs a human stays stopped: no automatic retry loop. */
+  private halted = false;
   private readonly abort = new AbortController();
   /** Reports of completed recoveries, newest last (for logs, metrics and tests). */
   readonly history: RecoveryReport[] = [];
@@ -103,7 +105,9 @@ export class RecoveryController {
   /** One danger assessment; starts a recovery when needed. */
   check(): DangerVerdict {
     const verdict = this.assess();
-    if (verdict.state !== "ok" && this.running === null && !this.stopped) void this.recover(describe(verdict));
+    if (verdict.state !== "ok" && this.running === null && !this.stopped && !this.halted) {
+      void this.recover(describe(verdict));
+    }
     return verdict;
   }
 
@@ -175,6 +179,14 @@ export class RecoveryController {
         break;
       } catch (e) {
         if (this.stopped) throw e;
+        if (e instanceof FlushRefusedError) {
+          // A watermark far above the chain means corrupt state or a foreign key user; paying
+          // for hundreds of replacement slots is a decision for a human, not a retry loop.
+          this.offlineReason = `recovery needs an operator: ${e.message}`;
+          this.halted = true;
+          log.error("recovery refused to flush; staying offline until an operator acts", errorFields(e));
+          throw e;
+        }
         if (failures++ === 0) log.warn("recovery step failed; retrying", errorFields(e));
         await Bun.sleep(Math.min(10_000, 200 * 2 ** Math.min(failures, 6)));
       }

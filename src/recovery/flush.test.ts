@@ -25,9 +25,11 @@ import { createLogger, silentLogger } from "../observability/log.ts";
 import { openDatabase } from "../storage/db.ts";
 import { SubmitterStore } from "../storage/submitter-store.ts";
 import {
+  atRisk,
   bumpFee,
   type FeePair,
   FlushAbortedError,
+  FlushRefusedError,
   flushWallet,
   knownFeesFromDb,
   replacementFees,
@@ -215,6 +217,15 @@ describe("replacement pricing", () => {
     });
   });
 
+  test("our own live self-transfer is re-priced only when it could stall", () => {
+    const own = { maxFeePerGas: 300n, maxPriorityFeePerGas: 30n };
+    expect(atRisk(own, { maxFeePerGas: 101n, maxPriorityFeePerGas: 11n }, null)).toBe(false); // 3x rose: no churn
+    expect(atRisk(own, { maxFeePerGas: 301n, maxPriorityFeePerGas: 10n }, null)).toBe(true);
+    expect(atRisk(own, { maxFeePerGas: 100n, maxPriorityFeePerGas: 31n }, null)).toBe(true);
+    expect(atRisk(own, { maxFeePerGas: 1n, maxPriorityFeePerGas: 1n }, { maxFeePerGas: 267n, maxPriorityFeePerGas: 1n })).toBe(true);
+    expect(atRisk(own, { maxFeePerGas: 1n, maxPriorityFeePerGas: 1n }, { maxFeePerGas: 266n, maxPriorityFeePerGas: 26n })).toBe(false);
+  });
+
   test("knownFeesFromDb takes the bigint maximum per field over every row at the nonce", () => {
     const dir = tempDir("flush-fees-");
     cleanups.push(() => dir.remove());
@@ -370,6 +381,27 @@ describe("flushWallet on a real anvil", () => {
     await expectSelfTransfers(h, n, n + 3, r.safeBlock);
     expect(await h.count("pending")).toBe(n + 3);
     console.log(`(3) 3 gap slots flushed in ${ms.toFixed(0)} ms, ${r.rounds} rounds`);
+  });
+
+  test("(3b) an absurd gap (corrupt watermark) is refused before anything is raised or sent", async () => {
+    const h = await setup();
+    const n = await h.count("latest");
+    h.store.raiseWatermark(n + 300);
+    const proxy = await startRpcProxy({ upstream: h.l1.url });
+    cleanups.push(() => proxy.stop());
+    await expect(
+      flushWallet({
+        client: createL1Client(proxy.url, { log: silentLogger, cacheTime: 0 }),
+        account,
+        chainId: h.l1.deployment.chainId,
+        store: h.store,
+        knownFees: knownFeesFromDb(h.db),
+        log: h.log,
+        pollMs: 100,
+      }),
+    ).rejects.toBeInstanceOf(FlushRefusedError);
+    expect(proxy.count({ method: "eth_sendRawTransaction" })).toBe(0);
+    expect(h.store.watermark()).toBe(n + 300);
   });
 
   test("(4) a crash mid-flush (abort after the first broadcast), then a second call converges", async () => {

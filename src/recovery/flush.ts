@@ -14,6 +14,7 @@
  * cascade has run. The flush keeps no state across calls other than the durable watermark, so
  * calling it again after a crash at any point converges the same way (see docs/recovery.md).
  */
+import { ALREADY_HELD, NONCE_USED, nodeMessage, UNDERPRICED } from "../l1/node-answers.ts";
 import type { Database } from "bun:sqlite";
 import { keccak256, type PrivateKeyAccount, type PublicClient } from "viem";
 import { SequencerError } from "../core/errors.ts";
@@ -46,6 +47,13 @@ export interface FlushOptions {
    */
   knownFees: KnownFees;
   log: Logger;
+  /**
+   * Refuse (FlushRefusedError) to broadcast at more than this many slots above the latest
+   * count in one view (default 256). The submitter keeps at most a few dozen in flight; a gap
+   * far larger means a corrupt watermark, and paying 21000 gas x3 the market per slot for it
+   * is a human's call.
+   */
+  maxSlots?: number;
   /** Pause between rounds (default 1000 ms). */
   pollMs?: number;
   /** Stop waiting: the flush rejects with `FlushAbortedError` at the next check. */
@@ -68,6 +76,13 @@ export interface FlushResult {
 export class FlushAbortedError extends SequencerError {
   constructor(options?: { cause?: unknown }) {
     super("FLUSH_ABORTED", "mempool flush aborted before the wallet was settled at the safe block", options);
+  }
+}
+
+/** The flush will not act on this view without a human (see `FlushOptions.maxSlots`). */
+export class FlushRefusedError extends SequencerError {
+  constructor(message: string) {
+    super("FLUSH_REFUSED", message);
   }
 }
 
@@ -123,10 +138,6 @@ export function knownFeesFromDb(db: Database): KnownFees {
   };
 }
 
-/** Node answers to a broadcast that are not failures: "look again next round". */
-const ALREADY_HELD = /already known|already imported|known transaction/i;
-const UNDERPRICED = /underpriced/i;
-const NONCE_USED = /nonce too low|nonce has already been used/i;
 
 /** Our latest self-transfer at a slot, in this call. */
 interface Attempt extends FeePair {
@@ -149,8 +160,8 @@ interface View {
 /**
  * Flushes the submitter wallet; resolves once every wallet nonce below max(watermark, pending
  * count) is consumed in a safe block. Node and transport errors never end it: it logs them
- * (once per streak) and looks again next round. It rejects only with `FlushAbortedError`, or
- * when the database (watermark, known fees) fails.
+ * (once per streak) and looks again next round. It rejects only with `FlushAbortedError`,
+ * `FlushRefusedError` (absurd slot count), or when the database (watermark, known fees) fails.
  */
 export async function flushWallet(opts: FlushOptions): Promise<FlushResult> {
   const { client, account, store, log, signal } = opts;
@@ -170,10 +181,11 @@ export async function flushWallet(opts: FlushOptions): Promise<FlushResult> {
 
   const failed = (stage: string, e: unknown): void => {
     const transport = isL1TransportError(e);
-    const key = transport ? "transport" : `${stage}: ${describe(e).slice(0, 200)}`;
+    // Keyed by kind, not by text: node messages often carry block numbers that change each round.
+    const key = transport ? "transport" : `${stage}:${errorKind(e)}`;
     if (key === failing) return;
     failing = key;
-    const fields = { stage, error: describe(e).slice(0, 200) };
+    const fields = { stage, error: nodeMessage(e).slice(0, 200) };
     if (transport) log.warn("flush: L1 unreachable; retrying every round", fields);
     // A node refusing our self-transfer for another reason (e.g. insufficient funds for gas)
     // stalls the flush until a human acts.
@@ -231,15 +243,25 @@ export async function flushWallet(opts: FlushOptions): Promise<FlushResult> {
     // Durable before any broadcast: a crash after this point finds every slot we may touch
     // below the watermark, and the next flush waits for all of them.
     const upper = Math.max(view.pending, view.watermark);
+    const maxSlots = opts.maxSlots ?? 256;
+    if (upper - view.latest > maxSlots) {
+      throw new FlushRefusedError(
+        `${upper - view.latest} wallet slots to flush (latest count ${view.latest}, pending ${view.pending}, ` +
+          `watermark ${view.watermark}) exceed the limit of ${maxSlots}`,
+      );
+    }
     if (upper > view.watermark) store.raiseWatermark(upper);
 
     if (view.latest < upper) {
+      // Local reads, outside the try: a database failure must not pass for an L1 hiccup.
+      const known = new Map<number, FeePair | null>();
+      for (let n = view.latest; n < upper; n++) known.set(n, opts.knownFees(n));
       try {
         const est = await client.estimateFeesPerGas();
         const fresh = { maxFeePerGas: est.maxFeePerGas, maxPriorityFeePerGas: est.maxPriorityFeePerGas };
         for (let n = view.latest; n < upper; n++) {
           checkAborted(signal);
-          await sendSlot(n, fresh);
+          await sendSlot(n, fresh, known.get(n) ?? null);
         }
         healthy();
       } catch (e) {
@@ -253,14 +275,13 @@ export async function flushWallet(opts: FlushOptions): Promise<FlushResult> {
   }
 
   /** One broadcast at slot n. Throws transport and unexpected node errors; the round then ends. */
-  async function sendSlot(n: number, fresh: FeePair): Promise<void> {
-    const known = opts.knownFees(n);
+  async function sendSlot(n: number, fresh: FeePair, known: FeePair | null): Promise<void> {
     const own = attempts.get(n);
-    const want = replacementFees(fresh, [known]);
     let attempt: Attempt;
-    if (own && own.live && want.maxFeePerGas <= own.maxFeePerGas && want.maxPriorityFeePerGas <= own.maxPriorityFeePerGas) {
-      // Ours is still priced above what we would pay now: re-send the identical bytes, in
-      // case the node dropped it (the answer is normally "already known").
+    if (own && own.live && !atRisk(own, fresh, known)) {
+      // Ours holds the slot and is still includable at today's prices: re-send the identical
+      // bytes in case the node dropped it (the answer is normally "already known"). Re-pricing
+      // it on every small rise of the estimate would compound +12.5% per round for nothing.
       attempt = own;
     } else {
       const fees = replacementFees(fresh, [known, own]);
@@ -281,7 +302,7 @@ export async function flushWallet(opts: FlushOptions): Promise<FlushResult> {
       await client.request({ method: "eth_sendRawTransaction", params: [attempt.raw] });
     } catch (e) {
       if (isL1TransportError(e)) throw e; // may or may not have reached the node: stays "live"
-      const text = describe(e);
+      const text = nodeMessage(e);
       if (ALREADY_HELD.test(text)) return;
       if (UNDERPRICED.test(text)) {
         // Something else holds the slot (a batch transaction priced above anything we know,
@@ -328,6 +349,16 @@ async function observe(client: PublicClient, address: `0x${string}`, store: Subm
   return { safeBlock, safe, latest, pending, watermark: store.watermark() };
 }
 
+/**
+ * Our own live self-transfer needs a replacement only when it could stall: its fee cap or tip
+ * is below the plain (not multiplied) fresh estimate, or below a bump over a known batch fee.
+ */
+export function atRisk(own: FeePair, fresh: FeePair, known: FeePair | null): boolean {
+  if (own.maxFeePerGas < fresh.maxFeePerGas || own.maxPriorityFeePerGas < fresh.maxPriorityFeePerGas) return true;
+  if (!known) return false;
+  return own.maxFeePerGas < bumpFee(known.maxFeePerGas) || own.maxPriorityFeePerGas < bumpFee(known.maxPriorityFeePerGas);
+}
+
 function checkAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new FlushAbortedError({ cause: signal.reason });
 }
@@ -347,16 +378,12 @@ function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
+function errorKind(e: unknown): string {
+  const o = (e ?? {}) as { name?: unknown; code?: unknown };
+  return `${String(o.name)}:${String(o.code)}`;
+}
+
 function max(a: bigint, b: bigint): bigint {
   return a > b ? a : b;
 }
 
-/** The node's message, through viem's wrappers (same walk as the batch submitter's). */
-function describe(e: unknown): string {
-  const parts: string[] = [];
-  for (let cur: unknown = e; cur && typeof cur === "object" && parts.length < 5; cur = (cur as { cause?: unknown }).cause) {
-    const m = (cur as { details?: unknown; message?: unknown }).details ?? (cur as { message?: unknown }).message;
-    if (typeof m === "string") parts.push(m);
-  }
-  return parts.join(" | ");
-}

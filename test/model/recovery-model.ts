@@ -36,7 +36,10 @@ export interface ModelConfig {
   slots: number;
   /** Live batch nonces 0..maxBatches-1. */
   maxBatches: number;
-  /** Bound on the latest block number. */
+  /**
+   * Time bound: latest - (oldest block the state still refers to) <= maxBlock. States are
+   * time-shifted to that origin, so time itself is unbounded.
+   */
   maxBlock: number;
   maxIncludePerBlock: number;
   /**
@@ -45,6 +48,8 @@ export interface ModelConfig {
    * replaced or evicted from the public pool. false = honest pool (replace/drop is final).
    */
   adversarialMempool: boolean;
+  /** The process may crash at any step (volatile state lost, restart runs the startup decision). */
+  crashes: boolean;
   /** Wall-clock fallback: the danger estimate of the safe head is at least latest - 1. */
   wallClockFallback: boolean;
   /** The startup decision waits until the reader has observed L1 at least once. */
@@ -57,16 +62,23 @@ export interface ModelConfig {
    *  none — no gate; only the asynchronous detector stops confirmations.
    */
   confirmGuard: ConfirmGuard;
+  /** The detector counts the open batch even when it has no ops (the issue's wording). */
+  dangerCountsEmptyOpen: boolean;
   /** First op into an empty open batch restamps its first frame to the reader's safe block. */
   restampEmptyOpen: boolean;
   /** Broken (a): the flush finishes when pending <= safe count, ignoring the watermark. */
   flushIgnoresWatermark: boolean;
+  /** Probe: the flush finishes on safe count >= W alone (drops pending <= safe). */
+  flushIgnoresPending: boolean;
   /** Broken (b): the submitter broadcasts first and persists the watermark afterwards. */
   submitterRaisesAfterBroadcast: boolean;
   /** Broken (c): the cascade does not wait for the reader to reach the flush's safe block. */
   cascadeWithoutResync: boolean;
-  /** Stop at the first violation (tests of broken variants) or collect the first of each kind. */
-  stopAtFirstViolation: boolean;
+  /**
+   * Stop once a violation of each listed invariant has been found (broken variants). Empty:
+   * explore everything and keep the first (shortest) counterexample of each invariant.
+   */
+  stopWhenFound: Invariant[];
   maxStates: number;
 }
 
@@ -75,17 +87,20 @@ export const DEFAULT_CONFIG: ModelConfig = {
   margin: 2,
   slots: 3,
   maxBatches: 3,
-  maxBlock: 7,
+  maxBlock: 4,
   maxIncludePerBlock: 2,
   adversarialMempool: true,
+  crashes: true,
   wallClockFallback: true,
   startupRequiresSync: true,
   confirmGuard: "post",
+  dangerCountsEmptyOpen: false,
   restampEmptyOpen: true,
   flushIgnoresWatermark: false,
+  flushIgnoresPending: false,
   submitterRaisesAfterBroadcast: false,
   cascadeWithoutResync: false,
-  stopAtFirstViolation: false,
+  stopWhenFound: [],
   maxStates: 5_000_000,
 };
 
@@ -163,6 +178,8 @@ export interface ExploreResult {
   ms: number;
   truncated: boolean;
   violations: Violation[];
+  /** Transitions explored per kind (`action@phase+detail`), to rule out vacuity. */
+  coverage: Record<string, number>;
 }
 
 function initialState(cfg: ModelConfig): State {
@@ -224,7 +241,7 @@ function est(cfg: ModelConfig, s: State): number {
 function danger(cfg: ModelConfig, s: State): boolean {
   const first = liveChain(s).find((x) => x.n >= s.seenNext);
   if (!first) return false;
-  if (!first.sealed && !first.ops) return false;
+  if (!first.sealed && !first.ops && !cfg.dangerCountsEmptyOpen) return false;
   return est(cfg, s) - first.f >= cfg.maxWait - cfg.margin;
 }
 
@@ -250,7 +267,23 @@ function pendingCount(cfg: ModelConfig, s: State): number {
 // ---------------------------------------------------------------------------------------------
 // Canonical form: drop invalidated records no transaction refers to, renumber records.
 
-function normalize(s: State): State {
+/** Canonical form in place; returns the time shift applied (for absolute block numbers in traces). */
+function normalize(s: State): number {
+  // Time shift: only differences between block numbers matter, so shift the origin to the
+  // oldest block the state still refers to. Invalidated records' blocks no longer matter.
+  let shift = Math.min(s.seenB, s.sB);
+  for (const x of s.b) if (x.live) shift = Math.min(shift, x.f);
+  if (s.phase === 2) shift = Math.min(shift, s.flushSafe);
+  if (s.phase !== 2) s.flushSafe = 0;
+  if (shift > 0) {
+    s.L -= shift;
+    s.sB -= shift;
+    s.seenB -= shift;
+    if (s.phase === 2) s.flushSafe -= shift;
+    // an invalidated record's age only matters if it lands (a zombie is reported regardless)
+    for (const x of s.b) x.f = x.live ? x.f - shift : Math.max(x.f - shift, -9);
+  }
+  const applied = Math.max(shift, 0);
   const referenced = new Set<number>();
   for (const r of s.acc) referenced.add(r);
   for (let n = 0; n < s.pub.length; n++) {
@@ -284,7 +317,7 @@ function normalize(s: State): State {
     for (let c = 2; h >> c; c++) if ((h >> c) & 1) out |= 1 << txOfRecord(m(c - 2));
     return out;
   });
-  return s;
+  return applied;
 }
 
 export function encode(s: State): string {
@@ -313,10 +346,10 @@ export function encode(s: State): string {
 }
 
 /** Human-readable compact state for traces. */
-export function describe(s: State): string {
+export function describe(s: State, off = 0): string {
   const tx = (c: number): string => (c === NONE ? "-" : c === NOOP ? "noop" : `r${c - 2}`);
   const batches = s.b
-    .map((x, i) => `r${i}:#${x.n}@${x.f}${x.sealed ? "S" : "open"}${x.live ? "" : "X"}${x.ops ? "+ops" : ""}`)
+    .map((x, i) => `r${i}:#${x.n}@b${x.f + off}${x.sealed ? "S" : "open"}${x.live ? "" : "X"}${x.ops ? "+ops" : ""}`)
     .join(" ");
   const pub = s.pub.map((c, n) => `${n}:${tx(c)}`).join(" ");
   const hid = s.hid
@@ -329,10 +362,10 @@ export function describe(s: State): string {
     .join(" ");
   const phase = ["none", "flushing", "cascading"][s.phase] ?? "?";
   return (
-    `L=${s.L} wc=${s.wc} next=${s.acc.length}[${s.acc.map((r) => `r${r}`).join(",")}] ` +
-    `safe=(b${s.sB} next${s.sNext} wc${s.sWc}) mempool{${pub}}${hid ? ` signed{${hid}}` : ""} | ` +
+    `L=b${s.L + off} wc=${s.wc} next=${s.acc.length}[${s.acc.map((r) => `r${r}`).join(",")}] ` +
+    `safe=(b${s.sB + off} next${s.sNext} wc${s.sWc}) mempool{${pub}}${hid ? ` signed{${hid}}` : ""} | ` +
     `${batches} | W=${s.W}${s.pRaise >= 0 ? ` unpersistedW=${s.pRaise}` : ""} phase=${phase}` +
-    `${s.phase === 2 ? `(flushSafe=${s.flushSafe})` : ""} seen=(b${s.seenB} next${s.seenNext}) ` +
+    `${s.phase === 2 ? `(flushSafe=b${s.flushSafe + off})` : ""} seen=(b${s.seenB + off} next${s.seenNext}) ` +
     `${s.run ? (s.phase === 0 ? "ONLINE" : "recovering") : "starting"}${s.clock ? "" : " noclock"}`
   );
 }
@@ -355,7 +388,7 @@ function checkOnline(cfg: ModelConfig, s: State): Step["bad"] {
   return undefined;
 }
 
-function successors(cfg: ModelConfig, s: State): Step[] {
+function successors(cfg: ModelConfig, s: State, off = 0): Step[] {
   const out: Step[] = [];
   const TH = cfg.maxWait - cfg.margin;
   const online = s.run && s.phase === 0;
@@ -371,15 +404,15 @@ function successors(cfg: ModelConfig, s: State): Step[] {
         a.sB = a.L;
         a.sNext = a.acc.length;
         a.sWc = a.wc;
-        const label = `mine b${a.L} [${picked.join(" ") || "empty"}]`;
+        const label = `mine b${a.L + off} [${picked.join(" ") || "empty"}]`;
         const bad = zombie ? { invariant: "I3" as const, message: zombie } : undefined;
-        out.push({ label: `${label} safe=b${a.L}`, next: a, bad });
+        out.push({ label: `${label} safe=b${a.L + off}`, next: a, bad });
         const c = clone(cur);
         c.L = s.L + 1;
         c.sB = old.B;
         c.sNext = old.next;
         c.sWc = old.wc;
-        out.push({ label: `${label} safe=b${old.B}`, next: c, bad });
+        out.push({ label: `${label} safe=b${old.B + off}`, next: c, bad });
       };
       finish();
       if (k >= cfg.maxIncludePerBlock || cur.wc >= cfg.slots) return;
@@ -399,13 +432,14 @@ function successors(cfg: ModelConfig, s: State): Step[] {
         if (c >= 2) {
           const r = c - 2;
           const x = at(t.b, r);
+          const tag = x.live ? "" : "(INVALIDATED)";
           const incl = s.L + 1;
           if (!x.live) z ??= `zombie: invalidated batch record r${r} (#${x.n}) landed at wallet nonce ${n}`;
           if (x.n === t.acc.length && incl - x.f < cfg.maxWait) {
             t.acc.push(r);
-            what = `n${n}:r${r}#${x.n} ACCEPTED`;
-          } else if (x.n === t.acc.length) what = `n${n}:r${r}#${x.n} STALE-skipped`;
-          else what = `n${n}:r${r}#${x.n} rejected(nonce)`;
+            what = `n${n}:r${r}#${x.n}${tag} ACCEPTED`;
+          } else if (x.n === t.acc.length) what = `n${n}:r${r}#${x.n}${tag} STALE-skipped`;
+          else what = `n${n}:r${r}#${x.n}${tag} rejected(nonce)`;
         }
         mine(t, k + 1, [...picked, what], z);
       }
@@ -419,7 +453,7 @@ function successors(cfg: ModelConfig, s: State): Step[] {
     a.sB = s.L;
     a.sNext = s.acc.length;
     a.sWc = s.wc;
-    out.push({ label: `safe->b${s.L}`, next: a });
+    out.push({ label: `safe->b${s.L + off}`, next: a });
   }
 
   // ---------------- L1: evict a pending tx from the public pool
@@ -436,11 +470,11 @@ function successors(cfg: ModelConfig, s: State): Step[] {
     a.seenB = s.sB;
     a.seenNext = s.sNext;
     a.clock = true;
-    out.push({ label: `reader sync safe=b${s.sB} next=${s.sNext}`, next: a });
+    out.push({ label: `reader sync safe=b${s.sB + off} next=${s.sNext}`, next: a });
   }
 
   // ---------------- Crash: volatile state lost; process restarts and must decide again
-  if (s.run || s.clock || s.pRaise >= 0) {
+  if (cfg.crashes && (s.run || s.clock || s.pRaise >= 0)) {
     const a = clone(s);
     a.run = false;
     a.clock = false;
@@ -470,7 +504,7 @@ function successors(cfg: ModelConfig, s: State): Step[] {
       let label = `confirm op into #${t.n}`;
       if (!t.ops && cfg.restampEmptyOpen && t.f !== a.seenB) {
         t.f = a.seenB;
-        label += ` (restamp first frame b${a.seenB})`;
+        label += ` (restamp first frame b${a.seenB + off})`;
       }
       t.ops = true;
       const allowed =
@@ -496,7 +530,7 @@ function successors(cfg: ModelConfig, s: State): Step[] {
       if (!t) throw new Error("no open batch");
       t.sealed = true;
       a.b.push({ n: t.n + 1, f: a.seenB, sealed: false, live: true, ops: false });
-      out.push({ label: `seal #${t.n}, open #${t.n + 1}@b${a.seenB}`, next: a });
+      out.push({ label: `seal #${t.n}, open #${t.n + 1}@b${a.seenB + off}`, next: a });
     }
     // ---------------- Submitter: post the i-th unaccepted sealed live batch at wc + i
     if (s.pRaise < 0) {
@@ -543,11 +577,11 @@ function successors(cfg: ModelConfig, s: State): Step[] {
       if (cfg.adversarialMempool) a.hid[n] = at(a.hid, n) | (1 << NOOP);
       out.push({ label: `flush noop at n${n}`, next: a });
     }
-    if (cp <= s.sWc && (cfg.flushIgnoresWatermark || s.sWc >= s.W)) {
+    if ((cfg.flushIgnoresPending || cp <= s.sWc) && (cfg.flushIgnoresWatermark || s.sWc >= s.W)) {
       const a = clone(s);
       a.phase = 2;
       a.flushSafe = s.sB;
-      out.push({ label: `flush done (pending=${cp} safe=${s.sWc} W=${s.W}) flushSafe=b${s.sB}`, next: a });
+      out.push({ label: `flush done (pending=${cp} safe=${s.sWc} W=${s.W}) flushSafe=b${s.sB + off}`, next: a });
     }
   }
 
@@ -560,7 +594,7 @@ function successors(cfg: ModelConfig, s: State): Step[] {
     if (first && est(cfg, a) - first.f >= TH) {
       for (const x of a.b) if (x.live && x.n >= N) x.live = false;
       a.b.push({ n: N, f: a.seenB, sealed: false, live: true, ops: false });
-      label = `CASCADE N=${N}: invalidate #${N}.., reopen #${N}@b${a.seenB}, online`;
+      label = `CASCADE N=${N}: invalidate #${N}.., reopen #${N}@b${a.seenB + off}, online`;
     } else label = `cascade N=${N}: nothing doomed, online`;
     a.phase = 0;
     out.push({ label, next: a, bad: checkOnline(cfg, a) });
@@ -587,56 +621,72 @@ function checkState(s: State): Step["bad"] {
 // ---------------------------------------------------------------------------------------------
 // Explorer
 
+/** Coverage bucket of a transition (to show the interesting paths are actually reached). */
+function coverageKind(s: State, label: string): string {
+  const phase = ["", "@flushing", "@cascading"][s.phase] ?? "";
+  const first = (label.startsWith("flush ") ? label.split(" ").slice(0, 2).join(" ") : (label.split(" ")[0] ?? label)).replace(/->b\d+/, "");
+  let k = `${first}${s.run ? phase : "@starting"}`;
+  if (label.includes("STALE")) k += "+stale";
+  if (label.includes("ACCEPTED")) k += "+accepted";
+  if (label.startsWith("flush noop") && s.pub.some((c) => c >= 2)) k += "+over-batch";
+  return k;
+}
+
 export function explore(partial: Partial<ModelConfig> = {}): ExploreResult {
   const cfg: ModelConfig = { ...DEFAULT_CONFIG, ...partial };
   const t0 = performance.now();
-  const init = normalize(initialState(cfg));
+  const init = initialState(cfg);
+  normalize(init);
   const k0 = encode(init);
-  // parent links for counterexample reconstruction
-  const parent = new Map<string, { p: string | null; a: string; d: number }>();
-  parent.set(k0, { p: null, a: "init", d: 0 });
+  // parent links (key -> parent key) for counterexample reconstruction by replay
+  const parent = new Map<string, string | null>();
+  parent.set(k0, null);
   let frontier: State[] = [init];
   let frontierKeys: string[] = [k0];
   let transitions = 0;
   let maxDepth = 0;
   let truncated = false;
   const violations: Violation[] = [];
-  const seenKinds = new Set<Invariant>();
+  const found = new Set<Invariant>();
+  const coverage: Record<string, number> = {};
 
-  const traceTo = (key: string, extra?: { a: string; s: string }): { trace: string[]; states: string[] } => {
+  /** Replays from the initial state along the parent chain (and optionally one more labelled
+   * step) to rebuild readable states with absolute block numbers. */
+  const traceTo = (key: string, lastLabel?: string): { trace: string[]; states: string[] } => {
     const keys: string[] = [];
-    let k: string | null = key;
-    while (k !== null) {
-      const e = parent.get(k);
-      if (!e || e.p === null) break;
-      keys.push(k);
-      k = e.p;
-    }
+    for (let k: string | null = key; k !== null && k !== k0; k = parent.get(k) ?? null) keys.push(k);
     keys.reverse();
-    // Replay from the initial state to recover the full states along the path.
     const trace: string[] = [];
     const states: string[] = [];
     let cur = init;
-    for (const want of keys) {
-      const hit = successors(cfg, cur)
-        .map((st) => ({ st, ns: normalize(st.next) }))
-        .find(({ ns }) => encode(ns) === want);
-      if (!hit) throw new Error("trace replay failed");
-      trace.push(hit.st.label);
-      states.push(describe(hit.ns));
-      cur = hit.ns;
-    }
-    if (extra) {
-      trace.push(extra.a);
-      states.push(extra.s);
+    let off = 0;
+    const advance = (pick: (st: Step, ns: State) => boolean): void => {
+      for (const st of successors(cfg, cur, off)) {
+        const ns = clone(st.next);
+        const shift = normalize(ns);
+        if (!pick(st, ns)) continue;
+        off += shift;
+        trace.push(st.label);
+        states.push(describe(ns, off));
+        cur = ns;
+        return;
+      }
+      throw new Error("trace replay failed");
+    };
+    for (const want of keys) advance((_st, ns) => encode(ns) === want);
+    if (lastLabel !== undefined) {
+      const j = successors(cfg, cur, 0).findIndex((st) => st.label === lastLabel);
+      let idx = 0;
+      advance(() => idx++ === j);
     }
     return { trace, states };
   };
-  const record = (inv: Invariant, message: string, key: string, depth: number, extra?: { a: string; s: string }): boolean => {
-    if (seenKinds.has(inv)) return false;
-    seenKinds.add(inv);
-    violations.push({ invariant: inv, message, depth, ...traceTo(key, extra) });
-    return cfg.stopAtFirstViolation;
+  const record = (inv: Invariant, message: string, key: string, depth: number, lastLabel?: string): boolean => {
+    if (!found.has(inv)) {
+      found.add(inv);
+      violations.push({ invariant: inv, message, depth, ...traceTo(key, lastLabel) });
+    }
+    return cfg.stopWhenFound.length > 0 && cfg.stopWhenFound.every((i) => found.has(i));
   };
 
   let depth = 0;
@@ -649,16 +699,19 @@ export function explore(partial: Partial<ModelConfig> = {}): ExploreResult {
       const key = at(frontierKeys, i);
       for (const step of successors(cfg, s)) {
         transitions++;
-        const ns = normalize(step.next);
-        if (step.bad) {
-          if (record(step.bad.invariant, step.bad.message, key, depth + 1, { a: step.label, s: describe(ns) })) {
+        const ns = step.next;
+        normalize(ns);
+        if (step.bad && !found.has(step.bad.invariant)) {
+          if (record(step.bad.invariant, step.bad.message, key, depth + 1, step.label)) {
             stop = true;
             break;
           }
         }
+        const kind = coverageKind(s, step.label);
+        coverage[kind] = (coverage[kind] ?? 0) + 1;
         const nk = encode(ns);
         if (parent.has(nk)) continue;
-        parent.set(nk, { p: key, a: step.label, d: depth + 1 });
+        parent.set(nk, key);
         const bad = checkState(ns);
         if (bad && record(bad.invariant, bad.message, nk, depth + 1)) {
           stop = true;
@@ -686,6 +739,7 @@ export function explore(partial: Partial<ModelConfig> = {}): ExploreResult {
     ms: Math.round(performance.now() - t0),
     truncated,
     violations,
+    coverage,
   };
 }
 
@@ -700,15 +754,19 @@ if (import.meta.main) {
   const over = process.argv[3] ? (JSON.parse(process.argv[3]) as Partial<ModelConfig>) : {};
   const variants: Record<string, Partial<ModelConfig>> = {
     correct: {},
-    "flush-ignores-watermark": { flushIgnoresWatermark: true, stopAtFirstViolation: true },
-    "raise-after-broadcast": { submitterRaisesAfterBroadcast: true, stopAtFirstViolation: true },
-    "cascade-without-resync": { cascadeWithoutResync: true, stopAtFirstViolation: true },
-    "confirm-guard-pre": { confirmGuard: "pre", restampEmptyOpen: false, stopAtFirstViolation: true },
-    "startup-without-sync": { startupRequiresSync: false, stopAtFirstViolation: true },
-    "no-wall-clock": { wallClockFallback: false, stopAtFirstViolation: true },
+    "flush-ignores-watermark": { flushIgnoresWatermark: true, stopWhenFound: ["I3"] },
+    "raise-after-broadcast": { submitterRaisesAfterBroadcast: true, stopWhenFound: ["I3"] },
+    "cascade-without-resync": { cascadeWithoutResync: true, stopWhenFound: ["I1"] },
+    "confirm-guard-pre": { confirmGuard: "pre", restampEmptyOpen: false, stopWhenFound: ["I2a"] },
+    "startup-without-sync": { startupRequiresSync: false, stopWhenFound: ["I2a"] },
+    "no-wall-clock": { wallClockFallback: false, stopWhenFound: ["I2a"] },
     "honest-mempool": { adversarialMempool: false },
+    "confirm-guard-none": { confirmGuard: "none", stopWhenFound: ["I2a"] },
+    "pre-guard-counting-empty-open": { confirmGuard: "pre", restampEmptyOpen: false, dangerCountsEmptyOpen: true },
+    "flush-ignores-pending": { flushIgnoresPending: true },
   };
   const r = explore({ ...(variants[variant] ?? {}), ...over });
   console.log(`${variant}: states=${r.states} transitions=${r.transitions} maxDepth=${r.maxDepth} ${r.ms}ms${r.truncated ? " TRUNCATED" : ""}`);
   for (const v of r.violations) console.log(formatViolation(v));
+  if (process.env.COVERAGE) console.log(r.coverage);
 }
