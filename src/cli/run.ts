@@ -178,6 +178,8 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
       feedSubscribers: () => feed.subscriberCount,
       ready: () => unavailableReason() === null,
       diverged: () => divergenceReason !== null,
+      recovering: () => recovery?.unavailableReason != null,
+      generation: () => recoveryStore.generation(),
       snapshots: () => snapshots.stats(),
       snapshotSeals: () => snapshots.sealStats,
     });

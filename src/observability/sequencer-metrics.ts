@@ -9,6 +9,8 @@ export interface MetricSources {
   feedSubscribers: () => number;
   ready: () => boolean;
   diverged: () => boolean;
+  recovering: () => boolean;
+  generation: () => number;
   snapshots: () => { count: number; bytes: number; pending: number; leases: number };
   /** Cumulative snapshot seal cost: count and total milliseconds. */
   snapshotSeals: () => { count: number; totalMs: number };
@@ -38,6 +40,8 @@ export function createSequencerMetrics(src: MetricSources): SequencerMetrics {
   registry.add(new Gauge("seq_l2_head_offset", "Entries in the ordered L2 history", src.headOffset));
   registry.add(new Gauge("seq_feed_subscribers", "Connected WebSocket feed subscribers", src.feedSubscribers));
   registry.add(new Gauge("seq_ready", "1 when POST /tx is accepted, else 0", () => (src.ready() ? 1 : 0)));
+  registry.add(new Gauge("seq_recovering", "1 while a liveness recovery runs", () => (src.recovering() ? 1 : 0)));
+  registry.add(new Gauge("seq_recovery_generation", "Completed cascades (feed generation)", src.generation));
   registry.add(new Gauge("seq_canonical_divergence", "1 when a canonical divergence is on record", () => (src.diverged() ? 1 : 0)));
 
   const heads = src.db.query(
