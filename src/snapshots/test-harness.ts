@@ -7,6 +7,7 @@
  * Ops carry dummy signatures: the lane trusts its caller to have checked them (the HTTP route
  * does), and neither the lane, the app nor the rebuild looks at them again.
  */
+import { encodeTransfer } from "../app/wallet-payloads.ts";
 import { keccak256, encodePacked } from "viem";
 import { AppHost } from "../app/host.ts";
 import { loadDefaultAppBytes } from "../app/default-app.ts";
@@ -38,15 +39,7 @@ export function account(i: number): Addr {
 
 /** Wallet Transfer{amount u256 LE, to}: selector 0x01 (53 bytes). */
 export function transfer(amount: bigint, to: Addr): Uint8Array {
-  const out = new Uint8Array(53);
-  out[0] = 1;
-  let a = amount;
-  for (let i = 0; i < 32; i++) {
-    out[1 + i] = Number(a & 0xffn);
-    a >>= 8n;
-  }
-  out.set(hexToBytes(to, 20), 33);
-  return out;
+  return encodeTransfer(amount, to);
 }
 
 export function newApp(): AppHost {

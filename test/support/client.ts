@@ -1,5 +1,6 @@
 import { privateKeyToAccount } from "viem/accounts";
 import { bytesToHex, type Hex } from "viem";
+import { encodeTransfer, encodeWithdrawal } from "../../src/app/wallet-payloads.ts";
 import { eip712Domain, USER_OP_PRIMARY_TYPE, USER_OP_TYPES } from "../../src/core/eip712.ts";
 import { DEVNET_DEPLOYMENT } from "../../src/l1/contracts.ts";
 
@@ -32,26 +33,12 @@ export async function signOp(
 
 /** Wallet method payload: Transfer{amount u256 LE, to} with selector 0x01 (53 bytes). */
 export function transferData(amount: bigint, to: Hex): Hex {
-  const out = new Uint8Array(53);
-  out[0] = 1;
-  let a = amount;
-  for (let i = 0; i < 32; i++) {
-    out[1 + i] = Number(a & 0xffn);
-    a >>= 8n;
-  }
-  out.set(Buffer.from(to.slice(2), "hex"), 33);
-  return bytesToHex(out);
+  return bytesToHex(encodeTransfer(amount, to));
 }
 
 /** Wallet method payload: Withdrawal{amount u256 LE} with selector 0x00 (33 bytes). */
 export function withdrawalData(amount: bigint): Hex {
-  const out = new Uint8Array(33);
-  let a = amount;
-  for (let i = 0; i < 32; i++) {
-    out[1 + i] = Number(a & 0xffn);
-    a >>= 8n;
-  }
-  return bytesToHex(out);
+  return bytesToHex(encodeWithdrawal(amount));
 }
 
 export async function postTx(url: string, body: unknown): Promise<{ status: number; json: any }> {

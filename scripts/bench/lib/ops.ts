@@ -4,6 +4,7 @@
  * (~19k signatures/s on one core) is used when it loads, @noble/curves (~3k/s) otherwise.
  * Both produce the same RFC 6979 low-s signature.
  */
+import { encodeTransfer } from "../../../src/app/wallet-payloads.ts";
 import { secp256k1 as noble } from "@noble/curves/secp256k1";
 import { bytesToHex, hexToBytes } from "../../../src/core/bytes.ts";
 import { userOpDigest } from "../../../src/core/eip712.ts";
@@ -37,15 +38,7 @@ export const signerName = signer.name;
 
 /** Wallet Transfer{amount u256 LE, to} with selector 0x01 (53 bytes), as the default app expects. */
 export function transferData(amount: bigint, to: string): Uint8Array {
-  const out = new Uint8Array(53);
-  out[0] = 1;
-  let a = amount;
-  for (let i = 0; i < 32; i++) {
-    out[1 + i] = Number(a & 0xffn);
-    a >>= 8n;
-  }
-  out.set(hexToBytes(to, 20), 33);
-  return out;
+  return encodeTransfer(amount, to);
 }
 
 export interface SenderKey {
