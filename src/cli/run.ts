@@ -153,6 +153,7 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
         log: log.child({ component: "lane" }),
         onCommitted: (entries) => feed.publish(entries),
         onFatal: (e) => resolveFatal(e),
+        guard: () => recovery?.guard() ?? null,
         onSeal: (batchId, l2TxIndex, now) => snapshots.atSeal(batchId, l2TxIndex, now),
       },
       safeHead,

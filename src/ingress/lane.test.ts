@@ -182,6 +182,27 @@ describe("inclusion lane", () => {
     expect(h2.lane.headOffset).toBe(4);
   });
 
+  test("the danger guard is asked before a chunk of ops is confirmed; a refusal stores nothing", async () => {
+    let refusal: string | null = null;
+    let asked = 0;
+    const h = newHarness(10, {
+      guard: () => {
+        asked++;
+        return refusal;
+      },
+    });
+    h.deposit(10, 10n ** 18n, 15);
+    await Bun.sleep(5);
+    expect(asked).toBe(0); // draining deposits confirms no op: not asked
+    expect((await submit(h, await h.op(0))).ok).toBe(true);
+    expect(asked).toBe(1);
+    refusal = "recovering: batch 0 (open) is 950 blocks old, threshold 900";
+    expect(await submit(h, await h.op(1))).toEqual({ ok: false, code: "UNAVAILABLE", message: refusal });
+    expect(rows(h.db, "SELECT COUNT(*) AS n FROM user_ops")[0].n).toBe(1);
+    expect(h.app.nonceOf(USER)).toBe(1);
+    expect(h.lane.queueDepth).toBe(0);
+  });
+
   test("queue capacity bounds admitted ops", () => {
     const h = newHarness(10, { queueCapacity: 2 });
     expect(h.lane.tryReserve()).toBe(true);

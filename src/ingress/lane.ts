@@ -50,6 +50,11 @@ export interface LaneOptions {
   /** Called once if the lane can no longer guarantee consistency; the process must stop. */
   onFatal: (e: LaneFatalError) => void;
   /**
+   * Asked once per chunk that holds ops, before any is confirmed: a reason not to confirm
+   * now (liveness recovery's synchronous danger check), or null.
+   */
+  guard?: () => string | null;
+  /**
    * Called inside the transaction that seals batch `batchId`, with the app state covering
    * exactly the first `l2TxIndex` history entries (the snapshot hook, src/snapshots). A throw
    * rolls the seal back and fails the lane.
@@ -277,6 +282,16 @@ export class InclusionLane {
       !(wantsRotation && this.hasPendingDirects())
     ) {
       return;
+    }
+    if (chunk.length > 0 && this.o.guard) {
+      const refusal = this.o.guard();
+      if (refusal !== null) {
+        // The guard may have paused the lane already (starting a recovery); either way none
+        // of these ops is confirmed.
+        this.reserved -= chunk.length;
+        for (const p of chunk) p.resolve({ ok: false, code: "UNAVAILABLE", message: refusal });
+        return;
+      }
     }
     // Tips are copied so that a failed transaction leaves the in-memory view untouched.
     const saved = { batch: { ...this.batch }, frame: { ...this.frame }, nextOffset: this.nextOffset, lastDrained: this.lastDrainedInput };

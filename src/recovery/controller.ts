@@ -7,6 +7,7 @@
 import type { PrivateKeyAccount, PublicClient } from "viem";
 import type { AppHost } from "../app/host.ts";
 import { recommendedFee } from "../core/fees.ts";
+import { shouldOpenNewFrame } from "../core/scheduler-rules.ts";
 import type { FeedHub } from "../egress/feed.ts";
 import type { InclusionLane } from "../ingress/lane.ts";
 import type { InputReader } from "../l1/reader.ts";
@@ -116,10 +117,29 @@ export class RecoveryController {
     return this.running ? this.running : null;
   }
 
-  private assess(): DangerVerdict {
+  /**
+   * The lane asks this before confirming a chunk of ops, synchronously, so that a late or
+   * stuck periodic check can never let it confirm into a doomed batch. The open batch
+   * counts even when empty: the chunk is about to put ops into it (an empty first frame is
+   * re-stamped only once the safe head has moved 5 blocks, so it may be old).
+   */
+  guard(): string | null {
+    if (this.offlineReason !== null) return this.offlineReason;
+    const verdict = this.assess(true);
+    if (verdict.state === "ok") return null;
+    if (this.running === null && !this.stopped && !this.halted) void this.recover(describe(verdict));
+    return this.offlineReason ?? `recovering: ${describe(verdict)}`;
+  }
+
+  private assess(openEvenIfEmpty = false): DangerVerdict {
     const heads = this.o.readerStore.heads();
     if (!heads) return { state: "ok" };
-    const view = this.store.dangerView();
+    const view = this.store.dangerView(openEvenIfEmpty);
+    // An empty open batch's first frame is re-stamped with the safe head before the first op
+    // goes in once the head has moved on (the lane's rotation rule): judge it as it will be.
+    if (view.open && !view.open.hasContent && shouldOpenNewFrame(BigInt(view.open.firstSafeBlock), BigInt(heads.safeBlock))) {
+      view.open = { ...view.open, firstSafeBlock: heads.safeBlock };
+    }
     return assessDanger(
       {
         safeHead: heads.safeBlock,

@@ -77,7 +77,13 @@ export class RecoveryStore {
    * What the danger detector looks at: sealed live batches not accepted on L1 (nonce order)
    * and the open batch when it holds anything, each with its first frame's safe block.
    */
-  dangerView(): { unaccepted: { nonce: number; firstSafeBlock: number }[]; open: { nonce: number; firstSafeBlock: number } | null } {
+  dangerView(
+    /** Count the open batch even when empty: it is about to receive an op. */
+    openEvenIfEmpty = false,
+  ): {
+    unaccepted: { nonce: number; firstSafeBlock: number }[];
+    open: { nonce: number; firstSafeBlock: number; hasContent: boolean } | null;
+  } {
     const unaccepted = this.db
       .query(
         `SELECT b.nonce AS nonce,
@@ -90,15 +96,17 @@ export class RecoveryStore {
       .all() as { nonce: number; firstSafeBlock: number }[];
     const open = this.db
       .query(
-        `SELECT b.nonce AS nonce,
-                (SELECT f.safe_block FROM frames f WHERE f.batch_id = b.batch_id ORDER BY f.frame_index LIMIT 1) AS firstSafeBlock
-         FROM batches b
-         WHERE b.closed_at_ms IS NULL AND b.invalidated_at_ms IS NULL
-           AND EXISTS (SELECT 1 FROM frames f JOIN sequenced_l2_txs s ON s.frame_id = f.frame_id WHERE f.batch_id = b.batch_id)
-         ORDER BY b.nonce DESC LIMIT 1`,
+        `SELECT nonce, firstSafeBlock, hasContent FROM (
+           SELECT b.nonce AS nonce,
+                  (SELECT f.safe_block FROM frames f WHERE f.batch_id = b.batch_id ORDER BY f.frame_index LIMIT 1) AS firstSafeBlock,
+                  EXISTS (SELECT 1 FROM frames f JOIN sequenced_l2_txs s ON s.frame_id = f.frame_id WHERE f.batch_id = b.batch_id) AS hasContent
+           FROM batches b
+           WHERE b.closed_at_ms IS NULL AND b.invalidated_at_ms IS NULL
+           ORDER BY b.nonce DESC LIMIT 1)
+         WHERE ?1 OR hasContent`,
       )
-      .get() as { nonce: number; firstSafeBlock: number } | null;
-    return { unaccepted, open: open ?? null };
+      .get(openEvenIfEmpty ? 1 : 0) as { nonce: number; firstSafeBlock: number; hasContent: number } | null;
+    return { unaccepted, open: open ? { ...open, hasContent: open.hasContent === 1 } : null };
   }
 
   /** Records that a recovery started (or keeps the one already on record). */

@@ -49,7 +49,13 @@ afterEach(() => {
 
 export function newHarness(
   safeHead = 10,
-  opts: { maxBatchOpenMs?: number; queueCapacity?: number; dir?: string; preexisting?: { block: number; amount: bigint }[] } = {},
+  opts: {
+    maxBatchOpenMs?: number;
+    queueCapacity?: number;
+    dir?: string;
+    preexisting?: { block: number; amount: bigint }[];
+    guard?: () => string | null;
+  } = {},
 ): Harness {
   const dir = opts.dir ?? tempDir().path;
   const db = openDatabase(dir);
@@ -86,6 +92,7 @@ export function newHarness(
       log: silent,
       onCommitted: (e) => committed.push(e),
       onFatal: (e) => fatal.push(e),
+      ...(opts.guard ? { guard: opts.guard } : {}),
     },
     safeHead,
   );
