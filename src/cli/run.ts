@@ -175,6 +175,7 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
     const metrics = createSequencerMetrics({
       db,
       queueDepth: () => theLane.queueDepth,
+      commits: () => ({ commits: theLane.commits, ops: theLane.committedOps }),
       headOffset: () => theLane.headOffset,
       feedSubscribers: () => feed.subscriberCount,
       ready: () => unavailableReason() === null,

@@ -25,6 +25,9 @@ export type LaneResult =
   | { ok: true; offset: number }
   | { ok: false; code: "EXECUTION_REJECTED" | "UNAVAILABLE" | "INTERNAL_ERROR"; message: string };
 
+/** Event-loop turns a small chunk may wait for ops still in signature recovery. */
+const MAX_GROUP_WAIT_TURNS = 2;
+
 export class LaneFatalError extends SequencerError {
   constructor(message: string, options?: { cause?: unknown }) {
     super("LANE_FATAL", message, options);
@@ -106,6 +109,10 @@ export class InclusionLane {
   private queue: Pending[] = [];
   private reserved = 0;
   private scheduled = false;
+  private groupWaits = 0;
+  /** Group-commit statistics: transactions committed and ops answered by them. */
+  commits = 0;
+  committedOps = 0;
   private failed: LaneFatalError | null = null;
   private stopped = false;
   /** Set while liveness recovery runs: no op is taken and no batch closes. */
@@ -258,6 +265,21 @@ export class InclusionLane {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
+      // Group commit sized by load: while more admitted ops are still in signature recovery,
+      // give them a turn or two to arrive, so one fsync covers them. Alone (concurrency 1),
+      // nothing is in flight and the op commits at once.
+      const inFlight = this.reserved - this.queue.length;
+      if (
+        this.queue.length > 0 &&
+        this.queue.length < this.o.maxChunk &&
+        inFlight > 0 &&
+        this.groupWaits < MAX_GROUP_WAIT_TURNS
+      ) {
+        this.groupWaits++;
+        this.schedule();
+        return;
+      }
+      this.groupWaits = 0;
       this.runChunk();
       if (this.queue.length > 0) this.schedule();
     });
@@ -314,6 +336,8 @@ export class InclusionLane {
       return;
     }
     this.reserved -= chunk.length;
+    this.commits++;
+    this.committedOps += chunk.length;
     for (const { p, r } of answers) p.resolve(r);
     if (entries.length > 0) this.o.onCommitted(entries);
   }

@@ -5,6 +5,8 @@ import { Counter, Gauge, Histogram, LATENCY_BUCKETS_S, Registry } from "./metric
 export interface MetricSources {
   db: Database;
   queueDepth: () => number;
+  /** Lane transactions committed, and ops answered by them (their ratio is the group size). */
+  commits: () => { commits: number; ops: number };
   headOffset: () => number;
   feedSubscribers: () => number;
   ready: () => boolean;
@@ -37,6 +39,8 @@ export function createSequencerMetrics(src: MetricSources): SequencerMetrics {
     new Histogram("seq_tx_ack_seconds", "Time from request to soft confirmation of accepted ops", LATENCY_BUCKETS_S),
   );
   registry.add(new Gauge("seq_lane_queue_depth", "Ops admitted and not yet answered", src.queueDepth));
+  registry.add(new Gauge("seq_lane_commits_total", "Inclusion-lane transactions committed", () => src.commits().commits));
+  registry.add(new Gauge("seq_lane_committed_ops_total", "Ops answered by those commits", () => src.commits().ops));
   registry.add(new Gauge("seq_l2_head_offset", "Entries in the ordered L2 history", src.headOffset));
   registry.add(new Gauge("seq_feed_subscribers", "Connected WebSocket feed subscribers", src.feedSubscribers));
   registry.add(new Gauge("seq_ready", "1 when POST /tx is accepted, else 0", () => (src.ready() ? 1 : 0)));
