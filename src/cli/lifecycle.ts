@@ -27,7 +27,7 @@ export function stopSignal(): Promise<string> {
   });
 }
 
-/** Waits for SIGINT/SIGTERM (clean stop, exit 0) or a fatal lane error (exit 70). */
+/** Waits for SIGINT/SIGTERM (clean stop, exit 0) or a fatal lane or recovery error (exit 70). */
 export async function untilStopped(
   seq: RunningSequencer,
   log: Logger,

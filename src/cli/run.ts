@@ -3,11 +3,11 @@ import { AppHost } from "../app/host.ts";
 import { loadAppBytes } from "../app/default-app.ts";
 import { hexToBytes } from "../core/bytes.ts";
 import { domainSeparator } from "../core/eip712.ts";
-import { ConfigError, SignatureError } from "../core/errors.ts";
+import { ConfigError, SignatureError, type SequencerError } from "../core/errors.ts";
 import { AppLoadError } from "../app/errors.ts";
 import { MAX_USER_OP_DATA_BYTES } from "../core/ssz.ts";
 import { FeedHub } from "../egress/feed.ts";
-import { InclusionLane, type LaneFatalError } from "../ingress/lane.ts";
+import { InclusionLane } from "../ingress/lane.ts";
 import { RecoverPool } from "../ingress/recover-pool.ts";
 import { InputReader } from "../l1/reader.ts";
 import { BatchSubmitter } from "../l1/submitter.ts";
@@ -38,7 +38,7 @@ export interface RunningSequencer {
   /** Stops servers, workers and timers, then closes the database. Idempotent. */
   stop(): Promise<void>;
   /** Settles when the sequencer stops on its own because of a fatal error. */
-  fatal: Promise<LaneFatalError>;
+  fatal: Promise<SequencerError>;
 }
 
 const MAX_CHUNK = 1024;
@@ -136,8 +136,8 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
       generations: recoveryStore.generationSource(),
     });
     let recovery: RecoveryController | null = null;
-    let resolveFatal!: (e: LaneFatalError) => void;
-    const fatal = new Promise<LaneFatalError>((r) => (resolveFatal = r));
+    let resolveFatal!: (e: SequencerError) => void;
+    const fatal = new Promise<SequencerError>((r) => (resolveFatal = r));
     let shuttingDown = false;
     lane = new InclusionLane(
       {
@@ -281,6 +281,7 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
       chainId: Number(config.chainId),
       params: { marginBlocks: config.preemptiveMarginBlocks, secondsPerBlock: config.secondsPerBlock },
       log: log.child({ component: "recovery" }),
+      onFatal: (e) => resolveFatal(e),
     });
     const theRecovery = recovery;
     cleanup.push(() => theRecovery.stop());

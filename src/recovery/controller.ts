@@ -6,6 +6,7 @@
  */
 import type { PrivateKeyAccount, PublicClient } from "viem";
 import type { AppHost } from "../app/host.ts";
+import { SequencerError } from "../core/errors.ts";
 import { recommendedFee } from "../core/fees.ts";
 import { shouldOpenNewFrame } from "../core/scheduler-rules.ts";
 import type { FeedHub } from "../egress/feed.ts";
@@ -43,6 +44,14 @@ export interface RecoveryOptions {
   log: Logger;
   checkIntervalMs?: number;
   now?: () => number;
+  /** The process must stop (exit 70) and resume the recovery at its next start. */
+  onFatal?: (e: RecoveryFatalError) => void;
+}
+
+export class RecoveryFatalError extends SequencerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("RECOVERY_FATAL", message, options);
+  }
 }
 
 export interface RecoveryReport {
@@ -157,6 +166,7 @@ export class RecoveryController {
     this.running = this.runRecovery(reason).finally(() => {
       this.running = null;
     });
+    // Failures are logged where they happen; keep an unobserved rejection from escaping.
     this.running.catch(() => {});
     return this.running;
   }
@@ -211,8 +221,20 @@ export class RecoveryController {
         await Bun.sleep(Math.min(10_000, 200 * 2 ** Math.min(failures, 6)));
       }
     }
-    const cascade = this.cascadeIfDoomed(reason);
-    this.store.end();
+    let cascade: CascadeResult | null;
+    try {
+      cascade = this.cascadeIfDoomed(reason);
+      this.store.end();
+    } catch (e) {
+      // The cascade's transaction rolled back, or the app or feed failed after it committed.
+      // Either way the in-memory state cannot be trusted: stop the process, and the next
+      // start resumes from `recovery_state` with the state rebuilt from SQLite.
+      this.offlineReason = "recovery failed after the flush; restarting";
+      this.halted = true;
+      log.error("recovery failed after the flush", errorFields(e));
+      this.o.onFatal?.(new RecoveryFatalError(`liveness recovery failed after the flush: ${(e as Error).message}`, { cause: e }));
+      throw e;
+    }
     const safe = this.o.readerStore.heads()?.safeBlock ?? 0;
     lane.resume(safe);
     submitter.start();

@@ -187,11 +187,25 @@ function expectConsistentHistory(messages: readonly any[], opHash: string): any[
   return entries;
 }
 
-/** Runs the real CLI: export the app's L1 inputs, then verify them offline against the feed. */
-async function exportAndVerify(messages: readonly any[]): Promise<any> {
+/**
+ * Runs the real CLI: export the app's L1 inputs, then verify them offline against the feed —
+ * and against the sequencer's finalized app state (rebuilt after the rollback) when it has one.
+ */
+async function exportAndVerify(messages: readonly any[], seq?: SequencerProcess): Promise<any> {
   const inputs = join(dir.path, "inputs.jsonl");
   const feedFile = join(dir.path, "feed.jsonl");
   writeFileSync(feedFile, messages.map((m) => JSON.stringify(m)).join("\n") + "\n");
+  const stateArgs: string[] = [];
+  if (seq) {
+    const res = await fetch(`${seq.internalUrl}/finalized_state`);
+    if (res.status === 200) {
+      const stateFile = join(dir.path, "state.bin");
+      writeFileSync(stateFile, new Uint8Array(await res.arrayBuffer()));
+      stateArgs.push("--state", stateFile, "--state-l2-tx-index", res.headers.get("x-l2-tx-index")!);
+    } else {
+      await res.body?.cancel();
+    }
+  }
   const d = anvil.deployment;
   const exp = Bun.spawn(
     [process.execPath, MAIN, "export-l1", "--rpc-url", anvil.url, "--input-box", d.inputBox, "--app", d.application, "--out", inputs],
@@ -202,6 +216,7 @@ async function exportAndVerify(messages: readonly any[]): Promise<any> {
     [
       process.execPath, MAIN, "verify", "--l1-inputs", inputs, "--chain-id", String(d.chainId), "--app", d.application,
       "--batch-submitter", d.batchSubmitter, "--ether-portal", d.etherPortal, "--erc20-portal", d.erc20Portal, "--feed", feedFile,
+      ...stateArgs,
     ],
     { stdout: "pipe", stderr: "pipe" },
   );
@@ -209,6 +224,8 @@ async function exportAndVerify(messages: readonly any[]): Promise<any> {
   const report = JSON.parse(out.trim().split("\n").at(-1)!);
   expect({ code, match: report.match, pending: report.pending_feed_entries }).toEqual({ code: 0, match: true, pending: 0 });
   expect(report.feed.compared).toBe(replayFeed(messages).entries.length);
+  if (stateArgs.length > 0) expect(report.state_match).toBe(true);
+  report.state_checked = stateArgs.length > 0;
   return report;
 }
 
@@ -369,7 +386,7 @@ describe("recovery drills (b)-(d)", () => {
     await resubmitAndLand(seq, first);
     expectConsistentHistory(feed.messages, first.json.tx_hash);
     expect(generations().length).toBe(1);
-    await exportAndVerify(feed.messages);
+    const rep = await exportAndVerify(feed.messages, seq);
     report("(b)", {
       "time offline (ms)": back.offline_ms,
       "zombie batch txs": `${zombies.length} (${broadcasts} broadcasts), none landed`,
@@ -377,6 +394,7 @@ describe("recovery drills (b)-(d)", () => {
       "batches invalidated": back.invalidated_batches,
       "ops invalidated": back.invalidated_ops,
       "deposits kept": back.redrained_inputs,
+      "state checked": rep.state_checked,
     });
   }, 120_000);
 
@@ -407,6 +425,8 @@ describe("recovery drills (b)-(d)", () => {
     expect(offline).toBeLessThan(logIndex(seq2, "sequencer ready"));
     expect(String(seq2.logs[offline]!.reason)).toMatch(/^batch 0 \(sealed\)/);
     const back = await waitLog(seq2, "back online after liveness recovery");
+    // The flush found every slot consumed (the zombies landed) and had nothing to replace.
+    expect(logsOf(seq2, "wallet flushed")[0]).toMatchObject({ replaced: 0 });
     const onlineAfterRestartMs = Date.now() - restartedAt;
 
     // The reader judged the landing as the scheduler does: stale, nonce 0 not consumed.
@@ -436,7 +456,7 @@ describe("recovery drills (b)-(d)", () => {
     const accepted = dbAll<{ n: number }>("SELECT COUNT(*) AS n FROM batch_landings WHERE verdict = 'accepted'")[0]!.n;
     expect(accepted).toBeGreaterThanOrEqual(1);
     expect(generations().length).toBe(1);
-    const rep = await exportAndVerify(combined());
+    const rep = await exportAndVerify(combined(), seq2);
     expect(rep.batches.stale).toBeGreaterThanOrEqual(1);
     report("(c)", {
       "stale landing age (blocks)": inclusionAge,
@@ -446,6 +466,7 @@ describe("recovery drills (b)-(d)", () => {
       "ops invalidated": back.invalidated_ops,
       "deposits kept": back.redrained_inputs,
       "verify stale batches skipped": rep.batches.stale,
+      "state checked": rep.state_checked,
     });
   }, 120_000);
 
@@ -502,13 +523,14 @@ describe("recovery drills (b)-(d)", () => {
     expect(feed2.messages[0]).toEqual({ kind: "rollback", offset: 0, generation: 1 });
     const entries = expectConsistentHistory(combined(), first.json.tx_hash);
     expect(expectConsistentHistory(fresh.messages, first.json.tx_hash)).toEqual(entries);
-    await exportAndVerify(combined());
+    const rep = await exportAndVerify(combined(), seq2);
     report("(d1)", {
       "time offline (ms, incl. crash, restart and the blocked flush)": offlineMs,
       "recovery after restart (ms)": back.offline_ms,
       "ops invalidated": back.invalidated_ops,
       "deposits kept": back.redrained_inputs,
       generations: generations().length,
+      "state checked": rep.state_checked,
     });
   }, 120_000);
 
@@ -528,12 +550,24 @@ describe("recovery drills (b)-(d)", () => {
     expect(recoveryPhase()).toEqual({ phase: "cascading", flushSafeBlock: flushed.safe_block as number });
     expect(generations()).toEqual([]);
 
+    // Restart with eth_getLogs still failing (now fast: every range is "too large"): the
+    // sequencer starts from its stored heads, resumes at the cascade, and cannot run it yet.
     await proxy.setMode({ kind: "pass" });
+    proxy.getLogsMaxRange = 0;
     const seq2 = await startSeq();
     const resumed = logIndex(seq2, "resuming an interrupted recovery");
     expect(resumed).toBeGreaterThanOrEqual(0);
     expect(resumed).toBeLessThan(logIndex(seq2, "sequencer ready"));
     expect(seq2.logs[resumed]!.phase).toBe("cascading");
+    for (let i = 0; i < 3; i++) {
+      const refused = await op(seq2, 1);
+      expect(refused.status).toBe(503);
+      expect(refused.json.message).toMatch(/^recovering/);
+      expect((await getJson(`${seq2.url}/readyz`)).status).toBe(503);
+      await Bun.sleep(300);
+    }
+    expect(logsOf(seq2, "cascade invalidated the doomed batches").length).toBe(0);
+    proxy.getLogsMaxRange = null;
     const back = await waitLog(seq2, "back online after liveness recovery");
     const offlineMs = Date.now() - wentOffline;
     // The flush is not redone: its result is on record.
@@ -557,13 +591,14 @@ describe("recovery drills (b)-(d)", () => {
     expect(feed2.messages[0]).toEqual({ kind: "rollback", offset: 0, generation: 1 });
     const entries = expectConsistentHistory(combined(), first.json.tx_hash);
     expect(expectConsistentHistory(fresh.messages, first.json.tx_hash)).toEqual(entries);
-    await exportAndVerify(combined());
+    const rep = await exportAndVerify(combined(), seq2);
     report("(d2)", {
       "time offline (ms, incl. crash and restart)": offlineMs,
       "recovery after restart (ms)": back.offline_ms,
       "ops invalidated": back.invalidated_ops,
       "deposits kept": back.redrained_inputs,
       generations: generations().length,
+      "state checked": rep.state_checked,
     });
   }, 120_000);
 
@@ -578,15 +613,33 @@ describe("recovery drills (b)-(d)", () => {
     const phaseAtKill = recoveryPhase();
     const drainedAtKill = dbAll<{ n: number }>("SELECT COUNT(*) AS n FROM sequenced_l2_txs")[0]!.n;
     expect(generations()).toEqual([{ generation: 1, truncatedAtOffset: 0 }]);
+    // The cascade's commit and the clearing of recovery_state run in one synchronous stretch
+    // (rebuild, feed rollback, log): a real kill lands after both. Recreate the narrower crash
+    // — cascade committed, marker still 'cascading' — on disk, as such a crash would leave it.
+    let markerRestored = false;
+    if (phaseAtKill === null) {
+      const db = new Database(join(dataDir(), DB_FILE_NAME));
+      try {
+        db.query(
+          "INSERT INTO recovery_state (id, phase, reason, started_at_ms, flush_safe_block) VALUES (1, 'cascading', ?, ?, ?)",
+        ).run("drill (d3): crash between cascade and clearing the marker", Date.now(), logsOf(seq1, "wallet flushed")[0]!.safe_block as number);
+      } finally {
+        db.close();
+      }
+      markerRestored = true;
+    }
 
     const seq2 = await startSeq();
     await until(async () => (await getJson(`${seq2.url}/readyz`)).status === 200, 30_000, "online");
     const offlineMs = Date.now() - wentOffline;
-    // One recovery, one generation: a restart finds nothing doomed (or, had it been killed
-    // before the marker was cleared, resumes and finds nothing doomed).
+    // One recovery, one generation: the restart resumes at the cascade, finds nothing doomed
+    // any more (the suffix is already invalidated) and comes online without cutting again.
+    expect(seq2.logs.find((l) => l.msg === "resuming an interrupted recovery")?.phase).toBe("cascading");
+    await waitLog(seq2, "no batch is doomed after the flush; resuming without invalidation");
+    expect((await waitLog(seq2, "back online after liveness recovery")).invalidated_batches).toBe(0);
     await Bun.sleep(1500); // a danger check or two
     expect(logsOf(seq2, "cascade invalidated the doomed batches").length).toBe(0);
-    if (phaseAtKill === null) expect(logsOf(seq2, "going offline for liveness recovery").length).toBe(0);
+    expect(logsOf(seq2, "going offline for liveness recovery").length).toBe(1);
     expect(generations().length).toBe(1);
     expect(recoveryPhase()).toBeNull();
     await restoreGasAndMine();
@@ -602,14 +655,15 @@ describe("recovery drills (b)-(d)", () => {
     expect(combined().filter((m) => m.kind === "rollback")).toEqual([{ kind: "rollback", offset: 0, generation: 1 }]);
     const entries = expectConsistentHistory(combined(), first.json.tx_hash);
     expect(expectConsistentHistory(fresh.messages, first.json.tx_hash)).toEqual(entries);
-    await exportAndVerify(combined());
+    const rep = await exportAndVerify(combined(), seq2);
     report("(d3)", {
       "time offline (ms, incl. crash and restart)": offlineMs,
-      "recovery_state at kill": phaseAtKill?.phase ?? "cleared",
+      "recovery_state at kill": `${phaseAtKill?.phase ?? "cleared"}${markerRestored ? " (restored to 'cascading')" : ""}`,
       "history rows at kill": drainedAtKill,
       "ops invalidated": cascade.invalidated_ops,
       "deposits kept": cascade.redrained_inputs,
       generations: generations().length,
+      "state checked": rep.state_checked,
     });
   }, 120_000);
 });
