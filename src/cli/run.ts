@@ -163,7 +163,7 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
 
     // The codec's list limit bounds every app: an op beyond it would make its batch undecodable.
     const maxDataLength = Math.min(app.maxDataLength, MAX_USER_OP_DATA_BYTES);
-    const pool = RecoverPool.create();
+    const pool = RecoverPool.create(undefined, domainSeparator(config.chainId, config.appAddress));
     cleanup.push(() => pool.close());
     const unavailableReason = (): string | null =>
       shuttingDown
@@ -193,10 +193,9 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
       maxBodyBytes: 4096 + 2 * maxDataLength,
       tx: {
         lane: theLane,
-        domainSeparator: domainSeparator(config.chainId, config.appAddress),
         maxDataLength,
-        recover: async (digest, sig) => {
-          const r = await pool.recover(digest, sig);
+        recover: async (op) => {
+          const r = await pool.recoverOp(op);
           if (r instanceof SignatureError) throw r;
           return r;
         },

@@ -9,7 +9,7 @@ import { bytesToHex, hexToBytes } from "../core/bytes.ts";
 import { domainSeparator, userOpDigest } from "../core/eip712.ts";
 import { DEFAULT_BATCH_POLICY, recommendedFee, batchSizeTargetExponent } from "../core/fees.ts";
 import type { SequencedTx } from "../core/l2tx.ts";
-import { decodeBatch, encodeBatch } from "../core/ssz.ts";
+import { decodeBatch, encodeBatch, txHash } from "../core/ssz.ts";
 import { recoverSigner } from "../core/signature.ts";
 import { openDatabase } from "../storage/db.ts";
 import { loadBatchPolicy, loadDerivedPolicy } from "../storage/policy-store.ts";
@@ -228,11 +228,14 @@ describe("inclusion lane", () => {
   test("POST /tx logic answers 503 UNAVAILABLE while offline and stores nothing", async () => {
     const h = newHarness(10);
     const body = await signOp(KEY, { nonce: 0, maxFee: 1409, data: transferData(1n, TO) }, CHAIN, APP);
+    const sep = domainSeparator(CHAIN, APP);
     const reply = await handleTx(JSON.stringify(body), {
       lane: h.lane,
-      domainSeparator: domainSeparator(CHAIN, APP),
       maxDataLength: 53,
-      recover: async (d, s) => recoverSigner(d, s),
+      recover: async (op) => ({
+        signer: recoverSigner(userOpDigest(sep, op.nonce, op.maxFee, op.data), op.signature),
+        txHash: txHash(op),
+      }),
       unavailableReason: () => "shutting down",
     });
     expect(reply.status).toBe(503);

@@ -4,6 +4,8 @@ import { keccak_256 } from "@noble/hashes/sha3";
 import type { Address } from "../core/bytes.ts";
 import { SequencerError, SignatureError } from "../core/errors.ts";
 import { recoverSigner } from "../core/signature.ts";
+import { userOpDigest } from "../core/eip712.ts";
+import { txHash } from "../core/ssz.ts";
 import { RecoverPool } from "./recover-pool.ts";
 import { recoverPacked } from "./recover-worker.ts";
 
@@ -154,5 +156,54 @@ test("recoverPacked (the worker body) reports bad signatures per slot", () => {
   expect(reply.id).toBe(9);
   reply.outcomes.forEach((o, i) => {
     expect(typeof o === "string" ? o : "bad" in o ? "bad" : "internal").toBe(cases[i]!.expected);
+  });
+});
+
+describe("RecoverPool.recoverOp (digest, signer and tx_hash in the worker)", () => {
+  const sep = keccak_256(new TextEncoder().encode("a domain separator"));
+  const pool = RecoverPool.create(2, sep);
+  afterAll(() => pool.close());
+
+  test("equals the main-thread computation for 500 ops, valid and corrupted", async () => {
+    const ops = Array.from({ length: 500 }, (_, i) => {
+      const key = secp256k1.utils.randomPrivateKey();
+      const data = crypto.getRandomValues(new Uint8Array(i % 60));
+      const nonce = (i * 7919) >>> 0;
+      const maxFee = i % 65536;
+      const digest = userOpDigest(sep, nonce, maxFee, data);
+      const sig = secp256k1.sign(digest, key);
+      const signature = new Uint8Array(65);
+      signature.set(sig.toCompactRawBytes(), 0);
+      signature[64] = 27 + sig.recovery;
+      if (i % 10 === 3) signature[64] = 9; // invalid v
+      return { nonce, maxFee, data, signature };
+    });
+    const results = await Promise.all(ops.map((op) => pool.recoverOp(op)));
+    results.forEach((r, i) => {
+      const op = ops[i]!;
+      let expected: string | SignatureError;
+      try {
+        expected = recoverSigner(userOpDigest(sep, op.nonce, op.maxFee, op.data), op.signature);
+      } catch (e) {
+        expected = e as SignatureError;
+      }
+      if (expected instanceof SignatureError) {
+        expect(r).toBeInstanceOf(SignatureError);
+      } else {
+        expect(r).not.toBeInstanceOf(SignatureError);
+        const ok = r as { signer: string; txHash: Uint8Array };
+        expect(ok.signer).toBe(expected);
+        expect(Buffer.from(ok.txHash).toString("hex")).toBe(Buffer.from(txHash(op)).toString("hex"));
+      }
+    });
+  });
+
+  test("a pool without a domain separator refuses ops", async () => {
+    const bare = RecoverPool.create(1);
+    try {
+      await expect(bare.recoverOp({ nonce: 0, maxFee: 0, data: new Uint8Array(), signature: new Uint8Array(65) })).rejects.toBeInstanceOf(SequencerError);
+    } finally {
+      await bare.close();
+    }
   });
 });

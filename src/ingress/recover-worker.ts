@@ -2,8 +2,11 @@
  * Worker side of RecoverPool: recovers signers for one packed batch of requests, so that a
  * burst of POST /tx costs one postMessage per worker instead of one per request.
  */
+import { readU16LE, readU32LE } from "../core/bytes.ts";
+import { userOpDigest } from "../core/eip712.ts";
 import { SignatureError } from "../core/errors.ts";
 import { SIGNATURE_LENGTH, recoverSigner } from "../core/signature.ts";
+import { txHash } from "../core/ssz.ts";
 
 export const DIGEST_BYTES = 32;
 
@@ -42,10 +45,61 @@ export function recoverPacked(msg: RecoverRequestMessage): RecoverResponseMessag
   return { id: msg.id, outcomes };
 }
 
-// Only wire up the message handler when running as a worker (tests import recoverPacked).
+/**
+ * Whole user ops, so the worker also does the EIP-712 digest and the tx_hash (two keccaks of
+ * work the main thread would otherwise do per op). Packed per op, back to back:
+ * nonce u32 LE | max_fee u16 LE | data length u32 LE | data | signature (65).
+ */
+export interface OpsRequestMessage {
+  kind: "ops";
+  id: number;
+  count: number;
+  domainSeparator: ArrayBuffer;
+  packed: ArrayBuffer;
+}
+
+export interface OpsResponseMessage {
+  id: number;
+  outcomes: RecoverOutcome[];
+  /** count × 32 bytes: the tx_hash of each op (zeros where the outcome is not a signer). */
+  txHashes: ArrayBuffer;
+}
+
+export const OP_HEADER_BYTES = 10;
+
+export function recoverOpsPacked(msg: OpsRequestMessage): OpsResponseMessage {
+  const sep = new Uint8Array(msg.domainSeparator);
+  const packed = new Uint8Array(msg.packed);
+  const outcomes: RecoverOutcome[] = new Array(msg.count);
+  const hashes = new Uint8Array(msg.count * 32);
+  let at = 0;
+  for (let i = 0; i < msg.count; i++) {
+    const nonce = readU32LE(packed, at);
+    const maxFee = readU16LE(packed, at + 4);
+    const len = readU32LE(packed, at + 6);
+    const data = packed.subarray(at + OP_HEADER_BYTES, at + OP_HEADER_BYTES + len);
+    const signature = packed.subarray(at + OP_HEADER_BYTES + len, at + OP_HEADER_BYTES + len + SIGNATURE_LENGTH);
+    at += OP_HEADER_BYTES + len + SIGNATURE_LENGTH;
+    try {
+      outcomes[i] = recoverSigner(userOpDigest(sep, nonce, maxFee, data), signature);
+      hashes.set(txHash({ nonce, maxFee, data, signature }), i * 32);
+    } catch (e) {
+      outcomes[i] = e instanceof SignatureError ? { bad: e.message } : { internal: e instanceof Error ? e.message : String(e) };
+    }
+  }
+  return { id: msg.id, outcomes, txHashes: hashes.buffer };
+}
+
+// Only wire up the message handler when running as a worker (tests import the functions).
 declare const self: Worker;
 if (typeof self !== "undefined" && !Bun.isMainThread) {
-  self.onmessage = (event: MessageEvent<RecoverRequestMessage>) => {
-    self.postMessage(recoverPacked(event.data));
+  self.onmessage = (event: MessageEvent<RecoverRequestMessage | OpsRequestMessage>) => {
+    const m = event.data;
+    if ("kind" in m && m.kind === "ops") {
+      const reply = recoverOpsPacked(m);
+      self.postMessage(reply, [reply.txHashes]);
+    } else {
+      self.postMessage(recoverPacked(m as RecoverRequestMessage));
+    }
   };
 }

@@ -1,16 +1,18 @@
 import { bytesToHex, hexToBytes } from "../core/bytes.ts";
 import { DecodeError, SignatureError } from "../core/errors.ts";
-import { userOpDigest } from "../core/eip712.ts";
-import { txHash } from "../core/ssz.ts";
 import type { InclusionLane } from "./lane.ts";
+import type { RecoveredOp, UserOpToRecover } from "./recover-pool.ts";
 import { errorReply, type HttpReply } from "../http/reply.ts";
 
 export interface TxRouteDeps {
   lane: InclusionLane;
-  domainSeparator: Uint8Array;
   /** Largest `data` the app accepts; longer data is a 400 before any work is done. */
   maxDataLength: number;
-  recover: (digest: Uint8Array, sig: Uint8Array) => Promise<`0x${string}`>;
+  /**
+   * EIP-712 digest, signer recovery and tx_hash of the op, off the main thread (the worker
+   * pool). Throws SignatureError for a bad signature.
+   */
+  recover: (op: UserOpToRecover) => Promise<RecoveredOp>;
   /** Null when the service is accepting ops, else the reason it is not. */
   unavailableReason: () => string | null;
   /** Observability hook: the outcome, the error message if any, and the time spent (ms). */
@@ -49,9 +51,11 @@ export async function handleTx(body: string, deps: TxRouteDeps): Promise<HttpRep
   if (!deps.lane.tryReserve()) return outcome("overloaded", errorReply(429, "OVERLOADED", "queue full"));
 
   let signer: `0x${string}`;
+  let hash: Uint8Array;
   try {
-    const digest = userOpDigest(deps.domainSeparator, tx.nonce, tx.maxFee, tx.data);
-    signer = await deps.recover(digest, tx.signature);
+    const r = await deps.recover({ nonce: tx.nonce, maxFee: tx.maxFee, data: tx.data, signature: tx.signature });
+    signer = r.signer;
+    hash = r.txHash;
   } catch (e) {
     deps.lane.release();
     if (e instanceof SignatureError) {
@@ -66,7 +70,6 @@ export async function handleTx(body: string, deps: TxRouteDeps): Promise<HttpRep
       errorReply(400, "INVALID_SIGNATURE", `signature is by ${signer}, not by sender ${tx.sender}`),
     );
   }
-  const hash = txHash({ nonce: tx.nonce, maxFee: tx.maxFee, data: tx.data, signature: tx.signature });
   const result = await deps.lane.submit({
     sender: tx.sender,
     senderBytes: hexToBytes(tx.sender, 20),
