@@ -294,4 +294,9 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 7,
+    name: "index accepted landings by nonce: the scheduler's next nonce in O(log n)",
+    sql: `CREATE INDEX batch_landings_accepted ON batch_landings(batch_nonce) WHERE verdict = 'accepted';`,
+  },
 ];

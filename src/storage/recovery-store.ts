@@ -74,8 +74,9 @@ export class RecoveryStore {
   }
 
   /**
-   * What the danger detector looks at: sealed live batches not accepted on L1 (nonce order)
-   * and the open batch when it holds anything, each with its first frame's safe block.
+   * What the danger detector looks at: the oldest sealed live batch not accepted on L1 (the
+   * one every later batch depends on) and the open batch when it holds anything, each with
+   * its first frame's safe block. Runs per chunk of ops (the lane's guard): index ranges only.
    */
   dangerView(
     /** Count the open batch even when empty: it is about to receive an op. */
@@ -89,9 +90,10 @@ export class RecoveryStore {
         `SELECT b.nonce AS nonce,
                 (SELECT f.safe_block FROM frames f WHERE f.batch_id = b.batch_id ORDER BY f.frame_index LIMIT 1) AS firstSafeBlock
          FROM batches b
-         WHERE b.closed_at_ms IS NOT NULL AND b.invalidated_at_ms IS NULL
+         WHERE b.nonce >= (SELECT COALESCE(MAX(batch_nonce) + 1, 0) FROM batch_landings WHERE verdict = 'accepted')
+           AND b.closed_at_ms IS NOT NULL AND b.invalidated_at_ms IS NULL
            AND NOT EXISTS (SELECT 1 FROM batch_landings l WHERE l.batch_id = b.batch_id)
-         ORDER BY b.nonce`,
+         ORDER BY b.nonce LIMIT 1`,
       )
       .all() as { nonce: number; firstSafeBlock: number }[];
     const open = this.db

@@ -28,10 +28,13 @@ export class SubmitterStore {
   private readonly qMined;
 
   constructor(private readonly db: Database) {
-    // Closed, live batches that the scheduler has not accepted (as of the safe head).
+    // Closed, live batches that the scheduler has not accepted (as of the safe head). Only
+    // nonces from the scheduler's next one on can be unaccepted, which keeps this a short
+    // index range however long the history grows.
     this.qUnaccepted = db.query(
       `SELECT b.batch_id AS batchId, b.nonce AS nonce FROM batches b
-       WHERE b.closed_at_ms IS NOT NULL AND b.invalidated_at_ms IS NULL
+       WHERE b.nonce >= (SELECT COALESCE(MAX(batch_nonce) + 1, 0) FROM batch_landings WHERE verdict = 'accepted')
+         AND b.closed_at_ms IS NOT NULL AND b.invalidated_at_ms IS NULL
          AND NOT EXISTS (SELECT 1 FROM batch_landings l WHERE l.batch_id = b.batch_id)
        ORDER BY b.nonce`,
     );
