@@ -1,5 +1,6 @@
 import type { Database } from "bun:sqlite";
 import { StorageError } from "./db.ts";
+import { SCHEDULER_NEXT_NONCE_SQL } from "./sql-fragments.ts";
 import { SnapshotStore } from "./snapshot-store.ts";
 
 /** One InputBox input of the app, as L1 recorded it. */
@@ -95,7 +96,7 @@ export class ReaderStore {
               reason, detected_at_ms AS detectedAtMs FROM divergence WHERE id = 1`,
     );
     this.selectNextBatchNonce = db.query(
-      "SELECT COALESCE(MAX(batch_nonce) + 1, 0) AS n FROM batch_landings WHERE verdict = 'accepted'",
+      `SELECT ${SCHEDULER_NEXT_NONCE_SQL} AS n`,
     );
     this.selectSealed = db.query(
       `SELECT batch_id AS batchId, sealed_hash AS sealedHash FROM batches

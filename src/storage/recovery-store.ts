@@ -1,5 +1,6 @@
 import type { Database } from "bun:sqlite";
 import { StorageError } from "./db.ts";
+import { SCHEDULER_NEXT_NONCE_SQL } from "./sql-fragments.ts";
 
 /**
  * Liveness recovery's writes (SPEC §6): the progress marker, and the cascade, which is the
@@ -90,7 +91,7 @@ export class RecoveryStore {
         `SELECT b.nonce AS nonce,
                 (SELECT f.safe_block FROM frames f WHERE f.batch_id = b.batch_id ORDER BY f.frame_index LIMIT 1) AS firstSafeBlock
          FROM batches b
-         WHERE b.nonce >= (SELECT COALESCE(MAX(batch_nonce) + 1, 0) FROM batch_landings WHERE verdict = 'accepted')
+         WHERE b.nonce >= ${SCHEDULER_NEXT_NONCE_SQL}
            AND b.closed_at_ms IS NOT NULL AND b.invalidated_at_ms IS NULL
            AND NOT EXISTS (SELECT 1 FROM batch_landings l WHERE l.batch_id = b.batch_id)
          ORDER BY b.nonce LIMIT 1`,

@@ -1,4 +1,5 @@
 import type { Database } from "bun:sqlite";
+import { SCHEDULER_NEXT_NONCE_SQL } from "./sql-fragments.ts";
 
 /**
  * The batch submitter's writes: its broadcasts and the wallet-nonce watermark. It reads the
@@ -33,7 +34,7 @@ export class SubmitterStore {
     // index range however long the history grows.
     this.qUnaccepted = db.query(
       `SELECT b.batch_id AS batchId, b.nonce AS nonce FROM batches b
-       WHERE b.nonce >= (SELECT COALESCE(MAX(batch_nonce) + 1, 0) FROM batch_landings WHERE verdict = 'accepted')
+       WHERE b.nonce >= ${SCHEDULER_NEXT_NONCE_SQL}
          AND b.closed_at_ms IS NOT NULL AND b.invalidated_at_ms IS NULL
          AND NOT EXISTS (SELECT 1 FROM batch_landings l WHERE l.batch_id = b.batch_id)
        ORDER BY b.nonce`,
