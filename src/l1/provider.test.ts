@@ -17,7 +17,7 @@ let lines: Record<string, unknown>[] = [];
 const log = createLogger({ level: "debug", write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>) });
 
 /** Fast retry settings so each test runs in well under a second per fault. */
-const FAST: L1TransportOptions = { log, maxAttempts: 5, baseDelayMs: 20, maxDelayMs: 100, timeoutMs: 1_000 };
+const FAST: L1TransportOptions = { log, maxAttempts: 5, baseDelayMs: 20, maxDelayMs: 100, timeoutMs: 1_000, recoveryQuietMs: 0 };
 
 const logged = (msg: string) => lines.filter((l) => l.msg === msg);
 
@@ -170,6 +170,29 @@ describe("outages", () => {
     expect(logged("L1 reachable again")).toHaveLength(2);
     expect(logged("L1 reachable again")[1]).toMatchObject({ failed_attempts: 2 });
     expect(lines.filter((l) => l.level === "warn" || l.level === "error")).toHaveLength(2);
+  });
+});
+
+describe("partial outages", () => {
+  test("a node that keeps failing one method while answering others is one outage, logged once", async () => {
+    const start = lines.length;
+    const transport = createL1Transport(proxy.url, { ...FAST, maxAttempts: 1, recoveryQuietMs: 400 });
+    const client = createL1Client(proxy.url, { ...FAST, transport });
+    await proxy.setMode({ kind: "drop", methods: ["eth_getTransactionCount"] });
+    const mine = () => lines.slice(start);
+    // Poll like the submitter: one failing call and several good ones per tick.
+    for (let tick = 0; tick < 5; tick++) {
+      await client.getTransactionCount({ address: "0x70997970c51812dc3a010c7d01b50e0d17dc79c8" }).catch(() => {});
+      await client.getBlockNumber();
+      await client.getChainId();
+      await Bun.sleep(50);
+    }
+    expect(mine().filter((l) => l.msg === "L1 unreachable")).toHaveLength(1);
+    expect(mine().filter((l) => l.msg === "L1 reachable again")).toHaveLength(0);
+    await proxy.setMode({ kind: "pass" });
+    await Bun.sleep(450);
+    await client.getBlockNumber();
+    expect(mine().filter((l) => l.msg === "L1 reachable again")).toHaveLength(1);
   });
 });
 

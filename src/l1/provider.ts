@@ -56,6 +56,12 @@ export interface L1TransportOptions {
   timeoutMs?: number;
   /** Jitter source in [0,1); tests may pin it. */
   random?: () => number;
+  /**
+   * A success ends an outage only once no attempt has failed for this long (default 2000).
+   * A node failing one method while answering others (dropping transactions, say) is then
+   * one outage, logged once, not an unreachable/reachable pair per poll.
+   */
+  recoveryQuietMs?: number;
 }
 
 export const L1_RETRY_DEFAULTS = {
@@ -85,23 +91,27 @@ interface Failure {
 }
 
 class OutageTracker {
-  private down: { since: number; failures: number } | null = null;
+  private down: { since: number; failures: number; lastFailureAt: number } | null = null;
   constructor(
     private readonly log: Logger,
     private readonly rpc: string,
+    private readonly quietMs: number,
   ) {}
 
   failed(method: string, reason: string): void {
+    const now = Date.now();
     if (this.down === null) {
-      this.down = { since: Date.now(), failures: 0 };
+      this.down = { since: now, failures: 0, lastFailureAt: now };
       this.log.warn("L1 unreachable", { rpc: this.rpc, method, reason });
     }
     this.down.failures++;
+    this.down.lastFailureAt = now;
   }
 
   /** `startedAt`: a request begun before the outage was noticed does not prove recovery. */
   answered(startedAt: number): void {
     if (this.down === null || startedAt < this.down.since) return;
+    if (Date.now() - this.down.lastFailureAt < this.quietMs) return;
     this.log.info("L1 reachable again", {
       rpc: this.rpc,
       outage_ms: Date.now() - this.down.since,
@@ -118,7 +128,7 @@ export function createL1Transport(url: string, opts: L1TransportOptions): Transp
   const maxDelayMs = opts.maxDelayMs ?? L1_RETRY_DEFAULTS.maxDelayMs;
   const timeoutMs = opts.timeoutMs ?? L1_RETRY_DEFAULTS.timeoutMs;
   const random = opts.random ?? Math.random;
-  const outage = new OutageTracker(opts.log, originOf(url));
+  const outage = new OutageTracker(opts.log, originOf(url), opts.recoveryQuietMs ?? 2_000);
   let nextId = 0;
 
   async function attempt(body: RpcBody, signal: AbortSignal | undefined): Promise<{ result: unknown } | Failure> {

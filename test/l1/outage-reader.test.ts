@@ -155,6 +155,7 @@ describe("L1 outages behind the proxy", () => {
   test("only eth_sendRawTransaction dropped: batches wait unsent, then land once each", async () => {
     const p = proxy!;
     p.resetCounters();
+    const unreachableBefore = logCount("L1 unreachable");
     await p.setMode({ kind: "drop", methods: ["eth_sendRawTransaction"] });
     const ops: string[] = [];
     for (let i = 0; i < 3; i++) {
@@ -166,9 +167,12 @@ describe("L1 outages behind the proxy", () => {
     for (const h of ops) {
       expect((await getJson(`${seq!.url}/tx/${h}`)).json.status).toBe("soft_confirmed");
     }
+    // A node failing one method while answering the rest is one outage, logged once.
+    expect(logCount("L1 unreachable")).toBe(unreachableBefore + 1);
     await p.setMode({ kind: "pass" });
     acked.push(...ops);
-  }, 20_000);
+    await until(() => logCount("L1 reachable again") >= logCount("L1 unreachable"), 15_000, "the recovery log");
+  }, 30_000);
 
   test("afterwards: every deposit and op exactly once, in order; batches caught up, once each", async () => {
     const directs = directIndices();
