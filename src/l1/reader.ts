@@ -49,6 +49,7 @@ export class InputReader {
   private failures = 0;
   private failureLogged = false;
   private inFlight: Promise<void> | null = null;
+  private syncing: Promise<number> | null = null;
 
   constructor(opts: InputReaderOptions) {
     this.o = opts;
@@ -67,8 +68,18 @@ export class InputReader {
     await this.inFlight?.catch(() => {});
   }
 
-  /** One full sync to the current safe head. Throws on L1 errors; the loop retries. */
-  async syncOnce(): Promise<number> {
+  /**
+   * One full sync to the current safe head. Throws on L1 errors; the loop retries. Callers
+   * arriving while a sync runs (the loop, recovery) share it rather than racing it.
+   */
+  syncOnce(): Promise<number> {
+    this.syncing ??= this.sync().finally(() => {
+      this.syncing = null;
+    });
+    return this.syncing;
+  }
+
+  private async sync(): Promise<number> {
     const [safe, finalized] = await Promise.all([
       this.o.client.getBlock({ blockTag: "safe" }),
       this.o.client.getBlock({ blockTag: "finalized" }),

@@ -206,6 +206,13 @@ export class RecoveryController {
           await this.o.reader.syncOnce();
           if ((this.o.readerStore.heads()?.safeBlock ?? -1) < target) await Bun.sleep(200);
         }
+        // A view that is still stale (L1 answers but its safe head does not move) is no
+        // ground for confirming again: stay offline until L1 moves or a batch is doomed.
+        while (this.assess().state === "stale_view") {
+          if (this.stopped) throw new Error("recovery interrupted by shutdown");
+          await Bun.sleep(1000);
+          await this.o.reader.syncOnce().catch(() => {});
+        }
         break;
       } catch (e) {
         if (this.stopped) throw e;
