@@ -87,3 +87,18 @@ describe("config", () => {
     d.remove();
   });
 });
+
+describe("cross-checks", () => {
+  test("a batch must close by time well before it could age into the danger zone", () => {
+    // Defaults: 7200 s of 12 s blocks = 600 blocks, danger at 900 (3/4 of it: 675): fine.
+    expect(loadConfig(base).maxBatchOpenSeconds).toBe(7200);
+    // 1 s blocks with two-hour batches: 7200 blocks, far past 900.
+    const e = errorOf({ ...base, SEQ_SECONDS_PER_BLOCK: "1" });
+    expect(e.variable).toBe("SEQ_MAX_BATCH_OPEN_SECONDS");
+    expect(e.message).toContain("<= 675 s");
+    expect(loadConfig({ ...base, SEQ_SECONDS_PER_BLOCK: "1", SEQ_MAX_BATCH_OPEN_SECONDS: "675" }).maxBatchOpenSeconds).toBe(675);
+    expect(errorOf({ ...base, SEQ_SECONDS_PER_BLOCK: "1", SEQ_MAX_BATCH_OPEN_SECONDS: "676" }).variable).toBe("SEQ_MAX_BATCH_OPEN_SECONDS");
+    // A larger margin shrinks the threshold and the bound with it.
+    expect(errorOf({ ...base, SEQ_PREEMPTIVE_MARGIN_BLOCKS: "1000" }).variable).toBe("SEQ_MAX_BATCH_OPEN_SECONDS");
+  });
+});

@@ -62,7 +62,7 @@ export function loadConfig(env: Env, defaults: Partial<Env> = {}): Config {
     return v;
   };
 
-  return {
+  const config: Config = {
     ethRpcUrl: parseUrl("SEQ_ETH_RPC_URL", required("SEQ_ETH_RPC_URL")),
     chainId: parseBigUint("SEQ_CHAIN_ID", required("SEQ_CHAIN_ID"), 1n),
     appAddress: parseAddress("SEQ_APP_ADDRESS", required("SEQ_APP_ADDRESS")),
@@ -140,6 +140,28 @@ export function loadConfig(env: Env, defaults: Partial<Env> = {}): Config {
     ),
     logLevel: parseLogLevel(get("SEQ_LOG_LEVEL") ?? "info"),
   };
+  checkBatchAgeBound(config);
+  return config;
+}
+
+/**
+ * A batch that holds ops must close (and be posted) well before its first frame ages into
+ * the danger zone, or every quiet period ends in a liveness recovery that invalidates it.
+ * With 1200 blocks of MAX_WAIT and the margin, the time-close bound must be shorter than
+ * the danger threshold at the configured block time; three quarters of it leaves room to
+ * post and land (the defaults: 7200 s of 12 s blocks = 600 blocks, threshold 900).
+ */
+function checkBatchAgeBound(c: Config): void {
+  const thresholdBlocks = 1200 - c.preemptiveMarginBlocks;
+  const openBlocks = c.maxBatchOpenSeconds / c.secondsPerBlock;
+  if (openBlocks * 4 > thresholdBlocks * 3) {
+    throw new ConfigError(
+      "SEQ_MAX_BATCH_OPEN_SECONDS",
+      `${c.maxBatchOpenSeconds} s is ${Math.floor(openBlocks)} blocks of ${c.secondsPerBlock} s; ` +
+        `it must be at most 3/4 of the danger threshold (${thresholdBlocks} blocks = 1200 - SEQ_PREEMPTIVE_MARGIN_BLOCKS), ` +
+        `i.e. <= ${Math.floor(((thresholdBlocks * 3) / 4) * c.secondsPerBlock)} s`,
+    );
+  }
 }
 
 /** A loggable view of the configuration: the private key is reduced to a fixed marker. */

@@ -39,6 +39,9 @@ export async function runDevnet(env: Env, log: Logger, signal: Promise<string>):
       // The devnet mines a block a second: the danger detector's wall-clock fallback and the
       // stale-view bound should count in those blocks.
       SEQ_SECONDS_PER_BLOCK: "1",
+      // With 1 s blocks a batch ages 900 blocks (the danger threshold) in 15 minutes, so
+      // batches close after a minute instead of production's two hours.
+      SEQ_MAX_BATCH_OPEN_SECONDS: "60",
     };
     // A key file chosen by the operator replaces the dev key instead of conflicting with it.
     if (!env.SEQ_BATCH_SUBMITTER_PRIVATE_KEY_FILE) {
