@@ -165,10 +165,15 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
     const maxDataLength = Math.min(app.maxDataLength, MAX_USER_OP_DATA_BYTES);
     const pool = RecoverPool.create(undefined, domainSeparator(config.chainId, config.appAddress));
     cleanup.push(() => pool.close());
+    // The listeners come up before the startup recovery decision is taken; until it is, no op
+    // may be confirmed (reads already work).
+    let decided = false;
     const unavailableReason = (): string | null =>
       shuttingDown
         ? "shutting down"
-        : divergenceReason ?? recovery?.unavailableReason ?? (theLane.isHealthy ? null : "inclusion lane failed");
+        : !decided
+          ? "starting"
+          : divergenceReason ?? recovery?.unavailableReason ?? (theLane.isHealthy ? null : "inclusion lane failed");
     const policy = () => loadBatchPolicy(db);
 
     const status = new StatusQueries(db);
@@ -292,6 +297,7 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
     } else {
       log.error("refusing to serve: a canonical divergence is on record", { reason: divergenceReason });
     }
+    decided = true;
 
     const publicUrl = `http://${config.http.host}:${pub.port}`;
     const internalUrl = `http://${config.internalHttp.host}:${internal.port}`;
