@@ -22,8 +22,8 @@ import { withDevnetAnvil, type DevnetAnvil } from "../support/anvil.ts";
 import { getJson, postTx, signOp, subscribe, transferData, until, type FeedClient } from "../support/client.ts";
 import { startRpcProxy, type RpcProxy } from "../support/rpc-proxy.ts";
 import { startSequencerProcess, tempDir, type SequencerProcess } from "../support/sequencer.ts";
+import { exportAndVerifyCli } from "../support/verify-cli.ts";
 
-const MAIN = join(import.meta.dir, "..", "..", "src", "cli", "main.ts");
 const KEY = DEVNET_KEYS[2] as Hex;
 const USER = DEVNET_ADDRESSES[2]!.toLowerCase() as Hex;
 const TO = DEVNET_ADDRESSES[3]!.toLowerCase() as Hex;
@@ -192,9 +192,6 @@ function expectConsistentHistory(messages: readonly any[], opHash: string): any[
  * and against the sequencer's finalized app state (rebuilt after the rollback) when it has one.
  */
 async function exportAndVerify(messages: readonly any[], seq?: SequencerProcess): Promise<any> {
-  const inputs = join(dir.path, "inputs.jsonl");
-  const feedFile = join(dir.path, "feed.jsonl");
-  writeFileSync(feedFile, messages.map((m) => JSON.stringify(m)).join("\n") + "\n");
   const stateArgs: string[] = [];
   if (seq) {
     const res = await fetch(`${seq.internalUrl}/finalized_state`);
@@ -206,23 +203,10 @@ async function exportAndVerify(messages: readonly any[], seq?: SequencerProcess)
       await res.body?.cancel();
     }
   }
-  const d = anvil.deployment;
-  const exp = Bun.spawn(
-    [process.execPath, MAIN, "export-l1", "--rpc-url", anvil.url, "--input-box", d.inputBox, "--app", d.application, "--out", inputs],
-    { stdout: "pipe", stderr: "pipe" },
-  );
-  expect(await exp.exited).toBe(0);
-  const ver = Bun.spawn(
-    [
-      process.execPath, MAIN, "verify", "--l1-inputs", inputs, "--chain-id", String(d.chainId), "--app", d.application,
-      "--batch-submitter", d.batchSubmitter, "--ether-portal", d.etherPortal, "--erc20-portal", d.erc20Portal, "--feed", feedFile,
-      ...stateArgs,
-    ],
-    { stdout: "pipe", stderr: "pipe" },
-  );
-  const [code, out] = await Promise.all([ver.exited, new Response(ver.stdout).text()]);
-  const report = JSON.parse(out.trim().split("\n").at(-1)!);
-  expect({ code, match: report.match, pending: report.pending_feed_entries }).toEqual({ code: 0, match: true, pending: 0 });
+  const r = await exportAndVerifyCli({ anvil, workDir: dir.path, feedMessages: messages, extraVerifyArgs: stateArgs });
+  const report = r.report;
+  expect(r.exportCode).toBe(0);
+  expect({ code: r.verifyCode, match: report.match, pending: report.pending_feed_entries }).toEqual({ code: 0, match: true, pending: 0 });
   expect(report.feed.compared).toBe(replayFeed(messages).entries.length);
   if (stateArgs.length > 0) expect(report.state_match).toBe(true);
   report.state_checked = stateArgs.length > 0;

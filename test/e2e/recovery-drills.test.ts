@@ -6,15 +6,14 @@
  */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { writeFileSync } from "node:fs";
 import type { Hex } from "viem";
 import { DEVNET_ADDRESSES, DEVNET_KEYS } from "../../src/l1/contracts.ts";
 import { withDevnetAnvil, type DevnetAnvil } from "../support/anvil.ts";
 import { getJson, postTx, signOp, subscribe, transferData, until, type FeedClient } from "../support/client.ts";
 import { startRpcProxy, type RpcProxy } from "../support/rpc-proxy.ts";
 import { startSequencerProcess, tempDir, type SequencerProcess } from "../support/sequencer.ts";
+import { exportAndVerifyCli } from "../support/verify-cli.ts";
 
-const MAIN = join(import.meta.dir, "..", "..", "src", "cli", "main.ts");
 const KEY = DEVNET_KEYS[2] as Hex;
 const USER = DEVNET_ADDRESSES[2]!.toLowerCase() as Hex;
 const TO = DEVNET_ADDRESSES[3]!.toLowerCase() as Hex;
@@ -61,28 +60,11 @@ async function setBalance(address: string, wei: bigint): Promise<void> {
   await anvil.publicClient.request({ method: "anvil_setBalance" as never, params: [address, `0x${wei.toString(16)}`] as never });
 }
 
-/** Runs the real CLI: export the app's L1 inputs, then verify them offline against the feed. */
+/** Export the app's L1 inputs and verify them offline against the recorded feed: must match. */
 async function exportAndVerify(feed: FeedClient): Promise<any> {
-  const inputs = join(dir.path, "inputs.jsonl");
-  const feedFile = join(dir.path, "feed.jsonl");
-  writeFileSync(feedFile, feed.messages.map((m) => JSON.stringify(m)).join("\n") + "\n");
-  const d = anvil.deployment;
-  const exp = Bun.spawn(
-    [process.execPath, MAIN, "export-l1", "--rpc-url", anvil.url, "--input-box", d.inputBox, "--app", d.application, "--out", inputs],
-    { stdout: "pipe", stderr: "pipe" },
-  );
-  expect(await exp.exited).toBe(0);
-  const ver = Bun.spawn(
-    [
-      process.execPath, MAIN, "verify", "--l1-inputs", inputs, "--chain-id", String(d.chainId), "--app", d.application,
-      "--batch-submitter", d.batchSubmitter, "--ether-portal", d.etherPortal, "--erc20-portal", d.erc20Portal, "--feed", feedFile,
-    ],
-    { stdout: "pipe", stderr: "pipe" },
-  );
-  const [code, out] = await Promise.all([ver.exited, new Response(ver.stdout).text()]);
-  const report = JSON.parse(out.trim().split("\n").at(-1)!);
-  expect({ code, match: report.match }).toEqual({ code: 0, match: true });
-  return report;
+  const r = await exportAndVerifyCli({ anvil, workDir: dir.path, feedMessages: feed.messages });
+  expect({ exportCode: r.exportCode, verifyCode: r.verifyCode, match: r.report?.match }).toEqual({ exportCode: 0, verifyCode: 0, match: true });
+  return r.report;
 }
 
 describe("recovery drills", () => {

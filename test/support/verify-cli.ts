@@ -1,0 +1,44 @@
+/**
+ * Runs the real CLI the way an auditor would: `export-l1` against the chain, then the offline
+ * `verify` of that export against a recorded feed (and optionally a state file).
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { DevnetAnvil } from "./anvil.ts";
+
+const MAIN = join(import.meta.dir, "..", "..", "src", "cli", "main.ts");
+
+export interface VerifyRun {
+  exportCode: number;
+  verifyCode: number;
+  /** The JSON line `verify` printed (its last stdout line). */
+  report: any;
+}
+
+export async function exportAndVerifyCli(o: {
+  anvil: DevnetAnvil;
+  workDir: string;
+  feedMessages: readonly unknown[];
+  extraVerifyArgs?: string[];
+}): Promise<VerifyRun> {
+  const inputs = join(o.workDir, "inputs.jsonl");
+  const feedFile = join(o.workDir, "feed.jsonl");
+  writeFileSync(feedFile, o.feedMessages.map((m) => JSON.stringify(m)).join("\n") + "\n");
+  const d = o.anvil.deployment;
+  const exp = Bun.spawn(
+    [process.execPath, MAIN, "export-l1", "--rpc-url", o.anvil.url, "--input-box", d.inputBox, "--app", d.application, "--out", inputs],
+    { stdout: "pipe", stderr: "pipe" },
+  );
+  const exportCode = await exp.exited;
+  const ver = Bun.spawn(
+    [
+      process.execPath, MAIN, "verify", "--l1-inputs", inputs, "--chain-id", String(d.chainId), "--app", d.application,
+      "--batch-submitter", d.batchSubmitter, "--ether-portal", d.etherPortal, "--erc20-portal", d.erc20Portal, "--feed", feedFile,
+      ...(o.extraVerifyArgs ?? []),
+    ],
+    { stdout: "pipe", stderr: "pipe" },
+  );
+  const [verifyCode, out] = await Promise.all([ver.exited, new Response(ver.stdout).text()]);
+  const last = out.trim().split("\n").at(-1) ?? "";
+  return { exportCode, verifyCode, report: last ? JSON.parse(last) : null };
+}
