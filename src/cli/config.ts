@@ -1,5 +1,7 @@
 import { readFileSync } from "node:fs";
 import { ConfigError } from "../core/errors.ts";
+import { MAX_WAIT_BLOCKS } from "../core/scheduler-rules.ts";
+import { dangerThreshold } from "../recovery/danger.ts";
 
 /**
  * Runtime configuration, read once from the environment (SPEC §9). Every value is validated
@@ -96,7 +98,7 @@ export function loadConfig(env: Env, defaults: Partial<Env> = {}): Config {
       "SEQ_PREEMPTIVE_MARGIN_BLOCKS",
       get("SEQ_PREEMPTIVE_MARGIN_BLOCKS") ?? "300",
       1,
-      1199,
+      Number(MAX_WAIT_BLOCKS) - 1,
     ),
     secondsPerBlock: parseIntRange(
       "SEQ_SECONDS_PER_BLOCK",
@@ -147,12 +149,12 @@ export function loadConfig(env: Env, defaults: Partial<Env> = {}): Config {
 /**
  * A batch that holds ops must close (and be posted) well before its first frame ages into
  * the danger zone, or every quiet period ends in a liveness recovery that invalidates it.
- * With 1200 blocks of MAX_WAIT and the margin, the time-close bound must be shorter than
+ * With MAX_WAIT_BLOCKS and the margin (recovery/danger.ts), the time-close bound must be shorter than
  * the danger threshold at the configured block time; three quarters of it leaves room to
  * post and land (the defaults: 7200 s of 12 s blocks = 600 blocks, threshold 900).
  */
 function checkBatchAgeBound(c: Config): void {
-  const thresholdBlocks = 1200 - c.preemptiveMarginBlocks;
+  const thresholdBlocks = dangerThreshold({ marginBlocks: c.preemptiveMarginBlocks, secondsPerBlock: c.secondsPerBlock });
   const openBlocks = c.maxBatchOpenSeconds / c.secondsPerBlock;
   if (openBlocks * 4 > thresholdBlocks * 3) {
     throw new ConfigError(
