@@ -5,6 +5,7 @@ import { errorFields, type Logger } from "../observability/log.ts";
 import type { DivergenceRow, ReaderStore, SafeInputRow } from "../storage/reader-store.ts";
 import { trackAcceptance } from "./acceptance.ts";
 import { decodeEvmAdvance, inputAddedEvent } from "./contracts.ts";
+import { PollLoop } from "./poll-loop.ts";
 import { isL1TransportError } from "./provider.ts";
 
 export class InputReaderError extends SequencerError {
@@ -44,28 +45,25 @@ const MAX_BACKOFF_MS = 30_000;
  */
 export class InputReader {
   private readonly o: InputReaderOptions;
-  private timer: ReturnType<typeof setTimeout> | null = null;
-  private running = false;
+  private readonly loop: PollLoop;
   private failures = 0;
   private failureLogged = false;
-  private inFlight: Promise<void> | null = null;
   private syncing: Promise<number> | null = null;
 
   constructor(opts: InputReaderOptions) {
     this.o = opts;
+    this.loop = new PollLoop(
+      () => this.syncOnce(),
+      (outcome) => this.afterSync(outcome),
+    );
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.inFlight?.catch(() => {});
+    await this.loop.stop();
   }
 
   /**
@@ -149,37 +147,27 @@ export class InputReader {
     return stored.safeBlock;
   }
 
-  private loop(): void {
-    if (!this.running) return;
-    // Who logs what: L1 outages are logged by the transport (src/l1/provider.ts), once as
-    // "L1 unreachable" and once as "L1 reachable again", for every component sharing the
-    // client. The reader only backs off on them (debug line), and logs its own failures — a
-    // JSON-RPC error it cannot split, a malformed input, storage — once per failure streak,
-    // with a matching "input reader resumed".
-    this.inFlight = this.syncOnce().then(
-      () => {
-        if (this.failureLogged) this.o.log.info("input reader resumed", { after_failures: this.failures });
-        this.failures = 0;
-        this.failureLogged = false;
-        this.reschedule(this.o.pollIntervalMs);
-      },
-      (e) => {
-        if (isL1TransportError(e)) {
-          this.o.log.debug("input reader: L1 unavailable; backing off", { failures: this.failures + 1 });
-        } else if (!this.failureLogged) {
-          this.o.log.warn("input reader sync failed; retrying", errorFields(e));
-          this.failureLogged = true;
-        }
-        this.failures++;
-        const backoff = Math.min(MAX_BACKOFF_MS, this.o.pollIntervalMs * 2 ** Math.min(this.failures, 10));
-        this.reschedule(backoff * (0.5 + Math.random() / 2));
-      },
-    );
-  }
-
-  private reschedule(ms: number): void {
-    if (!this.running) return;
-    this.timer = setTimeout(() => this.loop(), ms);
+  // Who logs what: L1 outages are logged by the transport (src/l1/provider.ts), once as
+  // "L1 unreachable" and once as "L1 reachable again", for every component sharing the
+  // client. The reader only backs off on them (debug line), and logs its own failures — a
+  // JSON-RPC error it cannot split, a malformed input, storage — once per failure streak,
+  // with a matching "input reader resumed".
+  private afterSync(outcome: { ok: true } | { ok: false; error: unknown }): number {
+    if (outcome.ok) {
+      if (this.failureLogged) this.o.log.info("input reader resumed", { after_failures: this.failures });
+      this.failures = 0;
+      this.failureLogged = false;
+      return this.o.pollIntervalMs;
+    }
+    if (isL1TransportError(outcome.error)) {
+      this.o.log.debug("input reader: L1 unavailable; backing off", { failures: this.failures + 1 });
+    } else if (!this.failureLogged) {
+      this.o.log.warn("input reader sync failed; retrying", errorFields(outcome.error));
+      this.failureLogged = true;
+    }
+    this.failures++;
+    const backoff = Math.min(MAX_BACKOFF_MS, this.o.pollIntervalMs * 2 ** Math.min(this.failures, 10));
+    return backoff * (0.5 + Math.random() / 2);
   }
 
   /** Fetches and decodes the app's inputs in [from, to], halving the range when told to. */

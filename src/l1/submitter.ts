@@ -6,6 +6,7 @@ import type { HistoryQueries } from "../storage/queries.ts";
 import type { SubmitterStore, UnacceptedBatch } from "../storage/submitter-store.ts";
 import { inputBoxAbi } from "./contracts.ts";
 import { ALREADY_HELD, isBenignBroadcastAnswer, NONCE_USED, nodeMessage } from "./node-answers.ts";
+import { PollLoop } from "./poll-loop.ts";
 import { isL1TransportError } from "./provider.ts";
 
 export interface SubmitterOptions {
@@ -49,9 +50,7 @@ export interface TickReport {
  */
 export class BatchSubmitter {
   private readonly o: SubmitterOptions;
-  private timer: ReturnType<typeof setTimeout> | null = null;
-  private running = false;
-  private inFlight: Promise<void> | null = null;
+  private readonly loop: PollLoop;
   private failing = false;
   /** Encoded calldata and gas of sealed batches still being posted. */
   private readonly prepared = new Map<number, { data: `0x${string}`; bytes: number; gas: bigint }>();
@@ -60,23 +59,22 @@ export class BatchSubmitter {
 
   constructor(opts: SubmitterOptions) {
     this.o = opts;
+    this.loop = new PollLoop(
+      () => this.tick(),
+      (outcome) => this.afterTick(outcome),
+    );
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.inFlight?.catch(() => {});
+    await this.loop.stop();
   }
 
   get isRunning(): boolean {
-    return this.running;
+    return this.loop.isRunning;
   }
 
   async tick(): Promise<TickReport> {
@@ -199,28 +197,18 @@ export class BatchSubmitter {
     return "sent";
   }
 
-  private loop(): void {
-    if (!this.running) return;
-    this.inFlight = this.tick().then(
-      () => {
-        if (this.failing) this.o.log.info("batch submitter resumed");
-        this.failing = false;
-        this.reschedule();
-      },
-      (e) => {
-        // Logged once per failure streak; L1 outages are the provider's to log.
-        if (!this.failing && !isL1TransportError(e)) {
-          this.o.log.warn("batch submitter tick failed; retrying", errorFields(e));
-        }
-        this.failing = true;
-        this.reschedule();
-      },
-    );
-  }
-
-  private reschedule(): void {
-    if (!this.running) return;
-    this.timer = setTimeout(() => this.loop(), this.o.idlePollMs);
+  private afterTick(outcome: { ok: true } | { ok: false; error: unknown }): number {
+    if (outcome.ok) {
+      if (this.failing) this.o.log.info("batch submitter resumed");
+      this.failing = false;
+    } else {
+      // Logged once per failure streak; L1 outages are the provider's to log.
+      if (!this.failing && !isL1TransportError(outcome.error)) {
+        this.o.log.warn("batch submitter tick failed; retrying", errorFields(outcome.error));
+      }
+      this.failing = true;
+    }
+    return this.o.idlePollMs;
   }
 
   private now(): number {
