@@ -16,13 +16,15 @@ export function replayHistory(
   history: HistoryQueries,
   fromOffset: number,
   log: Logger,
+  /** Stop before this offset (default: the head of the history). */
+  toOffset?: number,
 ): { replayed: number; ms: number } {
   const started = performance.now();
-  const head = history.headOffset();
+  const head = toOffset ?? history.headOffset();
   let offset = fromOffset;
   let lastReport = started;
   while (offset < head) {
-    const rows = history.page(offset, PAGE);
+    const rows = history.page(offset, Math.min(PAGE, head - offset));
     if (rows.length === 0) break;
     for (const row of rows) {
       const tx = rowToTx(row);

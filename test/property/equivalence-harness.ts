@@ -20,6 +20,7 @@ import type { SequencedTx } from "../../src/core/l2tx.ts";
 import { Scheduler, type ExecutedEntry } from "../../src/core/scheduler.ts";
 import { encodeBatch, txHash } from "../../src/core/ssz.ts";
 import { InclusionLane, type SignedOp } from "../../src/ingress/lane.ts";
+import { replayHistory } from "../../src/recovery/rebuild.ts";
 import { createLogger } from "../../src/observability/log.ts";
 import { openDatabase } from "../../src/storage/db.ts";
 import { LaneStore } from "../../src/storage/lane-store.ts";
@@ -278,12 +279,9 @@ export async function runWorkload(actions: readonly Action[]): Promise<RunResult
       if (++count === prefix) schedulerDumpAtPrefix = schedApp.dump();
     });
     const rows: HistoryRow[] = history.page(0, 1_000_000);
+    // The sequencer's state at the prefix, rebuilt the way startup rebuilds it.
     const replay = appFor();
-    for (const row of rows.slice(0, prefix)) {
-      const tx = rowToTx(row);
-      if (tx.kind === "user_op") replay.applyUserOp(tx.sender, tx.nonce, tx.fee, tx.data, BigInt(row.safeBlock));
-      else replay.applyDirectInput(tx.sender, BigInt(tx.blockNumber), tx.payload);
-    }
+    replayHistory(replay, history, 0, silent, prefix);
     return {
       history: rows.map(rowToTx),
       executed,
