@@ -14,7 +14,8 @@ import { BatchSubmitter } from "../l1/submitter.ts";
 import { bindL1, makePublicClient, type L1Binding } from "../l1/setup.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
 import { createSequencerMetrics } from "../observability/sequencer-metrics.ts";
-import { bindInstance, checkpoint, loadL1Binding, openDatabase, saveL1Binding } from "../storage/db.ts";
+import { StorageBackground } from "../storage/storage-background.ts";
+import { bindInstance, loadL1Binding, openDatabase, saveL1Binding } from "../storage/db.ts";
 import type { Database } from "bun:sqlite";
 import { LaneStore } from "../storage/lane-store.ts";
 import { loadBatchPolicy } from "../storage/policy-store.ts";
@@ -42,7 +43,6 @@ export interface RunningSequencer {
 }
 
 const MAX_CHUNK = 1024;
-const CHECKPOINT_INTERVAL_MS = 5_000;
 
 /**
  * Brings the sequencer up in dependency order: app module, storage, L1 binding and first
@@ -75,7 +75,17 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
 
   try {
     // Before anything reads or writes snapshots: dead leases cleared, orphan files swept.
-    const snapshots = SnapshotManager.open({ db, dataDir: config.dataDir, app, log: log.child({ component: "snapshots" }) });
+    // Checkpoints, the tx_hash index and snapshot file writes run on this worker's thread.
+    const storage = new StorageBackground({ dataDir: config.dataDir, log: log.child({ component: "storage-worker" }) });
+    storage.start();
+    cleanup.push(() => storage.stop());
+    const snapshots = SnapshotManager.open({
+      db,
+      dataDir: config.dataDir,
+      app,
+      log: log.child({ component: "snapshots" }),
+      writer: (dir, l2TxIndex, batchId, bytes) => storage.writeSnapshot(dir, l2TxIndex, batchId, bytes),
+    });
     cleanup.push(() => snapshots.stop());
     const readerStore = new ReaderStore(db);
     const l1 = await bindOrResume(config, db, readerStore, log);
@@ -189,6 +199,7 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
       generation: () => recoveryStore.generation(),
       snapshots: () => snapshots.stats(),
       snapshotSeals: () => snapshots.sealStats,
+      storage: () => storage.stats,
     });
     const pub = startPublicServer({
       listen: config.http,
@@ -240,14 +251,6 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
     });
     cleanup.push(() => internal.stop());
 
-    const ckpt = setInterval(() => {
-      try {
-        checkpoint(db);
-      } catch (e) {
-        log.warn("WAL checkpoint failed", errorFields(e));
-      }
-    }, CHECKPOINT_INTERVAL_MS);
-    cleanup.push(() => clearInterval(ckpt));
 
     snapshots.start();
     reader.start();

@@ -60,9 +60,10 @@ export interface LaneOptions {
   /**
    * Called inside the transaction that seals batch `batchId`, with the app state covering
    * exactly the first `l2TxIndex` history entries (the snapshot hook, src/snapshots). A throw
-   * rolls the seal back and fails the lane.
+   * rolls the seal back and fails the lane. What it returns runs after that transaction has
+   * committed, and never if it rolls back.
    */
-  onSeal?: (batchId: number, l2TxIndex: number, nowMs: number) => void;
+  onSeal?: (batchId: number, l2TxIndex: number, nowMs: number) => (() => void) | void;
 }
 
 interface Pending {
@@ -123,6 +124,8 @@ export class InclusionLane {
   private lastDrainedInput = -1;
   private safeHead: number;
   private timer: ReturnType<typeof setInterval> | null = null;
+  /** onSeal continuations of the transaction under way. */
+  private afterCommit: (() => void)[] = [];
   /**
    * The open frame may have directs at or below its safe block not drained yet: only the
    * genesis frame, stamped with a safe head whose inputs were read before the lane existed.
@@ -328,6 +331,7 @@ export class InclusionLane {
         for (const p of chunk) answers.push({ p, r: this.include(p.op, now, entries) });
       });
     } catch (e) {
+      this.afterCommit = [];
       this.batch = saved.batch;
       this.frame = saved.frame;
       this.nextOffset = saved.nextOffset;
@@ -335,6 +339,7 @@ export class InclusionLane {
       this.fail(e, chunk);
       return;
     }
+    for (const f of this.afterCommit.splice(0)) f();
     this.reserved -= chunk.length;
     this.commits++;
     this.committedOps += chunk.length;
@@ -443,7 +448,8 @@ export class InclusionLane {
     const contents = this.o.history.batchContents(this.batch.batchId, this.batch.nonce);
     const sealedHash = keccak256(encodeBatch(contents), "bytes");
     this.o.store.closeBatch(this.batch.batchId, now, sealedHash);
-    this.o.onSeal?.(this.batch.batchId, this.nextOffset, now);
+    const then = this.o.onSeal?.(this.batch.batchId, this.nextOffset, now);
+    if (then) this.afterCommit.push(then);
     this.o.log.info("batch closed", {
       nonce: this.batch.nonce,
       user_ops: this.batch.userOpCount,

@@ -10,12 +10,11 @@
  * In a `bun build --compile` binary the worker must be listed as an extra entrypoint:
  *   bun build --compile src/cli/main.ts src/ingress/recover-worker.ts --outfile dist/sequencer
  */
-import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { join } from "node:path";
 import type { Address } from "../core/bytes.ts";
 import { SequencerError, SignatureError } from "../core/errors.ts";
 import { SIGNATURE_LENGTH } from "../core/signature.ts";
+import { workerEntry } from "../runtime/worker-entry.ts";
 import type {
   OpsRequestMessage,
   OpsResponseMessage,
@@ -40,27 +39,6 @@ export interface RecoveredOp {
 const OP_HEADER_BYTES = 10;
 
 const DIGEST_BYTES = 32;
-
-/**
- * Where the worker entrypoint lives. From source it sits beside this file. In a compiled
- * binary everything is bundled into the main entry (so import.meta points at the binary's
- * virtual root) and each extra entrypoint is stored as .js under its path relative to the
- * entrypoints' common directory: "ingress/" when built from src/cli/main.ts, "src/ingress/"
- * with --root ., and so on. Resolved once, eagerly, so a bad build fails at startup.
- */
-function workerSpecifier(): string {
-  if (!Bun.isStandaloneExecutable) return new URL("./recover-worker.ts", import.meta.url).href;
-  const candidates = ["ingress/recover-worker.js", "src/ingress/recover-worker.js", "recover-worker.js"];
-  for (const rel of candidates) {
-    const path = join(import.meta.dir, rel);
-    if (existsSync(path)) return path;
-  }
-  throw new SequencerError(
-    "RECOVER_WORKER_MISSING",
-    "signature worker is not embedded in this binary; build with " +
-      "`bun build --compile src/cli/main.ts src/ingress/recover-worker.ts --outfile dist/sequencer`",
-  );
-}
 
 let cachedWorkerSpecifier: string | undefined;
 /** Flush early once this many requests are queued, bounding message size and latency. */
@@ -119,7 +97,7 @@ export class RecoverPool {
     if (domainSeparator !== undefined && domainSeparator.length !== 32) {
       throw new SequencerError("INVALID_DOMAIN_SEPARATOR", "the EIP-712 domain separator must be 32 bytes");
     }
-    cachedWorkerSpecifier ??= workerSpecifier();
+    cachedWorkerSpecifier ??= workerEntry("ingress/recover-worker");
     return new RecoverPool(n, cachedWorkerSpecifier, domainSeparator);
   }
 

@@ -14,8 +14,16 @@ export interface MetricSources {
   recovering: () => boolean;
   generation: () => number;
   snapshots: () => { count: number; bytes: number; pending: number; leases: number };
-  /** Cumulative snapshot seal cost: count and total milliseconds. */
-  snapshotSeals: () => { count: number; totalMs: number };
+  /** Cumulative snapshot seal cost: count, milliseconds on the lane's thread, failed writes. */
+  snapshotSeals: () => { count: number; totalMs: number; workerMs: number; failed: number };
+  /** The storage worker's counters (tx index, checkpoints); absent in tools without one. */
+  storage?: () => {
+    txIndexLag: number;
+    checkpoints: number;
+    lastCheckpointMs: number;
+    failures: number;
+    restarts: number;
+  };
 }
 
 export interface SequencerMetrics {
@@ -95,8 +103,20 @@ export function createSequencerMetrics(src: MetricSources): SequencerMetrics {
   registry.add(new Gauge("seq_snapshot_leases", "Snapshots held by streaming responses", () => src.snapshots().leases));
   registry.add(new Gauge("seq_snapshot_seals_total", "Snapshots written at batch close", () => src.snapshotSeals().count));
   registry.add(
-    new Gauge("seq_snapshot_seal_seconds_total", "Time spent writing snapshots at batch close", () => src.snapshotSeals().totalMs / 1000),
+    new Gauge("seq_snapshot_seal_seconds_total", "Lane-thread time spent dumping state at batch close", () => src.snapshotSeals().totalMs / 1000),
   );
+  registry.add(
+    new Gauge("seq_snapshot_write_seconds_total", "Storage-worker time spent hashing and writing snapshot files", () => src.snapshotSeals().workerMs / 1000),
+  );
+  registry.add(new Gauge("seq_snapshot_write_failures_total", "Seals whose snapshot file could not be written", () => src.snapshotSeals().failed));
+  const storage = src.storage;
+  if (storage) {
+    registry.add(new Gauge("seq_tx_index_lag_ops", "Ops not yet in the tx_hash index (found by a tail scan)", () => storage().txIndexLag));
+    registry.add(new Gauge("seq_wal_checkpoints_total", "WAL checkpoints run by the storage worker", () => storage().checkpoints));
+    registry.add(new Gauge("seq_wal_checkpoint_last_seconds", "Duration of the last WAL checkpoint", () => storage().lastCheckpointMs / 1000));
+    registry.add(new Gauge("seq_storage_worker_failures_total", "Storage worker task failures and crashes", () => storage().failures));
+    registry.add(new Gauge("seq_storage_worker_restarts_total", "Storage worker restarts after a crash", () => storage().restarts));
+  }
   registry.add(new Gauge("seq_process_resident_memory_bytes", "Resident set size", () => process.memoryUsage().rss));
 
   return {

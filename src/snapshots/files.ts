@@ -1,8 +1,8 @@
 /**
  * Snapshot files under <SEQ_DATA_DIR>/snapshots. A file becomes visible under its final name
  * only once its bytes are durable: write to a temp name, fsync the file, rename, fsync the
- * directory. Synchronous on purpose: the lane calls this inside the SQLite transaction that
- * seals a batch, and the row must not commit before the file is durable.
+ * directory. Synchronous on purpose: the storage worker (or a test, inline) calls it, and the
+ * row is registered only after it returns.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { createHash, randomBytes } from "node:crypto";
@@ -54,6 +54,14 @@ export function writeSnapshotFile(dir: string, name: string, bytes: Uint8Array):
   closeSync(fd);
   renameSync(tmp, join(dir, name));
   fsyncDir(dir);
+}
+
+/** Hashes `bytes`, names the file after its position and hash, and writes it durably. */
+export function writeSnapshot(dir: string, l2TxIndex: number, batchId: number, bytes: Uint8Array): { fileName: string; sha256: Uint8Array } {
+  const hash = sha256(bytes);
+  const fileName = snapshotFileName(l2TxIndex, batchId, hash);
+  writeSnapshotFile(dir, fileName, bytes);
+  return { fileName, sha256: hash };
 }
 
 export function readSnapshotFile(dir: string, name: string): Uint8Array {

@@ -11,6 +11,7 @@ import { replayHistory } from "../recovery/rebuild.ts";
 import { SnapshotStore } from "../storage/snapshot-store.ts";
 import { SnapshotError } from "./errors.ts";
 import { sha256, snapshotDir, snapshotFileName, TEMP_PREFIX, writeSnapshotFile } from "./files.ts";
+import { inlineSnapshotWriter } from "./lifecycle.ts";
 import { account, Harness, newApp, silent, transfer } from "./test-harness.ts";
 
 const open: Harness[] = [];
@@ -53,7 +54,7 @@ async function traffic(h: Harness, batches: number, nonceBase = 0): Promise<void
 }
 
 describe("snapshot at every batch close", () => {
-  test("file written, registered in the seal transaction, state = the first l2_tx_index entries", async () => {
+  test("file written after the seal commits, then registered; state = the first l2_tx_index entries", async () => {
     const h = harness(newDir());
     await traffic(h, 3);
     const r = rows(h);
@@ -77,12 +78,13 @@ describe("snapshot at every batch close", () => {
     expect(h.snapshots.sealStats.count).toBe(3);
   });
 
-  test("a seal rolled back after the file is durable leaves an orphan, swept at restart", async () => {
+  test("a seal that rolls back writes no file and registers nothing", async () => {
     let failNext = false;
     const h = harness(newDir(), {
       wrapSeal: (inner) => (b, i, now) => {
-        inner(b, i, now);
-        if (failNext) throw new Error("simulated crash after fsync, before commit");
+        const then = inner(b, i, now);
+        if (failNext) throw new Error("simulated failure after the dump, before commit");
+        return then;
       },
     });
     await traffic(h, 1);
@@ -91,13 +93,58 @@ describe("snapshot at every batch close", () => {
     h.clock += 1000;
     h.lane.tick();
     await Bun.sleep(50);
+    await h.snapshots.whenIdle();
     expect(h.fatal.length).toBe(1);
-    // the file of the rolled-back seal exists, its row does not
+    // the rolled-back seal's continuation never ran: one row, one file
     expect(rows(h).length).toBe(1);
-    expect(files(h).length).toBe(2);
+    expect(files(h)).toEqual(rows(h).map((x) => x.file_name));
     const h2 = restart(h);
     expect(files(h2)).toEqual(rows(h2).map((x) => x.file_name));
     expect(rows(h2).length).toBe(1);
+  });
+
+  test("a snapshot whose batch was invalidated before its file was written is dropped, file included", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const h = harness(newDir(), {
+      writer: async (dir, i, b, bytes) => {
+        await gate; // the write is still in flight while the batch gets invalidated
+        return inlineSnapshotWriter(dir, i, b, bytes);
+      },
+    });
+    await h.deposit([{ to: account(0), amount: 10n ** 18n }]);
+    await h.submit(h.op(account(0), 0, transfer(1n, account(1))));
+    h.clock += 1000;
+    h.lane.tick();
+    await h.until(() => h.sealedCount() === 1, "sealed");
+    h.db.query("UPDATE batches SET invalidated_at_ms = 1 WHERE closed_at_ms IS NOT NULL").run();
+    release();
+    await h.snapshots.whenIdle();
+    expect(rows(h)).toEqual([]);
+    expect(files(h)).toEqual([]);
+  });
+
+  test("a batch accepted on L1 before its file is registered becomes the finalized snapshot at registration", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const h = harness(newDir(), {
+      writer: async (dir, i, b, bytes) => {
+        await gate;
+        return inlineSnapshotWriter(dir, i, b, bytes);
+      },
+    });
+    await h.deposit([{ to: account(0), amount: 10n ** 18n }]);
+    await h.submit(h.op(account(0), 0, transfer(1n, account(1))));
+    h.clock += 1000;
+    h.lane.tick();
+    await h.until(() => h.sealedCount() === 1, "sealed");
+    const block = h.land(0); // the reader records the landing; no snapshot row exists yet
+    expect(h.snapshots.finalized()).toBeNull();
+    release();
+    await h.snapshots.whenIdle();
+    const fin = h.snapshots.finalized();
+    expect(fin?.inclusionBlock).toBe(block);
+    expect(fin?.snapshot.fileName).toBe(rows(h)[0]!.file_name);
   });
 
   test("crash between fsync and row insert: orphan and temp files swept; no row points at a missing file", async () => {

@@ -1,8 +1,9 @@
 /**
  * The snapshot lifecycle (SPEC §7, docs/snapshots.md):
  *
- *   seal     the lane calls `atSeal` inside the transaction that seals a batch: dump, write
- *            the file durably, insert the row. A rollback leaves an orphan file.
+ *   seal     the lane calls `atSeal` inside the transaction that seals a batch (the dump);
+ *            after the commit the file is written durably off the lane's thread, then the
+ *            row is inserted (refused if recovery invalidated the batch meanwhile).
  *   finalize the reader moves the finalized pointer inside its landing transaction
  *            (SnapshotStore.markFinalized, called from ReaderStore.append).
  *   stream   the internal routes lease a snapshot for the duration of a response.
@@ -17,18 +18,10 @@ import type { AppHost } from "../app/host.ts";
 import { bytesEqual } from "../core/bytes.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
 import type { LoadedSnapshot, SnapshotSource } from "../recovery/rebuild.ts";
-import { SnapshotStore, type FinalizedSnapshot, type Lease, type SnapshotRow, type SnapshotStats } from "../storage/snapshot-store.ts";
+import { SnapshotStore, type NewSnapshot, type FinalizedSnapshot, type Lease, type SnapshotRow, type SnapshotStats } from "../storage/snapshot-store.ts";
 import { SnapshotError } from "./errors.ts";
-import {
-  ensureSnapshotDir,
-  readSnapshotFile,
-  removeSnapshotFile,
-  sha256,
-  snapshotDir,
-  snapshotFileName,
-  sweepOrphans,
-  writeSnapshotFile,
-} from "./files.ts";
+import type { WrittenSnapshot } from "../storage/storage-background.ts";
+import { ensureSnapshotDir, readSnapshotFile, removeSnapshotFile, sha256, snapshotDir, sweepOrphans, writeSnapshot } from "./files.ts";
 
 export interface SnapshotManagerOptions {
   db: Database;
@@ -41,9 +34,15 @@ export interface SnapshotManagerOptions {
   gcIntervalMs?: number;
   /** Identifies this process's leases; random by default. */
   processInstance?: string;
+  /** Where files are written after a seal commits; inline (this thread) by default. */
+  writer?: SnapshotFileWriter;
 }
 
-/** Cost of the dumps taken at batch close, for the operator and the benchmarks. */
+/**
+ * Cost of the snapshots taken at batch close, for the operator and the benchmarks. `totalMs`,
+ * `maxMs` and `lastMs` are time on the lane's thread (the dump); `writeMs` is the time from
+ * hand-off to durable file, `workerMs` the writer's own share of it.
+ */
 export interface SealStats {
   count: number;
   totalMs: number;
@@ -51,15 +50,28 @@ export interface SealStats {
   lastMs: number;
   lastBytes: number;
   dumpMs: number;
-  hashMs: number;
   writeMs: number;
+  workerMs: number;
+  failed: number;
 }
+
+/** Hashes and writes a snapshot file durably; resolves with its name and sha256. */
+export type SnapshotFileWriter = (dir: string, l2TxIndex: number, batchId: number, bytes: Uint8Array) => Promise<WrittenSnapshot>;
+
+/** Writes on the calling thread: tests and tools. The sequencer uses the storage worker's. */
+export const inlineSnapshotWriter: SnapshotFileWriter = async (dir, l2TxIndex, batchId, bytes) => {
+  const t0 = performance.now();
+  const w = writeSnapshot(dir, l2TxIndex, batchId, bytes);
+  return { ...w, ms: performance.now() - t0 };
+};
 
 export class SnapshotManager implements SnapshotSource {
   readonly dir: string;
   readonly store: SnapshotStore;
   readonly processInstance: string;
-  readonly sealStats: SealStats = { count: 0, totalMs: 0, maxMs: 0, lastMs: 0, lastBytes: 0, dumpMs: 0, hashMs: 0, writeMs: 0 };
+  readonly sealStats: SealStats = { count: 0, totalMs: 0, maxMs: 0, lastMs: 0, lastBytes: 0, dumpMs: 0, writeMs: 0, workerMs: 0, failed: 0 };
+  private inFlight = 0;
+  private readonly idleWaiters: (() => void)[] = [];
   private readonly o: SnapshotManagerOptions;
   private readonly now: () => number;
   private readonly heldLeases = new Set<number>();
@@ -109,46 +121,83 @@ export class SnapshotManager implements SnapshotSource {
   // ---- seal (inclusion lane) ---------------------------------------------------------------
 
   /**
-   * Dumps the app state covering the first `l2TxIndex` history entries, writes it durably
-   * and registers it for `batchId`. Call inside the transaction that seals the batch; any
-   * error must roll that transaction back (the file left behind is swept at next start).
+   * Dumps the app state covering the first `l2TxIndex` history entries. Call inside the
+   * transaction that seals `batchId`; the dump is the only part that must happen there (the
+   * state moves on with the next op). Returns what to do once that transaction has
+   * committed: write the file durably (off this thread, through `writer`) and then register
+   * it. A seal that rolls back never calls it, so no file is written for it.
    */
-  atSeal(batchId: number, l2TxIndex: number, nowMs: number): void {
+  atSeal(batchId: number, l2TxIndex: number, nowMs: number): () => void {
     const t0 = performance.now();
-    const app = this.o.app;
-    const bytes = app.dump();
-    const position = app.position;
-    const t1 = performance.now();
-    const hash = sha256(bytes);
-    const t2 = performance.now();
-    const fileName = snapshotFileName(l2TxIndex, batchId, hash);
-    try {
-      writeSnapshotFile(this.dir, fileName, bytes);
-    } catch (e) {
-      throw new SnapshotError("SNAPSHOT_IO", join(this.dir, fileName), `cannot write snapshot ${join(this.dir, fileName)}: ${(e as Error).message}`, { cause: e });
-    }
-    const t3 = performance.now();
-    this.store.insert({
-      batchId,
-      l2TxIndex,
-      executedInputCount: position.executedInputCount,
-      clock: position.clock,
-      sizeBytes: bytes.length,
-      sha256: hash,
-      fileName,
-      createdAtMs: nowMs,
-    });
-    const ms = performance.now() - t0;
+    const bytes = this.o.app.dump();
+    const position = this.o.app.position;
+    const dumpMs = performance.now() - t0;
     const s = this.sealStats;
     s.count++;
-    s.totalMs += ms;
-    s.maxMs = Math.max(s.maxMs, ms);
-    s.lastMs = ms;
+    s.dumpMs += dumpMs;
+    s.totalMs += dumpMs;
+    s.maxMs = Math.max(s.maxMs, dumpMs);
+    s.lastMs = dumpMs;
     s.lastBytes = bytes.length;
-    s.dumpMs += t1 - t0;
-    s.hashMs += t2 - t1;
-    s.writeMs += t3 - t2;
-    this.o.log.debug("snapshot written", { batch_id: batchId, l2_tx_index: l2TxIndex, bytes: bytes.length, ms: Math.round(ms * 100) / 100 });
+    return () => {
+      this.inFlight++;
+      const t1 = performance.now();
+      (this.o.writer ?? inlineSnapshotWriter)(this.dir, l2TxIndex, batchId, bytes)
+        .then(
+          (w) => {
+            s.writeMs += performance.now() - t1;
+            s.workerMs += w.ms;
+            this.register({
+              batchId,
+              l2TxIndex,
+              executedInputCount: position.executedInputCount,
+              clock: position.clock,
+              sizeBytes: bytes.length,
+              sha256: w.sha256,
+              fileName: w.fileName,
+              createdAtMs: nowMs,
+            });
+          },
+          (e) => {
+            s.failed++;
+            // The seal stands without a snapshot: startup replays a longer tail instead.
+            this.o.log.warn("snapshot not written", { batch_id: batchId, l2_tx_index: l2TxIndex, ...errorFields(e) });
+          },
+        )
+        .finally(() => {
+          this.inFlight--;
+          if (this.inFlight === 0) for (const r of this.idleWaiters.splice(0)) r();
+        });
+    };
+  }
+
+  /** Resolves once every snapshot handed to the writer is registered (or has failed). */
+  whenIdle(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  private register(row: NewSnapshot): void {
+    const path = join(this.dir, row.fileName);
+    if (this.stopped) return; // the database may be closing; the file is swept at next start
+    let id: number | null;
+    try {
+      id = this.store.registerSealed(row, this.now());
+    } catch (e) {
+      this.o.log.warn("snapshot registration failed; file swept at next start", { file: path, ...errorFields(e) });
+      return;
+    }
+    if (id === null) {
+      // Recovery invalidated the batch while its file was being written.
+      try {
+        removeSnapshotFile(this.dir, row.fileName);
+      } catch {
+        // swept at next start
+      }
+      this.o.log.info("snapshot dropped: its batch was invalidated before registration", { file: path });
+      return;
+    }
+    this.o.log.debug("snapshot written", { batch_id: row.batchId, l2_tx_index: row.l2TxIndex, bytes: row.sizeBytes });
   }
 
   // ---- startup rebuild -------------------------------------------------------------------

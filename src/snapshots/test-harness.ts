@@ -23,7 +23,7 @@ import { LaneStore } from "../storage/lane-store.ts";
 import { loadBatchPolicy } from "../storage/policy-store.ts";
 import { HistoryQueries } from "../storage/queries.ts";
 import { ReaderStore } from "../storage/reader-store.ts";
-import { SnapshotManager } from "./lifecycle.ts";
+import { SnapshotManager, type SnapshotFileWriter } from "./lifecycle.ts";
 import type { Database } from "bun:sqlite";
 
 export type Addr = `0x${string}`;
@@ -46,10 +46,14 @@ export function newApp(): AppHost {
   return AppHost.create(loadDefaultAppBytes(), { feeRecipient: SUBMITTER, etherPortal: PORTAL, erc20Portal: ZERO, erc20Token: ZERO });
 }
 
+type SealHook = (batchId: number, l2TxIndex: number, now: number) => (() => void) | void;
+
 export interface HarnessOptions {
   log?: Logger;
   /** Wraps the seal hook (e.g. to simulate a failure after the file is written). */
-  wrapSeal?: (inner: (batchId: number, l2TxIndex: number, now: number) => void) => (batchId: number, l2TxIndex: number, now: number) => void;
+  wrapSeal?: (inner: SealHook) => SealHook;
+  /** Snapshot file writer; inline by default. */
+  writer?: SnapshotFileWriter;
   maxChunk?: number;
 }
 
@@ -78,7 +82,7 @@ export class Harness {
     this.app = newApp();
     this.history = new HistoryQueries(this.db);
     try {
-      this.snapshots = SnapshotManager.open({ db: this.db, dataDir: dir, app: this.app, log, now: () => this.clock });
+      this.snapshots = SnapshotManager.open({ db: this.db, dataDir: dir, app: this.app, log, now: () => this.clock, writer: o.writer });
       this.rebuilt = rebuildApp(this.app, this.history, this.snapshots, log);
     } catch (e) {
       this.db.close();
@@ -152,6 +156,7 @@ export class Harness {
     this.clock = Math.max(this.clock, open.t) + 1000;
     this.lane.tick();
     await this.until(() => this.sealedCount() > before || this.fatal.length > 0, "batch sealed");
+    await this.snapshots.whenIdle();
   }
 
   sealedCount(): number {

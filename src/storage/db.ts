@@ -3,6 +3,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { SequencerError } from "../core/errors.ts";
 import { MIGRATIONS, type Migration } from "./migrations.ts";
+import { attachTxIndex } from "./tx-index.ts";
 
 export class StorageError extends SequencerError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -38,16 +39,14 @@ export function openDatabase(dataDir: string, opts: OpenOptions = {}): Database 
     db.exec("PRAGMA journal_mode = WAL");
     db.exec("PRAGMA synchronous = FULL");
     db.exec("PRAGMA foreign_keys = ON");
-    // Checkpoints run from a timer (see `checkpoint`), never inside a commit that a user waits on.
+    // Checkpoints run in the storage worker (storage-worker.ts), never inside a commit that a
+    // user waits on, and not on the lane's thread either.
     db.exec("PRAGMA wal_autocheckpoint = 0");
     migrate(db, MIGRATIONS);
+    // The derived tx_hash index lives in its own file, attached as `txi` (see tx-index.ts).
+    attachTxIndex(db, dataDir);
   }
   return db;
-}
-
-/** A PASSIVE checkpoint: copies WAL pages into the database without blocking writers. */
-export function checkpoint(db: Database): void {
-  db.exec("PRAGMA wal_checkpoint(PASSIVE)");
 }
 
 export function migrate(db: Database, migrations: readonly Migration[]): void {

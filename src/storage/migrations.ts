@@ -299,4 +299,11 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "index accepted landings by nonce: the scheduler's next nonce in O(log n)",
     sql: `CREATE INDEX batch_landings_accepted ON batch_landings(batch_nonce) WHERE verdict = 'accepted';`,
   },
+  {
+    version: 8,
+    name: "tx_hash lookups move to the derived index in tx-index.db (off the commit path)",
+    // The random-keyed index cost one dirtied, fsynced page per op in every group commit.
+    // src/storage/tx-index.ts keeps the same lookup in its own file, written by the storage worker.
+    sql: `DROP INDEX user_ops_tx_hash;`,
+  },
 ];

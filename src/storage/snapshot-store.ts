@@ -4,7 +4,7 @@ import type { Database } from "bun:sqlite";
  * SQL of the snapshot registry (migration 5, docs/snapshots.md). No file I/O here: the
  * lifecycle in src/snapshots/ writes and deletes files and calls these in the right order.
  *
- * Writers: the lane inserts (inside the transaction that seals the batch), the reader moves
+ * Writers: the snapshot manager inserts (once the file written after the seal is durable), the reader moves
  * the finalized pointer (inside the transaction that records the landing), the state routes
  * take and release leases, GC deletes rows.
  */
@@ -67,6 +67,7 @@ const NEWEST_LIVE = `
 
 export class SnapshotStore {
   private readonly qInsert;
+  private readonly qLiveBatch;
   private readonly qNewest;
   private readonly qFinalized;
   private readonly qById;
@@ -85,6 +86,10 @@ export class SnapshotStore {
       `INSERT INTO snapshots (batch_id, l2_tx_index, executed_input_count, clock, size_bytes, sha256,
                               file_name, created_at_ms)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING snapshot_id AS id`,
+    );
+    this.qLiveBatch = db.query(
+      `SELECT (SELECT l.input_index FROM batch_landings l WHERE l.batch_id = b.batch_id AND l.verdict = 'accepted') AS landing
+       FROM batches b WHERE b.batch_id = ? AND b.invalidated_at_ms IS NULL AND b.closed_at_ms IS NOT NULL`,
     );
     this.qNewest = db.query(NEWEST_LIVE);
     this.qFinalized = db.query(
@@ -145,6 +150,22 @@ export class SnapshotStore {
   }
 
   /** Registers a durable snapshot file. Call inside the transaction that seals `batchId`. */
+  /**
+   * Registers the snapshot of a sealed batch whose file was written after the seal committed.
+   * Refused (null) when the batch has been invalidated meanwhile: its state is no longer a
+   * prefix of the history. If the batch was already accepted on L1 by then, the finalized
+   * pointer catches up in the same transaction, as it would have in the reader's.
+   */
+  registerSealed(s: NewSnapshot, nowMs: number): number | null {
+    return this.db.transaction(() => {
+      const live = this.qLiveBatch.get(s.batchId) as { landing: number | null } | null;
+      if (!live) return null;
+      const id = this.insert(s);
+      if (live.landing !== null) this.markFinalized(s.batchId, live.landing, nowMs);
+      return id;
+    })();
+  }
+
   insert(s: NewSnapshot): number {
     return (
       this.qInsert.get(

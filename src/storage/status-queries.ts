@@ -1,4 +1,5 @@
 import type { Database } from "bun:sqlite";
+import { TX_CANDIDATES_SQL } from "./tx-index.ts";
 import { BATCH_OVERHEAD, FRAME_OVERHEAD, SIGNATURE_BYTES, WIRE_USER_OP_OVERHEAD } from "../core/ssz.ts";
 
 /**
@@ -144,18 +145,22 @@ type BatchRow = BatchL1Facts & {
 
 /**
  * The op: newest among those sharing the hash, preferring ones whose batch is live (a
- * resubmission after invalidation gets a new row with the same hash). Index lookups only:
- * user_ops_tx_hash, then primary keys and the indexes used by BATCH_L1_JOINS (a test checks
- * the query plan). Public route: this must stay cheap.
+ * resubmission after invalidation gets a new row with the same hash). The candidates come
+ * from the derived index in tx-index.db plus a scan of the not-yet-indexed tail
+ * (TX_CANDIDATES_SQL); each is re-checked against user_ops.tx_hash, so a stale index can
+ * never return another op. The rest are primary-key lookups and the indexes used by
+ * BATCH_L1_JOINS (a test checks the query plan). Public route: this must stay cheap.
  */
 export const TX_STATUS_SQL = `
+  WITH cand(id) AS (${TX_CANDIDATES_SQL})
   SELECT b.nonce AS batchNonce, st.l2_offset AS offset, ${BATCH_L1_COLUMNS}
-  FROM user_ops u
+  FROM cand
+  CROSS JOIN user_ops u ON u.user_op_id = cand.id
   JOIN frames f ON f.frame_id = u.frame_id
   JOIN batches b ON b.batch_id = f.batch_id
   LEFT JOIN sequenced_l2_txs st ON st.user_op_id = u.user_op_id
   ${BATCH_L1_JOINS}
-  WHERE u.tx_hash = ?
+  WHERE u.tx_hash = ?1
   ORDER BY (b.invalidated_at_ms IS NULL) DESC, u.user_op_id DESC
   LIMIT 1`;
 

@@ -1,0 +1,122 @@
+/**
+ * The storage worker on a real data dir: it keeps tx-index.db current, checkpoints the WAL,
+ * writes snapshot files durably, survives its own death, and stops cleanly.
+ */
+import { afterEach, expect, test } from "bun:test";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { tempDir } from "../../test/support/sequencer.ts";
+import { bytesToHex } from "../core/bytes.ts";
+import { createLogger } from "../observability/log.ts";
+import { ensureSnapshotDir, sha256, snapshotDir } from "../snapshots/files.ts";
+import { openDatabase } from "./db.ts";
+import { LaneStore } from "./lane-store.ts";
+import { ReaderStore } from "./reader-store.ts";
+import { SnapshotWriteError, StorageBackground } from "./storage-background.ts";
+import { txIndexWatermark } from "./tx-index.ts";
+
+const closers: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of closers.splice(0).reverse()) await c();
+});
+
+const lines: Record<string, unknown>[] = [];
+const log = createLogger({ write: (l: string) => void lines.push(JSON.parse(l)) });
+
+function setup(opts: { ops: number }) {
+  const dir = tempDir("bg-");
+  closers.push(() => dir.remove());
+  const db = openDatabase(dir.path);
+  closers.push(() => db.close());
+  new ReaderStore(db).append([], { safeBlock: 10, finalizedBlock: 5, scannedThroughBlock: 10 }, 0);
+  const lane = new LaneStore(db);
+  const frameId = lane.transaction(() => lane.openFrame(lane.openBatch(0, null, 1), 0, 10, 0, 1));
+  let nonce = 0;
+  const insert = (n: number) =>
+    lane.transaction(() => {
+      for (let i = 0; i < n; i++) {
+        const h = new Uint8Array(32);
+        new DataView(h.buffer).setUint32(0, nonce + 1);
+        lane.insertUserOp({
+          frameId,
+          sender: new Uint8Array(20).fill(1),
+          nonce: nonce++,
+          maxFee: 0,
+          data: new Uint8Array([1]),
+          signature: new Uint8Array(65),
+          txHash: h,
+          acceptedAtMs: 1,
+        });
+      }
+    });
+  insert(opts.ops);
+  const bg = new StorageBackground({ dataDir: dir.path, log, checkpointIntervalMs: 50, indexIntervalMs: 10, indexBatch: 1000, restartDelayMs: 20 });
+  closers.push(() => bg.stop());
+  return { dir: dir.path, db, bg, insert };
+}
+
+async function until(f: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!f()) {
+    if (Date.now() > end) throw new Error(`timed out: ${what}`);
+    await Bun.sleep(5);
+  }
+}
+
+test("indexes existing and new ops in bounded steps, reporting progress", async () => {
+  const s = setup({ ops: 2500 });
+  s.bg.start();
+  await until(() => s.bg.stats.txIndexWatermark === 2500, "initial catch-up");
+  expect(s.bg.stats.txIndexLag).toBe(0);
+  expect(lines.some((l) => l.msg === "tx index catching up")).toBe(true);
+  s.insert(7);
+  await until(() => s.bg.stats.txIndexWatermark === 2507, "new ops");
+  expect(txIndexWatermark(s.db)).toBe(2507);
+});
+
+test("checkpoints the WAL from its own connection", async () => {
+  const s = setup({ ops: 300 });
+  const wal = join(s.dir, "sequencer.db-wal");
+  expect(statSync(wal).size).toBeGreaterThan(0);
+  s.bg.start();
+  await until(() => s.bg.stats.checkpoints >= 2, "checkpoints");
+  expect(s.bg.stats.failures).toBe(0);
+  expect(s.bg.stats.lastCheckpointMs).toBeGreaterThanOrEqual(0);
+});
+
+test("writes a snapshot durably under its content name; a bad directory is a typed error", async () => {
+  const s = setup({ ops: 0 });
+  s.bg.start();
+  const dir = snapshotDir(s.dir);
+  ensureSnapshotDir(dir);
+  const bytes = new Uint8Array(100_000).map((_, i) => i * 7);
+  const w = await s.bg.writeSnapshot(dir, 42, 3, bytes);
+  expect(bytesToHex(w.sha256)).toBe(bytesToHex(sha256(bytes)));
+  expect(w.fileName.startsWith("000000000042-b3-")).toBe(true);
+  expect(bytesToHex(new Uint8Array(readFileSync(join(dir, w.fileName))))).toBe(bytesToHex(bytes));
+  const failed = await s.bg.writeSnapshot(join(s.dir, "no-such-dir"), 1, 1, bytes).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(failed).toBeInstanceOf(SnapshotWriteError);
+  expect((failed as Error).message).toContain("ENOENT");
+});
+
+test("a dead worker is restarted and catches up; stop() ends it and later writes are refused", async () => {
+  const s = setup({ ops: 10 });
+  s.bg.start();
+  await until(() => s.bg.stats.txIndexWatermark === 10, "first worker");
+  // Simulates the thread dying underneath us (nothing in the worker itself exits).
+  (s.bg as unknown as { worker: Worker }).worker.terminate();
+  await until(() => s.bg.stats.restarts === 1, "restart");
+  s.insert(5);
+  await until(() => s.bg.stats.txIndexWatermark === 15, "second worker");
+  expect(lines.some((l) => l.msg === "storage worker crashed; restarting")).toBe(true);
+  await s.bg.stop();
+  const refused = await s.bg.writeSnapshot(snapshotDir(s.dir), 1, 1, new Uint8Array(1)).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(refused).toBeInstanceOf(SnapshotWriteError);
+  expect(existsSync(join(s.dir, "tx-index.db"))).toBe(true);
+});
