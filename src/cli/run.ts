@@ -1,4 +1,5 @@
-import { privateKeyToAccount, privateKeyToAddress } from "viem/accounts";
+import { privateKeyToAddress } from "viem/accounts";
+import { submitterAccount } from "../l1/signer.ts";
 import { AppHost } from "../app/host.ts";
 import { loadAppBytes } from "../app/default-app.ts";
 import { hexToBytes } from "../core/bytes.ts";
@@ -258,7 +259,7 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
     theLane.start();
     batchSubmitter = new BatchSubmitter({
       client: l1.client,
-      account: privateKeyToAccount(config.batchSubmitterPrivateKey),
+      account: submitterAccount(config.batchSubmitterPrivateKey),
       chainId: Number(config.chainId),
       inputBox: l1.inputBox,
       app: config.appAddress,
@@ -270,7 +271,7 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
     });
     const theSubmitter = batchSubmitter;
     cleanup.push(() => theSubmitter.stop());
-    const account = privateKeyToAccount(config.batchSubmitterPrivateKey);
+    const account = submitterAccount(config.batchSubmitterPrivateKey);
     recovery = new RecoveryController({
       db,
       lane: theLane,

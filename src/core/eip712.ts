@@ -4,7 +4,7 @@
  * The digest is computed by hand with keccak because it runs for every POST /tx; viem's
  * generic typed-data encoder is used only in tests, as the cross-check.
  */
-import { keccak_256 } from "@noble/hashes/sha3";
+import { keccak256 } from "./keccak.ts";
 import { hexToBytes, normalizeAddress, u256BE, U16_MAX, U32_MAX, type Address } from "./bytes.ts";
 import { EncodeError } from "./protocol-errors.ts";
 
@@ -32,8 +32,8 @@ export interface Eip712Domain {
 }
 
 const utf8 = new TextEncoder();
-const USER_OP_TYPEHASH = keccak_256(utf8.encode(USER_OP_TYPE_STRING));
-const DOMAIN_TYPEHASH = keccak_256(utf8.encode(DOMAIN_TYPE_STRING));
+const USER_OP_TYPEHASH = keccak256(utf8.encode(USER_OP_TYPE_STRING));
+const DOMAIN_TYPEHASH = keccak256(utf8.encode(DOMAIN_TYPE_STRING));
 
 /** The domain object, as viem expects it and as GET /domain serves it (chainId as bigint). */
 export function eip712Domain(chainId: bigint, app: Address): Eip712Domain {
@@ -44,11 +44,11 @@ export function eip712Domain(chainId: bigint, app: Address): Eip712Domain {
 export function domainSeparator(chainId: bigint, app: Address): Uint8Array {
   const enc = new Uint8Array(5 * 32);
   enc.set(DOMAIN_TYPEHASH, 0);
-  enc.set(keccak_256(utf8.encode(DOMAIN_NAME)), 32);
-  enc.set(keccak_256(utf8.encode(DOMAIN_VERSION)), 64);
+  enc.set(keccak256(utf8.encode(DOMAIN_NAME)), 32);
+  enc.set(keccak256(utf8.encode(DOMAIN_VERSION)), 64);
   enc.set(u256BE(chainId), 96);
   enc.set(hexToBytes(normalizeAddress(app), 20), 128 + 12);
-  return keccak_256(enc);
+  return keccak256(enc);
 }
 
 /** keccak256(0x1901 || domainSeparator || hashStruct(UserOp)), the digest the user signs. */
@@ -63,14 +63,14 @@ export function userOpDigest(domainSep: Uint8Array, nonce: number, maxFee: numbe
   struct.set(USER_OP_TYPEHASH, 0);
   writeWordU32BE(struct, 32, nonce);
   writeWordU32BE(struct, 64, maxFee);
-  struct.set(keccak_256(data), 96);
-  const structHash = keccak_256(struct);
+  struct.set(keccak256(data), 96);
+  const structHash = keccak256(struct);
 
   buf[0] = 0x19;
   buf[1] = 0x01;
   buf.set(domainSep, 2);
   buf.set(structHash, 34);
-  return keccak_256(buf.subarray(0, 66));
+  return keccak256(buf.subarray(0, 66));
 }
 
 /** Writes a uint32 right-aligned in a zeroed 32-byte ABI word at `at`. */

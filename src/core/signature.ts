@@ -9,7 +9,7 @@
  * behind the same parse step, so the acceptance rules never depend on the backend.
  */
 import { secp256k1 } from "@noble/curves/secp256k1";
-import { keccak_256 } from "@noble/hashes/sha3";
+import { keccak256 } from "./keccak.ts";
 import { bytesToHex, type Address } from "./bytes.ts";
 import { ConfigError, SignatureError } from "./errors.ts";
 
@@ -69,7 +69,7 @@ export function parseSignature(sig: Uint8Array): ParsedSignature {
 
 /** Ethereum address of an uncompressed public key (0x04 || X || Y). */
 function addressOfUncompressed(pub65: Uint8Array): Address {
-  return bytesToHex(keccak_256(pub65.subarray(1, 65)).subarray(12)) as Address;
+  return bytesToHex(keccak256(pub65.subarray(1, 65)).subarray(12)) as Address;
 }
 
 function checkDigest(digest: Uint8Array): void {
@@ -83,6 +83,7 @@ export type Recoverer = (digest: Uint8Array, sig: Uint8Array) => Address;
 
 interface NativeSecp256k1 {
   ecdsaRecover(output: Uint8Array, sig64: Uint8Array, recid: number, msg32: Uint8Array): number;
+  ecdsaSign(out: { signature: Uint8Array; recid: number }, msg32: Uint8Array, key: Uint8Array): number;
 }
 
 let nativeAddon: NativeSecp256k1 | null | undefined;
@@ -173,6 +174,24 @@ function activeBackend(): { kind: SignatureBackend; recover: Recoverer } {
 
 export function signatureBackend(): SignatureBackend {
   return activeBackend().kind;
+}
+
+/**
+ * Signs a 32-byte digest: r || s (low-s, RFC 6979 nonce) and the recovery id. Native when
+ * the addon loads, else @noble/curves; both are deterministic, so they give the same bytes.
+ * Used for L1 transactions and by test and benchmark tooling, never on user ops.
+ */
+export function signDigest(digest: Uint8Array, privateKey: Uint8Array): { compact: Uint8Array; recovery: number } {
+  checkDigest(digest);
+  const addon = loadNative();
+  if (addon) {
+    const out = { signature: new Uint8Array(64), recid: 0 };
+    const rc = addon.ecdsaSign(out, digest, privateKey);
+    if (rc !== 0) throw new SignatureError(`cannot sign with this key (libsecp256k1 code ${rc})`);
+    return { compact: out.signature, recovery: out.recid };
+  }
+  const s = secp256k1.sign(digest, privateKey);
+  return { compact: s.toCompactRawBytes(), recovery: s.recovery };
 }
 
 /**

@@ -17,7 +17,7 @@ import {
   UintNumberType,
   type ValueOf,
 } from "@chainsafe/ssz";
-import { keccak_256 } from "@noble/hashes/sha3";
+import { keccak256 } from "./keccak.ts";
 import { bytesEqual, U16_MAX, U32_MAX, U64_MAX, writeU16LE, writeU32LE } from "./bytes.ts";
 import { DecodeError } from "./errors.ts";
 import { EncodeError } from "./protocol-errors.ts";
@@ -162,7 +162,7 @@ export function encodeWireUserOp(op: WireUserOp): Uint8Array {
 
 /** Operation id (SPEC 2.1): keccak256 of the op's SSZ encoding, signature included. */
 export function txHash(op: WireUserOp): Uint8Array {
-  return keccak_256(encodeWireUserOp(op));
+  return keccak256(encodeWireUserOp(op));
 }
 
 /**

@@ -1,6 +1,6 @@
-import { keccak256 } from "viem";
 import type { AppHost } from "../app/host.ts";
 import { addressFromBytes } from "../core/bytes.ts";
+import { keccak256 } from "../core/keccak.ts";
 import { SequencerError } from "../core/errors.ts";
 import { batchSizeTargetBytes, maxBatchBytes, recommendedFee, type BatchPolicy } from "../core/fees.ts";
 import type { SequencedTx } from "../core/l2tx.ts";
@@ -25,8 +25,11 @@ export type LaneResult =
   | { ok: true; offset: number }
   | { ok: false; code: "EXECUTION_REJECTED" | "UNAVAILABLE" | "INTERNAL_ERROR"; message: string };
 
-/** Event-loop turns a small chunk may wait for ops still in signature recovery. */
-const MAX_GROUP_WAIT_TURNS = 2;
+/**
+ * How long a chunk may wait for ops still in signature recovery, so that one fsync covers
+ * them too. Bounded so the first op of a chunk never waits more than this for the others.
+ */
+const MAX_GROUP_WAIT_MS = 1;
 
 export class LaneFatalError extends SequencerError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -110,7 +113,8 @@ export class InclusionLane {
   private queue: Pending[] = [];
   private reserved = 0;
   private scheduled = false;
-  private groupWaits = 0;
+  /** When the current chunk started waiting for in-flight ops, or -1. */
+  private groupWaitStart = -1;
   /** Group-commit statistics: transactions committed and ops answered by them. */
   commits = 0;
   committedOps = 0;
@@ -272,17 +276,15 @@ export class InclusionLane {
       // give them a turn or two to arrive, so one fsync covers them. Alone (concurrency 1),
       // nothing is in flight and the op commits at once.
       const inFlight = this.reserved - this.queue.length;
-      if (
-        this.queue.length > 0 &&
-        this.queue.length < this.o.maxChunk &&
-        inFlight > 0 &&
-        this.groupWaits < MAX_GROUP_WAIT_TURNS
-      ) {
-        this.groupWaits++;
-        this.schedule();
-        return;
+      if (this.queue.length > 0 && this.queue.length < this.o.maxChunk && inFlight > 0) {
+        const now = performance.now();
+        if (this.groupWaitStart < 0) this.groupWaitStart = now;
+        if (now - this.groupWaitStart < MAX_GROUP_WAIT_MS) {
+          this.schedule();
+          return;
+        }
       }
-      this.groupWaits = 0;
+      this.groupWaitStart = -1;
       this.runChunk();
       if (this.queue.length > 0) this.schedule();
     });
@@ -446,7 +448,7 @@ export class InclusionLane {
    */
   private closeBatch(now: number): void {
     const contents = this.o.history.batchContents(this.batch.batchId, this.batch.nonce);
-    const sealedHash = keccak256(encodeBatch(contents), "bytes");
+    const sealedHash = keccak256(encodeBatch(contents));
     this.o.store.closeBatch(this.batch.batchId, now, sealedHash);
     const then = this.o.onSeal?.(this.batch.batchId, this.nextOffset, now);
     if (then) this.afterCommit.push(then);

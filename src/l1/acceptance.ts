@@ -1,4 +1,4 @@
-import { keccak256 } from "viem";
+import { keccak256 } from "../core/keccak.ts";
 import { judgeBatch } from "../core/batch-acceptance.ts";
 import { bytesEqual, bytesToHex } from "../core/bytes.ts";
 import type { DivergenceRow, LandingRow, SafeInputRow, SealedBatch } from "../storage/reader-store.ts";
@@ -47,7 +47,7 @@ export function trackAcceptance(inputs: readonly SafeInputRow[], ctx: Acceptance
     }
     const nonce = Number(v.nonce);
     const ours = ctx.sealed(nonce);
-    const hash = keccak256(input.payload, "bytes");
+    const hash = keccak256(input.payload);
     const matches = ours !== null && bytesEqual(ours.sealedHash, hash);
     landings.push({
       inputIndex: input.inputIndex,

@@ -4,15 +4,10 @@ import { SequencerError } from "../core/errors.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
 import type { DivergenceRow, ReaderStore, SafeInputRow } from "../storage/reader-store.ts";
 import { trackAcceptance } from "./acceptance.ts";
-import { decodeEvmAdvance, inputAddedEvent } from "./contracts.ts";
+import { getInputAddedLogsSplitting } from "./input-logs.ts";
 import { PollLoop } from "./poll-loop.ts";
 import { isL1TransportError } from "./provider.ts";
 
-export class InputReaderError extends SequencerError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super("INPUT_READER_ERROR", message, options);
-  }
-}
 
 export interface InputReaderOptions {
   client: PublicClient;
@@ -170,51 +165,17 @@ export class InputReader {
     return backoff * (0.5 + Math.random() / 2);
   }
 
-  /** Fetches and decodes the app's inputs in [from, to], halving the range when told to. */
+  /** Fetches and decodes the app's inputs in [from, to] (src/l1/input-logs.ts). */
   private async fetchRange(from: bigint, to: bigint): Promise<SafeInputRow[]> {
-    let logs;
-    try {
-      logs = await this.o.client.getLogs({
-        address: this.o.inputBox,
-        event: inputAddedEvent,
-        args: { appContract: this.o.app },
-        fromBlock: from,
-        toBlock: to,
-        strict: true,
-      });
-    } catch (e) {
-      if (to > from && this.isLongRangeError(e)) {
-        const mid = from + (to - from) / 2n;
-        return [...(await this.fetchRange(from, mid)), ...(await this.fetchRange(mid + 1n, to))];
-      }
-      throw e;
-    }
-    return logs.map((log) => {
-      const adv = decodeEvmAdvance(log.args.input);
-      if (adv.appContract.toLowerCase() !== this.o.app || adv.index !== log.args.index) {
-        throw new InputReaderError(
-          `InputAdded ${log.args.index} does not match its EvmAdvance (app ${adv.appContract}, index ${adv.index})`,
-        );
-      }
-      if (log.blockNumber === null || log.transactionHash === null) {
-        throw new InputReaderError("InputAdded log without block number or transaction hash");
-      }
-      return {
-        inputIndex: Number(adv.index),
-        sender: hexToBytes(adv.msgSender, 20),
-        blockNumber: Number(log.blockNumber),
-        blockTimestamp: Number(adv.blockTimestamp),
-        txHash: hexToBytes(log.transactionHash, 32),
-        payload: hexToBytes(adv.payload),
-      };
-    });
-  }
-
-  private isLongRangeError(e: unknown): boolean {
-    for (let cur: unknown = e; cur && typeof cur === "object"; cur = (cur as { cause?: unknown }).cause) {
-      const code = (cur as { code?: unknown }).code;
-      if (typeof code === "number" && this.o.longRangeErrorCodes.includes(code)) return true;
-    }
-    return false;
+    const q = { inputBox: this.o.inputBox, app: this.o.app, fromBlock: from, toBlock: to };
+    const logs = await getInputAddedLogsSplitting(this.o.client, q, this.o.longRangeErrorCodes);
+    return logs.map((log) => ({
+      inputIndex: Number(log.index),
+      sender: log.msgSender,
+      blockNumber: Number(log.logBlockNumber),
+      blockTimestamp: Number(log.blockTimestamp),
+      txHash: hexToBytes(log.transactionHash, 32),
+      payload: log.payload,
+    }));
   }
 }

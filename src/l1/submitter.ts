@@ -1,5 +1,6 @@
-import { encodeFunctionData, keccak256, type PrivateKeyAccount, type PublicClient } from "viem";
-import { bytesToHex as toHex } from "../core/bytes.ts";
+import { encodeFunctionData, type PrivateKeyAccount, type PublicClient } from "viem";
+import { keccak256 } from "../core/keccak.ts";
+import { bytesToHex as toHex, hexToBytes } from "../core/bytes.ts";
 import { encodeBatch } from "../core/ssz.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
 import type { HistoryQueries } from "../storage/queries.ts";
@@ -171,7 +172,7 @@ export class BatchSubmitter {
       maxFeePerGas,
       maxPriorityFeePerGas,
     });
-    const hash = keccak256(serialized, "bytes");
+    const hash = keccak256(hexToBytes(serialized));
     try {
       await client.request({ method: "eth_sendRawTransaction", params: [serialized] });
     } catch (e) {

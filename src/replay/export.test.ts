@@ -6,9 +6,9 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { encodeFunctionData, type PublicClient } from "viem";
+import { encodeAbiParameters, encodeEventTopics, encodeFunctionData, type PublicClient } from "viem";
 import { bytesToHex, type Address, type Hex } from "../core/bytes.ts";
-import { inputsAbi } from "../l1/contracts.ts";
+import { inputBoxAbi, inputsAbi } from "../l1/contracts.ts";
 import { createLogger } from "../observability/log.ts";
 import { exportL1Inputs, ExportError } from "./export.ts";
 import { parseL1Inputs } from "./files.ts";
@@ -49,7 +49,10 @@ function fakeNode(o: {
       }
       throw new Error(`unexpected ${args.functionName}`);
     },
-    getLogs: async (args: { fromBlock: bigint; toBlock: bigint }) => {
+    // Raw eth_getLogs, as src/l1/input-logs.ts asks for it.
+    request: async (req: { method: string; params: [{ fromBlock: Hex; toBlock: Hex }] }) => {
+      if (req.method !== "eth_getLogs") throw new Error(`unexpected ${req.method}`);
+      const args = { fromBlock: BigInt(req.params[0].fromBlock), toBlock: BigInt(req.params[0].toBlock) };
       const span = Number(args.toBlock - args.fromBlock + 1n);
       if (o.maxSpan !== undefined && span > o.maxSpan) {
         calls.push({ from: args.fromBlock, to: args.toBlock, ok: false });
@@ -62,17 +65,21 @@ function fakeNode(o: {
       return o.inputs
         .filter((i) => BigInt(i.block) >= args.fromBlock && BigInt(i.block) <= args.toBlock)
         .map((i) => ({
-          blockNumber: BigInt(i.block),
+          address: BOX,
+          topics: encodeEventTopics({ abi: inputBoxAbi, eventName: "InputAdded", args: { appContract: APP, index: BigInt(i.index) } }),
+          blockNumber: `0x${i.block.toString(16)}`,
           transactionHash: bytesToHex(new Uint8Array(32).fill(i.index + 1)),
-          args: {
-            appContract: APP,
-            index: BigInt(i.index),
-            input: encodeFunctionData({
-              abi: inputsAbi,
-              functionName: "EvmAdvance",
-              args: [31337n, APP, SENDER, BigInt(i.block), BigInt(1000 + i.block), 0n, BigInt(i.index), i.payload],
-            }),
-          },
+          removed: false,
+          data: encodeAbiParameters(
+            [{ type: "bytes" }],
+            [
+              encodeFunctionData({
+                abi: inputsAbi,
+                functionName: "EvmAdvance",
+                args: [31337n, APP, SENDER, BigInt(i.block), BigInt(1000 + i.block), 0n, BigInt(i.index), i.payload],
+              }),
+            ],
+          ),
         }));
     },
   };

@@ -9,9 +9,10 @@
  */
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import type { PublicClient } from "viem";
-import { hexToBytes, type Address, type Hex } from "../core/bytes.ts";
-import { SequencerError } from "../core/errors.ts";
-import { decodeEvmAdvance, inputAddedEvent, inputBoxAbi } from "../l1/contracts.ts";
+import { bytesToHex, type Address, type Hex } from "../core/bytes.ts";
+import { DecodeError, SequencerError } from "../core/errors.ts";
+import { inputBoxAbi } from "../l1/contracts.ts";
+import { getInputAddedLogsSplitting } from "../l1/input-logs.ts";
 import type { Logger } from "../observability/log.ts";
 import { formatL1InputLine, type L1InputRecord } from "./files.ts";
 
@@ -163,6 +164,7 @@ async function checkCount(
   }
 }
 
+/** The app's inputs in [from, to] as file records, with the EvmAdvance cross-checks. */
 async function fetchRange(
   client: PublicClient,
   inputBox: Address,
@@ -174,56 +176,29 @@ async function fetchRange(
 ): Promise<L1InputRecord[]> {
   let logs;
   try {
-    logs = await client.getLogs({
-      address: inputBox,
-      event: inputAddedEvent,
-      args: { appContract: app },
-      fromBlock: from,
-      toBlock: to,
-      strict: true,
-    });
+    logs = await getInputAddedLogsSplitting(client, { inputBox, app, fromBlock: from, toBlock: to }, codes);
   } catch (e) {
-    if (to > from && isLongRangeError(e, codes)) {
-      const mid = from + (to - from) / 2n;
-      return [
-        ...(await fetchRange(client, inputBox, app, chainId, from, mid, codes)),
-        ...(await fetchRange(client, inputBox, app, chainId, mid + 1n, to, codes)),
-      ];
-    }
+    if (e instanceof DecodeError) throw new ExportError(e.message, { cause: e });
     throw e;
   }
   return logs.map((log) => {
-    const adv = decodeEvmAdvance(log.args.input);
-    if (adv.appContract.toLowerCase() !== app || adv.index !== log.args.index) {
-      throw new ExportError(`InputAdded ${log.args.index} does not match its EvmAdvance (app ${adv.appContract}, index ${adv.index})`);
+    if (log.blockNumber !== log.logBlockNumber) {
+      throw new ExportError(`input ${log.index}: EvmAdvance block ${log.blockNumber} differs from the log's block ${log.logBlockNumber}`);
     }
-    if (log.blockNumber === null || log.transactionHash === null) {
-      throw new ExportError("InputAdded log without block number or transaction hash (pending block?)");
+    if (log.chainId !== BigInt(chainId)) {
+      throw new ExportError(`input ${log.index}: EvmAdvance chain id ${log.chainId} differs from the node's ${chainId}`);
     }
-    if (adv.blockNumber !== log.blockNumber) {
-      throw new ExportError(`input ${adv.index}: EvmAdvance block ${adv.blockNumber} differs from the log's block ${log.blockNumber}`);
-    }
-    if (adv.chainId !== BigInt(chainId)) {
-      throw new ExportError(`input ${adv.index}: EvmAdvance chain id ${adv.chainId} differs from the node's ${chainId}`);
-    }
-    if (adv.index > BigInt(Number.MAX_SAFE_INTEGER) || adv.blockTimestamp > BigInt(Number.MAX_SAFE_INTEGER)) {
-      throw new ExportError(`input ${adv.index}: index or timestamp does not fit the file format`);
+    if (log.index > BigInt(Number.MAX_SAFE_INTEGER) || log.blockTimestamp > BigInt(Number.MAX_SAFE_INTEGER)) {
+      throw new ExportError(`input ${log.index}: index or timestamp does not fit the file format`);
     }
     return {
-      inputIndex: Number(adv.index),
-      sender: adv.msgSender.toLowerCase() as Address,
-      blockNumber: Number(log.blockNumber),
-      blockTimestamp: Number(adv.blockTimestamp),
+      inputIndex: Number(log.index),
+      sender: bytesToHex(log.msgSender) as Address,
+      blockNumber: Number(log.logBlockNumber),
+      blockTimestamp: Number(log.blockTimestamp),
       transactionHash: log.transactionHash.toLowerCase() as Hex,
-      payload: hexToBytes(adv.payload),
+      payload: log.payload,
     };
   });
 }
 
-function isLongRangeError(e: unknown, codes: readonly number[]): boolean {
-  for (let cur: unknown = e; cur && typeof cur === "object"; cur = (cur as { cause?: unknown }).cause) {
-    const code = (cur as { code?: unknown }).code;
-    if (typeof code === "number" && codes.includes(code)) return true;
-  }
-  return false;
-}

@@ -5,7 +5,8 @@
  * Deterministic for given options. Not used by the product itself.
  */
 import { secp256k1 } from "@noble/curves/secp256k1";
-import { keccak_256 } from "@noble/hashes/sha3";
+import { keccak256 as keccak_256 } from "../core/keccak.ts";
+import { nativeBackendAvailable, signDigest } from "../core/signature.ts";
 import { addressFromBytes, bytesToHex, type Address, type Hex } from "../core/bytes.ts";
 import { domainSeparator, userOpDigest } from "../core/eip712.ts";
 import { encodeBatch, type WireUserOp } from "../core/ssz.ts";
@@ -29,32 +30,14 @@ export type Signer = (digest: Uint8Array, key: Uint8Array) => Uint8Array;
 
 /** r || s || v(27/28), low-s; libsecp256k1 (native) when it loads, else @noble/curves. */
 export function makeSigner(): { sign: Signer; backend: "native" | "js" } {
-  try {
-    const native = require("../../node_modules/secp256k1/prebuilds/linux-x64/secp256k1.glibc.node") as {
-      Secp256k1: new () => { ecdsaSign(out: { signature: Uint8Array; recid: number }, msg32: Uint8Array, key: Uint8Array, data?: unknown, noncefn?: unknown): number };
-    };
-    const s = new native.Secp256k1();
-    const sign: Signer = (digest, key) => {
-      const out = { signature: new Uint8Array(64), recid: 0 };
-      const rc = s.ecdsaSign(out, digest, key);
-      if (rc !== 0) throw new Error(`native ecdsaSign failed (${rc})`);
-      const sig = new Uint8Array(65);
-      sig.set(out.signature);
-      sig[64] = 27 + out.recid;
-      return sig;
-    };
-    sign(new Uint8Array(32).fill(1), new Uint8Array(32).fill(1)); // probe
-    return { sign, backend: "native" };
-  } catch {
-    const sign: Signer = (digest, key) => {
-      const s = secp256k1.sign(digest, key);
-      const sig = new Uint8Array(65);
-      sig.set(s.toCompactRawBytes());
-      sig[64] = 27 + s.recovery;
-      return sig;
-    };
-    return { sign, backend: "js" };
-  }
+  const sign: Signer = (digest, key) => {
+    const s = signDigest(digest, key);
+    const sig = new Uint8Array(65);
+    sig.set(s.compact);
+    sig[64] = 27 + s.recovery;
+    return sig;
+  };
+  return { sign, backend: nativeBackendAvailable() ? "native" : "js" };
 }
 
 export interface SyntheticUser {

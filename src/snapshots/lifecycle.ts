@@ -36,6 +36,10 @@ export interface SnapshotManagerOptions {
   processInstance?: string;
   /** Where files are written after a seal commits; inline (this thread) by default. */
   writer?: SnapshotFileWriter;
+  /** Written files are registered in one transaction per this period (default 250 ms). */
+  registerDelayMs?: number;
+  /** Requested GC runs at most this often (default 1000 ms): each is a transaction. */
+  gcMinIntervalMs?: number;
 }
 
 /**
@@ -72,6 +76,9 @@ export class SnapshotManager implements SnapshotSource {
   readonly sealStats: SealStats = { count: 0, totalMs: 0, maxMs: 0, lastMs: 0, lastBytes: 0, dumpMs: 0, writeMs: 0, workerMs: 0, failed: 0 };
   private inFlight = 0;
   private readonly idleWaiters: (() => void)[] = [];
+  private readonly toRegister: NewSnapshot[] = [];
+  private registerTimer: ReturnType<typeof setTimeout> | null = null;
+  private lastGcAt = 0;
   private readonly o: SnapshotManagerOptions;
   private readonly now: () => number;
   private readonly heldLeases = new Set<number>();
@@ -113,6 +120,10 @@ export class SnapshotManager implements SnapshotSource {
   /** Stops GC and releases this process's leases (their streams are being torn down). */
   stop(): void {
     this.stopped = true;
+    if (this.registerTimer) clearTimeout(this.registerTimer);
+    this.registerTimer = null;
+    this.toRegister.length = 0;
+    this.notifyIdle();
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     for (const id of [...this.heldLeases]) this.release(id);
@@ -147,7 +158,7 @@ export class SnapshotManager implements SnapshotSource {
           (w) => {
             s.writeMs += performance.now() - t1;
             s.workerMs += w.ms;
-            this.register({
+            this.queueRegistration({
               batchId,
               l2TxIndex,
               executedInputCount: position.executedInputCount,
@@ -166,27 +177,54 @@ export class SnapshotManager implements SnapshotSource {
         )
         .finally(() => {
           this.inFlight--;
-          if (this.inFlight === 0) for (const r of this.idleWaiters.splice(0)) r();
+          this.notifyIdle();
         });
     };
   }
 
   /** Resolves once every snapshot handed to the writer is registered (or has failed). */
   whenIdle(): Promise<void> {
-    if (this.inFlight === 0) return Promise.resolve();
+    if (this.inFlight === 0 && this.toRegister.length === 0) return Promise.resolve();
     return new Promise((r) => this.idleWaiters.push(r));
   }
 
-  private register(row: NewSnapshot): void {
-    const path = join(this.dir, row.fileName);
-    if (this.stopped) return; // the database may be closing; the file is swept at next start
-    let id: number | null;
+  private notifyIdle(): void {
+    if (this.inFlight === 0 && this.toRegister.length === 0) for (const r of this.idleWaiters.splice(0)) r();
+  }
+
+  /**
+   * Rows are registered in groups, one transaction (one fsync) per `registerDelayMs`, so that
+   * under load (a seal every few tens of milliseconds) registrations do not add an fsync each
+   * to the lane's thread.
+   */
+  private queueRegistration(row: NewSnapshot): void {
+    this.toRegister.push(row);
+    if (this.registerTimer) return;
+    this.registerTimer = setTimeout(() => {
+      this.registerTimer = null;
+      const rows = this.toRegister.splice(0);
+      try {
+        this.registerAll(rows);
+      } finally {
+        this.notifyIdle();
+      }
+    }, this.o.registerDelayMs ?? 250);
+  }
+
+  private registerAll(rows: NewSnapshot[]): void {
+    if (this.stopped || rows.length === 0) return; // the database may be closing; files are swept at next start
+    let ids: (number | null)[];
     try {
-      id = this.store.registerSealed(row, this.now());
+      ids = this.store.registerSealedAll(rows, this.now());
     } catch (e) {
-      this.o.log.warn("snapshot registration failed; file swept at next start", { file: path, ...errorFields(e) });
+      this.o.log.warn("snapshot registration failed; files swept at next start", { files: rows.map((r) => r.fileName), ...errorFields(e) });
       return;
     }
+    rows.forEach((row, i) => this.registered(row, ids[i]!));
+  }
+
+  private registered(row: NewSnapshot, id: number | null): void {
+    const path = join(this.dir, row.fileName);
     if (id === null) {
       // Recovery invalidated the batch while its file was being written.
       try {
@@ -303,10 +341,11 @@ export class SnapshotManager implements SnapshotSource {
   requestGc(): void {
     if (this.gcScheduled || this.stopped) return;
     this.gcScheduled = true;
+    const wait = Math.max(0, this.lastGcAt + (this.o.gcMinIntervalMs ?? 1000) - Date.now());
     setTimeout(() => {
       this.gcScheduled = false;
       if (!this.stopped) this.gc();
-    }, 0);
+    }, wait);
   }
 
   /**
@@ -314,6 +353,7 @@ export class SnapshotManager implements SnapshotSource {
    * leaves orphan files, swept at the next start. Returns the number deleted.
    */
   gc(): number {
+    this.lastGcAt = Date.now();
     let files: string[];
     try {
       files = this.store.deleteSuperseded();

@@ -82,7 +82,7 @@ export class Harness {
     this.app = newApp();
     this.history = new HistoryQueries(this.db);
     try {
-      this.snapshots = SnapshotManager.open({ db: this.db, dataDir: dir, app: this.app, log, now: () => this.clock, writer: o.writer });
+      this.snapshots = SnapshotManager.open({ db: this.db, dataDir: dir, app: this.app, log, now: () => this.clock, writer: o.writer, registerDelayMs: 0 });
       this.rebuilt = rebuildApp(this.app, this.history, this.snapshots, log);
     } catch (e) {
       this.db.close();

@@ -157,13 +157,20 @@ export class SnapshotStore {
    * pointer catches up in the same transaction, as it would have in the reader's.
    */
   registerSealed(s: NewSnapshot, nowMs: number): number | null {
-    return this.db.transaction(() => {
-      const live = this.qLiveBatch.get(s.batchId) as { landing: number | null } | null;
-      if (!live) return null;
-      const id = this.insert(s);
-      if (live.landing !== null) this.markFinalized(s.batchId, live.landing, nowMs);
-      return id;
-    })();
+    return this.registerSealedAll([s], nowMs)[0]!;
+  }
+
+  /** `registerSealed` for several rows, in one transaction; ids (or null) in order. */
+  registerSealedAll(rows: NewSnapshot[], nowMs: number): (number | null)[] {
+    return this.db.transaction(() =>
+      rows.map((s) => {
+        const live = this.qLiveBatch.get(s.batchId) as { landing: number | null } | null;
+        if (!live) return null;
+        const id = this.insert(s);
+        if (live.landing !== null) this.markFinalized(s.batchId, live.landing, nowMs);
+        return id;
+      }),
+    )();
   }
 
   insert(s: NewSnapshot): number {
