@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { ConfigError } from "../core/errors.ts";
 import { tempDir } from "../../test/support/sequencer.ts";
@@ -35,6 +36,8 @@ describe("config", () => {
     expect(c.longBlockRangeErrorCodes).toEqual([-32005, -32600, -32602, -32616]);
     expect(c.appAddress).toBe("0xdc64a140aa3e981100a9beca4e685f962f0cf6c9");
     expect(c.inputBoxAddress).toBeUndefined();
+    expect(c.signatureWorkers).toBe(Math.max(1, availableParallelism() - 1));
+    expect(loadConfig({ ...base, SEQ_SIGNATURE_WORKERS: "3" }).signatureWorkers).toBe(3);
   });
 
   test.each([
@@ -56,6 +59,8 @@ describe("config", () => {
     ["SEQ_MAX_BATCH_OPEN_SECONDS", "0"],
     ["SEQ_LONG_BLOCK_RANGE_ERROR_CODES", "-32005,x"],
     ["SEQ_LOG_LEVEL", "verbose"],
+    ["SEQ_SIGNATURE_WORKERS", "0"],
+    ["SEQ_SIGNATURE_WORKERS", "two"],
     ["SEQ_INPUT_BOX_ADDRESS", "0xnothex0000000000000000000000000000000000"],
   ] as const)("%s=%p is a startup error naming the variable", (name, value) => {
     const env: Record<string, string> = { ...base };

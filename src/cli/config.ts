@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { ConfigError } from "../core/errors.ts";
 import { MAX_WAIT_BLOCKS } from "../core/scheduler-rules.ts";
 import { dangerThreshold } from "../recovery/danger.ts";
@@ -33,6 +34,8 @@ export interface Config {
   inputReaderPollIntervalMs: number;
   /** Ops admitted but not yet answered; beyond it `POST /tx` answers 429. */
   laneQueueCapacity: number;
+  /** Signature-recovery workers; default: one per core beyond the lane's own. */
+  signatureWorkers: number;
   logLevel: LogLevel;
 }
 
@@ -139,6 +142,12 @@ export function loadConfig(env: Env, defaults: Partial<Env> = {}): Config {
       get("SEQ_LANE_QUEUE_CAPACITY") ?? "8192",
       1,
       1_000_000,
+    ),
+    signatureWorkers: parseIntRange(
+      "SEQ_SIGNATURE_WORKERS",
+      get("SEQ_SIGNATURE_WORKERS") ?? String(Math.max(1, availableParallelism() - 1)),
+      1,
+      256,
     ),
     logLevel: parseLogLevel(get("SEQ_LOG_LEVEL") ?? "info"),
   };

@@ -174,7 +174,7 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
 
     // The codec's list limit bounds every app: an op beyond it would make its batch undecodable.
     const maxDataLength = Math.min(app.maxDataLength, MAX_USER_OP_DATA_BYTES);
-    const pool = RecoverPool.create(undefined, domainSeparator(config.chainId, config.appAddress));
+    const pool = RecoverPool.create(config.signatureWorkers, domainSeparator(config.chainId, config.appAddress));
     cleanup.push(() => pool.close());
     // The listeners come up before the startup recovery decision is taken; until it is, no op
     // may be confirmed (reads already work).

@@ -4,7 +4,7 @@
  * The digest is computed by hand with keccak because it runs for every POST /tx; viem's
  * generic typed-data encoder is used only in tests, as the cross-check.
  */
-import { keccak256 } from "./keccak.ts";
+import { createKeccak256, keccak256 } from "./keccak.ts";
 import { hexToBytes, normalizeAddress, u256BE, U16_MAX, U32_MAX, type Address } from "./bytes.ts";
 import { EncodeError } from "./protocol-errors.ts";
 
@@ -32,8 +32,11 @@ export interface Eip712Domain {
 }
 
 const utf8 = new TextEncoder();
-const USER_OP_TYPEHASH = keccak256(utf8.encode(USER_OP_TYPE_STRING));
-const DOMAIN_TYPEHASH = keccak256(utf8.encode(DOMAIN_TYPE_STRING));
+// Import-time constants use the JS backend: loading the native addon at import would happen
+// in every worker as it starts (see keccak.ts on why that must wait for the first real hash).
+const keccakAtImport = createKeccak256("js");
+const USER_OP_TYPEHASH = keccakAtImport(utf8.encode(USER_OP_TYPE_STRING));
+const DOMAIN_TYPEHASH = keccakAtImport(utf8.encode(DOMAIN_TYPE_STRING));
 
 /** The domain object, as viem expects it and as GET /domain serves it (chainId as bigint). */
 export function eip712Domain(chainId: bigint, app: Address): Eip712Domain {

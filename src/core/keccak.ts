@@ -75,7 +75,22 @@ export function createKeccak256(backend: KeccakBackend): Keccak256 {
   return keccakNative(s);
 }
 
-export const keccakBackend: KeccakBackend = loadNative() ? "native" : "js";
+/** The backend `keccak256` uses (loads the addon if that has not happened yet). */
+export function keccakBackend(): KeccakBackend {
+  return loadNative() ? "native" : "js";
+}
 
-/** keccak256 of `data` (32 bytes). */
-export const keccak256: Keccak256 = keccakBackend === "native" ? keccakNative(loadNative()!) : keccakJs;
+let active: Keccak256 | undefined;
+
+/**
+ * keccak256 of `data` (32 bytes). The addon is loaded at the first call, not at import: Bun
+ * aborts the process when a Worker is terminated while a node-addon-api module is being
+ * registered, and pools create and terminate workers that may never hash anything.
+ */
+export function keccak256(data: Uint8Array): Uint8Array {
+  if (active === undefined) {
+    const s = loadNative();
+    active = s ? keccakNative(s) : keccakJs;
+  }
+  return active(data);
+}

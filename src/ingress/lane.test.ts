@@ -107,6 +107,33 @@ describe("inclusion lane", () => {
     expect(h.lane.queueDepth).toBe(0);
   });
 
+  test("an op alone commits at once; ops arriving while a burst's commit is recent join one commit", async () => {
+    const h = newHarness(10);
+    h.deposit(10, 10n ** 18n, 15);
+    await Bun.sleep(5);
+    const ops = await Promise.all(Array.from({ length: 8 }, (_, i) => h.op(i)));
+    // sequential, one at a time (concurrency 1): one commit each, no lingering
+    const start = h.lane.commits;
+    for (const o of ops.slice(0, 3)) {
+      const t0 = performance.now();
+      expect((await submit(h, o)).ok).toBe(true);
+      expect(performance.now() - t0).toBeLessThan(1000); // never held for a timer it did not need
+    }
+    expect(h.lane.commits - start).toBe(3);
+    // a burst of two, then three more submitted one turn apart: the commit after a
+    // multi-op commit lingers, so the three share it
+    await Promise.all(ops.slice(3, 5).map((o) => submit(h, o)));
+    const mid = h.lane.commits;
+    const late: ReturnType<typeof submit>[] = [];
+    for (const o of ops.slice(5)) {
+      late.push(submit(h, o));
+      await new Promise((r) => setImmediate(r)); // the lane's own turn runs in between
+    }
+    expect((await Promise.all(late)).every((r) => r.ok)).toBe(true);
+    expect(h.lane.commits - mid).toBe(1);
+    expect(h.app.nonceOf(USER)).toBe(8);
+  });
+
   test("rejected ops are answered and never stored", async () => {
     const h = newHarness(10);
     h.deposit(10, 10n ** 18n, 15);

@@ -29,7 +29,9 @@ export type LaneResult =
  * How long a chunk may wait for ops still in signature recovery, so that one fsync covers
  * them too. Bounded so the first op of a chunk never waits more than this for the others.
  */
-const MAX_GROUP_WAIT_MS = 1;
+const MAX_GROUP_WAIT_MS = 3;
+/** Under concurrent load, the least time between the starts of two group commits. */
+const LINGER_MS = 2;
 
 export class LaneFatalError extends SequencerError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -113,8 +115,11 @@ export class InclusionLane {
   private queue: Pending[] = [];
   private reserved = 0;
   private scheduled = false;
-  /** When the current chunk started waiting for in-flight ops, or -1. */
+  /** When the current chunk started waiting for more ops, or -1. */
   private groupWaitStart = -1;
+  /** When the last group commit started, and how many ops it carried. */
+  private lastCommitAt = 0;
+  private lastCommitOps = 0;
   /** Group-commit statistics: transactions committed and ops answered by them. */
   commits = 0;
   committedOps = 0;
@@ -270,24 +275,50 @@ export class InclusionLane {
   private schedule(): void {
     if (this.scheduled || this.failed || this.stopped || this.pausedReason !== null) return;
     this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      // Group commit sized by load: while more admitted ops are still in signature recovery,
-      // give them a turn or two to arrive, so one fsync covers them. Alone (concurrency 1),
-      // nothing is in flight and the op commits at once.
-      const inFlight = this.reserved - this.queue.length;
-      if (this.queue.length > 0 && this.queue.length < this.o.maxChunk && inFlight > 0) {
-        const now = performance.now();
-        if (this.groupWaitStart < 0) this.groupWaitStart = now;
-        if (now - this.groupWaitStart < MAX_GROUP_WAIT_MS) {
-          this.schedule();
-          return;
-        }
-      }
-      this.groupWaitStart = -1;
-      this.runChunk();
-      if (this.queue.length > 0) this.schedule();
-    });
+    setImmediate(() => this.turn());
+  }
+
+  private turn(): void {
+    this.scheduled = false;
+    const wait = this.groupWait();
+    if (wait === "next-turn") {
+      this.schedule();
+      return;
+    }
+    if (wait !== null) {
+      this.scheduled = true;
+      setTimeout(() => this.turn(), wait);
+      return;
+    }
+    this.groupWaitStart = -1;
+    this.runChunk();
+    if (this.queue.length > 0) this.schedule();
+  }
+
+  /**
+   * Group commit sized by load: how long to hold queued ops back so that one fsync covers
+   * more of them — another event-loop turn, some milliseconds, or null for "commit now".
+   *
+   * - Ops admitted but still in signature recovery will reach the queue within a turn or two.
+   * - Under concurrent load (the last commit carried several ops) the next ops are usually
+   *   still in the sockets, invisible to the lane: linger until LINGER_MS after that commit.
+   * - Alone (concurrency 1: one op in the queue, nothing in flight, the last commit carried
+   *   one op), the op commits at once.
+   * Never more than MAX_GROUP_WAIT_MS in all, and never once a chunk is full.
+   */
+  private groupWait(): "next-turn" | number | null {
+    const queued = this.queue.length;
+    if (queued === 0 || queued >= this.o.maxChunk) return null;
+    const now = performance.now();
+    if (this.groupWaitStart < 0) this.groupWaitStart = now;
+    const budget = MAX_GROUP_WAIT_MS - (now - this.groupWaitStart);
+    if (budget <= 0) return null;
+    if (this.reserved - queued > 0) return "next-turn";
+    if (this.lastCommitOps > 1) {
+      const linger = LINGER_MS - (now - this.lastCommitAt);
+      if (linger > 0) return Math.min(linger, budget);
+    }
+    return null;
   }
 
   private runChunk(): void {
@@ -321,6 +352,8 @@ export class InclusionLane {
       }
     }
     // Tips are copied so that a failed transaction leaves the in-memory view untouched.
+    this.lastCommitAt = performance.now();
+    this.lastCommitOps = chunk.length;
     const saved = { batch: { ...this.batch }, frame: { ...this.frame }, nextOffset: this.nextOffset, lastDrained: this.lastDrainedInput };
     try {
       this.o.store.transaction(() => {
