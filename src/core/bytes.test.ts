@@ -31,6 +31,29 @@ describe("hex", () => {
     );
   });
 
+  test("the native path (256 bytes and up) round-trips and rejects exactly like the loop", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 250, maxLength: 2000 }), (b) => {
+        const h = bytesToHex(b);
+        expect(h).toBe(`0x${Buffer.from(b).toString("hex")}`);
+        expect(bytesEqual(hexToBytes(h), b)).toBe(true);
+        expect(bytesEqual(hexToBytes(h.toUpperCase().replace("0X", "0x")), b)).toBe(true);
+        return true;
+      }),
+      { numRuns: 50 },
+    );
+    const good = `0x${"ab".repeat(300)}`;
+    for (const pos of [2, 3, 100, 101, good.length - 2, good.length - 1]) {
+      for (const bad of ["g", " ", "\u0661", "x"]) {
+        const h = good.slice(0, pos) + bad + good.slice(pos + 1);
+        expect(() => hexToBytes(h)).toThrow(new RegExp(`non-hex character at position ${pos}`));
+      }
+    }
+    // views into a larger buffer encode only their own bytes
+    const big = new Uint8Array(1000).map((_, i) => i);
+    expect(bytesToHex(big.subarray(100, 400))).toBe(`0x${Buffer.from(big.subarray(100, 400)).toString("hex")}`);
+  });
+
   test("accepts 0x and 0X, empty payload", () => {
     expect(hexToBytes("0x").length).toBe(0);
     expect(hexToBytes("0XaB")).toEqual(new Uint8Array([0xab]));

@@ -7,7 +7,8 @@
  * `test/l1/contracts.test.ts` checks that they are deep-equal to the artifact fragments. Keeping
  * the artifacts out of this module also keeps their bytecode/metadata out of the binary.
  */
-import { type Address, type Hex, decodeFunctionData, encodePacked, getAddress, isAddress, isHex } from "viem";
+import { type Address, type Hex, decodeFunctionData, encodePacked, getAddress, isAddress, isHex, toFunctionSelector } from "viem";
+import { bytesToHex, hexToBytes } from "../core/bytes.ts";
 import { DecodeError } from "../core/errors.ts";
 import deploymentJson from "../../devnet/deployment.json";
 
@@ -204,6 +205,24 @@ export const applicationAbi = [
   },
   { type: "receive", stateMutability: "payable" },
 ] as const;
+
+const ADD_INPUT_SELECTOR = hexToBytes(toFunctionSelector("addInput(address,bytes)"));
+
+/**
+ * Calldata of `InputBox.addInput(app, payload)`, encoded by offset: selector, the address
+ * word, the offset of `payload` (0x40), its length and its bytes padded to 32. Same bytes as
+ * viem's `encodeFunctionData` (add-input.test.ts), without walking a 32 KB batch as hex.
+ */
+export function encodeAddInput(app: Address, payload: Uint8Array): Hex {
+  const padded = Math.ceil(payload.length / 32) * 32;
+  const out = new Uint8Array(4 + 32 * 3 + padded);
+  out.set(ADD_INPUT_SELECTOR, 0);
+  out.set(hexToBytes(app, 20), 4 + 12);
+  out[4 + 32 + 31] = 0x40;
+  new DataView(out.buffer).setUint32(4 + 64 + 28, payload.length);
+  out.set(payload, 4 + 96);
+  return bytesToHex(out);
+}
 
 /** A decoded `EvmAdvance` (the `input` of an `InputAdded` event). */
 export interface EvmAdvance {

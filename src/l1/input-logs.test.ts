@@ -69,6 +69,7 @@ describe("InputAdded decoding by hand", () => {
       ["removed", () => decodeInputAddedLog({ ...rawLog(5n, good), removed: true }, APP)],
       ["not an InputAdded", () => decodeInputAddedLog({ ...rawLog(5n, good), topics: [] }, APP)],
       ["non-hex", () => decodeEvmAdvanceData(`${good.slice(0, -2)}zz`)],
+      ["non-hex", () => decodeEvmAdvanceData(`${good.slice(0, 100)}g${good.slice(101)}`)],
       ["whole bytes", () => decodeEvmAdvanceData(`${good}0`)],
       ["selector", () => decodeEvmAdvanceData(encodeAbiParameters([{ type: "bytes" }], [`0xdeadbeef${"00".repeat(300)}`]))],
       ["claimed", () => decodeEvmAdvanceData(good.slice(0, -64) as Hex)],

@@ -9,6 +9,7 @@
  * viem's decoder on the same logs, and every malformed shape against a clear error.
  */
 import { encodeEventTopics, toFunctionSelector, type Address, type Hex, type PublicClient } from "viem";
+import { hexToBytes } from "../core/bytes.ts";
 import { DecodeError } from "../core/errors.ts";
 import { inputAddedEvent, inputBoxAbi } from "./contracts.ts";
 
@@ -117,10 +118,11 @@ function hexBytes(data: string): Uint8Array {
   if (typeof data !== "string" || !data.startsWith("0x") || data.length % 2 !== 0) {
     throw new DecodeError("log data is not 0x-prefixed hex with whole bytes");
   }
-  const b = Buffer.from(data.slice(2), "hex");
-  // Buffer.from stops silently at the first non-hex digit.
-  if (b.length * 2 !== data.length - 2) throw new DecodeError("log data contains non-hex characters");
-  return new Uint8Array(b.buffer, b.byteOffset, b.length);
+  try {
+    return hexToBytes(data);
+  } catch (e) {
+    throw new DecodeError(`log data contains non-hex characters: ${(e as Error).message}`, { cause: e });
+  }
 }
 
 function hex(b: Uint8Array): string {

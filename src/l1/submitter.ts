@@ -1,11 +1,11 @@
-import { encodeFunctionData, type PrivateKeyAccount, type PublicClient } from "viem";
+import type { PrivateKeyAccount, PublicClient } from "viem";
 import { keccak256 } from "../core/keccak.ts";
 import { bytesToHex as toHex, hexToBytes } from "../core/bytes.ts";
 import { encodeBatch } from "../core/ssz.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
 import type { HistoryQueries } from "../storage/queries.ts";
 import type { SubmitterStore, UnacceptedBatch } from "../storage/submitter-store.ts";
-import { inputBoxAbi } from "./contracts.ts";
+import { encodeAddInput } from "./contracts.ts";
 import { ALREADY_HELD, isBenignBroadcastAnswer, NONCE_USED, nodeMessage } from "./node-answers.ts";
 import { PollLoop } from "./poll-loop.ts";
 import { isL1TransportError } from "./provider.ts";
@@ -155,7 +155,7 @@ export class BatchSubmitter {
     let prepared = this.prepared.get(b.batchId);
     if (!prepared) {
       const payload = encodeBatch(this.o.history.batchContents(b.batchId, b.nonce));
-      const data = encodeFunctionData({ abi: inputBoxAbi, functionName: "addInput", args: [this.o.app, toHex(payload)] });
+      const data = encodeAddInput(this.o.app, payload);
       const estimate = await client.estimateGas({ account: account.address, to: this.o.inputBox, data });
       prepared = { data, bytes: payload.length, gas: (estimate * 12n) / 10n };
       this.prepared.set(b.batchId, prepared);
