@@ -1,20 +1,8 @@
 import { describe, expect, test } from "bun:test";
+import { seededBytes } from "../../test/support/bytes.ts";
 import { keccak256 as viemKeccak } from "viem";
 import { bytesToHex } from "./bytes.ts";
 import { createKeccak256, keccak256, keccakBackend, nativeKeccakLoadError } from "./keccak.ts";
-
-/** xorshift32: reproducible inputs without a dependency. */
-function bytes(seed: number, n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 describe("keccak256", () => {
   test("the native addon loads on linux-x64 (the platform the binary ships for)", () => {
@@ -29,7 +17,7 @@ describe("keccak256", () => {
     const js = createKeccak256("js");
     const lengths = [0, 1, 31, 32, 33, 135, 136, 137, 271, 272, 273, 1000, 32_768, 65_537];
     for (const [i, n] of lengths.entries()) {
-      const b = bytes(i + 1, n);
+      const b = seededBytes(i + 1, n);
       const want = viemKeccak(b);
       expect(bytesToHex(native(b))).toBe(want);
       expect(bytesToHex(js(b))).toBe(want);
@@ -38,15 +26,15 @@ describe("keccak256", () => {
   });
 
   test("results are independent copies: a later hash does not overwrite an earlier one", () => {
-    const a = keccak256(bytes(7, 10));
+    const a = keccak256(seededBytes(7, 10));
     const keep = bytesToHex(a);
-    keccak256(bytes(8, 10));
+    keccak256(seededBytes(8, 10));
     expect(bytesToHex(a)).toBe(keep);
     expect(a.length).toBe(32);
   });
 
   test("subarrays hash only their own bytes", () => {
-    const big = bytes(9, 200);
+    const big = seededBytes(9, 200);
     const view = big.subarray(50, 150);
     expect(bytesToHex(keccak256(view))).toBe(viemKeccak(view.slice()));
   });

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { seededBytes } from "../../test/support/bytes.ts";
 import { decodeAbiParameters, encodeAbiParameters, encodeEventTopics, encodeFunctionData, type Address, type Hex } from "viem";
 import { bytesToHex } from "../core/bytes.ts";
 import { DecodeError } from "../core/errors.ts";
@@ -7,18 +8,6 @@ import { decodeEvmAdvanceData, decodeInputAddedLog } from "./input-logs.ts";
 
 const APP: Address = "0xab7528bb862fb57e8a2bcd567a2e929a0be56a5e";
 const SENDER: Address = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8";
-
-function rnd(seed: number, n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let x = seed || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 function logData(index: bigint, payload: Uint8Array, o: { app?: Address; chainId?: bigint } = {}): Hex {
   const input = encodeFunctionData({
@@ -37,7 +26,7 @@ function rawLog(index: bigint, data: Hex) {
 describe("InputAdded decoding by hand", () => {
   test("equals viem's decoder for payloads of every size class, up to 64 KB", () => {
     for (const [i, n] of [0, 1, 31, 32, 33, 64, 1000, 32_768, 65_536].entries()) {
-      const payload = rnd(i + 3, n);
+      const payload = seededBytes(i + 3, n);
       const data = logData(BigInt(i * 1000), payload);
       const ours = decodeEvmAdvanceData(data);
       const viems = decodeEvmAdvance(decodeAbiParameters([{ type: "bytes" }], data)[0] as Hex);
@@ -53,18 +42,18 @@ describe("InputAdded decoding by hand", () => {
   });
 
   test("a whole log: topics, index and block checked", () => {
-    const d = decodeInputAddedLog(rawLog(5n, logData(5n, rnd(1, 10))), APP);
+    const d = decodeInputAddedLog(rawLog(5n, logData(5n, seededBytes(1, 10))), APP);
     expect(d.index).toBe(5n);
     expect(d.logBlockNumber).toBe(1234n);
     expect(d.transactionHash).toBe(`0x${"11".repeat(32)}`);
   });
 
   test("malformed logs are DecodeErrors naming what is wrong", () => {
-    const good = logData(5n, rnd(1, 40));
+    const good = logData(5n, seededBytes(1, 40));
     const cases: [string, () => unknown][] = [
       ["index", () => decodeInputAddedLog(rawLog(6n, good), APP)],
       ["another app", () => decodeInputAddedLog(rawLog(5n, good), "0x0000000000000000000000000000000000000001")],
-      ["does not match", () => decodeInputAddedLog(rawLog(5n, logData(5n, rnd(1, 4), { app: SENDER })), APP)],
+      ["does not match", () => decodeInputAddedLog(rawLog(5n, logData(5n, seededBytes(1, 4), { app: SENDER })), APP)],
       ["pending", () => decodeInputAddedLog({ ...rawLog(5n, good), blockNumber: null }, APP)],
       ["removed", () => decodeInputAddedLog({ ...rawLog(5n, good), removed: true }, APP)],
       ["not an InputAdded", () => decodeInputAddedLog({ ...rawLog(5n, good), topics: [] }, APP)],

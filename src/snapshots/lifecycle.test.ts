@@ -38,6 +38,24 @@ function restart(h: Harness, o?: ConstructorParameters<typeof Harness>[1]): Harn
   return harness(h.dir, o);
 }
 
+/** One batch sealed with one op, its snapshot file write held until `release()`. */
+async function sealedWithHeldWrite(): Promise<{ h: Harness; release: () => void }> {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const h = harness(newDir(), {
+    writer: async (dir, i, b, bytes) => {
+      await gate;
+      return inlineSnapshotWriter(dir, i, b, bytes);
+    },
+  });
+  await h.deposit([{ to: account(0), amount: 10n ** 18n }]);
+  await h.submit(h.op(account(0), 0, transfer(1n, account(1))));
+  h.clock += 1000;
+  h.lane.tick();
+  await h.until(() => h.sealedCount() === 1, "sealed");
+  return { h, release };
+}
+
 type Row = { snapshot_id: number; batch_id: number; l2_tx_index: number; file_name: string; size_bytes: number; sha256: Uint8Array };
 const rows = (h: Harness) => h.db.query("SELECT * FROM snapshots ORDER BY l2_tx_index").all() as Row[];
 const files = (h: Harness) => readdirSync(snapshotDir(h.dir)).sort();
@@ -104,19 +122,8 @@ describe("snapshot at every batch close", () => {
   });
 
   test("a snapshot whose batch was invalidated before its file was written is dropped, file included", async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const h = harness(newDir(), {
-      writer: async (dir, i, b, bytes) => {
-        await gate; // the write is still in flight while the batch gets invalidated
-        return inlineSnapshotWriter(dir, i, b, bytes);
-      },
-    });
-    await h.deposit([{ to: account(0), amount: 10n ** 18n }]);
-    await h.submit(h.op(account(0), 0, transfer(1n, account(1))));
-    h.clock += 1000;
-    h.lane.tick();
-    await h.until(() => h.sealedCount() === 1, "sealed");
+    // the write is still in flight while the batch gets invalidated
+    const { h, release } = await sealedWithHeldWrite();
     h.db.query("UPDATE batches SET invalidated_at_ms = 1 WHERE closed_at_ms IS NOT NULL").run();
     release();
     await h.snapshots.whenIdle();
@@ -125,19 +132,7 @@ describe("snapshot at every batch close", () => {
   });
 
   test("a batch accepted on L1 before its file is registered becomes the finalized snapshot at registration", async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const h = harness(newDir(), {
-      writer: async (dir, i, b, bytes) => {
-        await gate;
-        return inlineSnapshotWriter(dir, i, b, bytes);
-      },
-    });
-    await h.deposit([{ to: account(0), amount: 10n ** 18n }]);
-    await h.submit(h.op(account(0), 0, transfer(1n, account(1))));
-    h.clock += 1000;
-    h.lane.tick();
-    await h.until(() => h.sealedCount() === 1, "sealed");
+    const { h, release } = await sealedWithHeldWrite();
     const block = h.land(0); // the reader records the landing; no snapshot row exists yet
     expect(h.snapshots.finalized()).toBeNull();
     release();

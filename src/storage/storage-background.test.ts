@@ -5,13 +5,10 @@
 import { afterEach, expect, test } from "bun:test";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { tempDir } from "../../test/support/sequencer.ts";
+import { opsDir } from "../../test/support/storage.ts";
 import { bytesToHex } from "../core/bytes.ts";
 import { createLogger } from "../observability/log.ts";
 import { ensureSnapshotDir, sha256, snapshotDir } from "../snapshots/files.ts";
-import { openDatabase } from "./db.ts";
-import { LaneStore } from "./lane-store.ts";
-import { ReaderStore } from "./reader-store.ts";
 import { SnapshotWriteError, StorageBackground } from "./storage-background.ts";
 import { txIndexWatermark } from "./tx-index.ts";
 
@@ -24,35 +21,21 @@ const lines: Record<string, unknown>[] = [];
 const log = createLogger({ write: (l: string) => void lines.push(JSON.parse(l)) });
 
 function setup(opts: { ops: number }) {
-  const dir = tempDir("bg-");
-  closers.push(() => dir.remove());
-  const db = openDatabase(dir.path);
-  closers.push(() => db.close());
-  new ReaderStore(db).append([], { safeBlock: 10, finalizedBlock: 5, scannedThroughBlock: 10 }, 0);
-  const lane = new LaneStore(db);
-  const frameId = lane.transaction(() => lane.openFrame(lane.openBatch(0, null, 1), 0, 10, 0, 1));
-  let nonce = 0;
-  const insert = (n: number) =>
-    lane.transaction(() => {
-      for (let i = 0; i < n; i++) {
+  const w = opsDir("bg-");
+  closers.push(() => w.close());
+  let n = 0;
+  const insert = (count: number) =>
+    w.insert(
+      ...Array.from({ length: count }, () => {
         const h = new Uint8Array(32);
-        new DataView(h.buffer).setUint32(0, nonce + 1);
-        lane.insertUserOp({
-          frameId,
-          sender: new Uint8Array(20).fill(1),
-          nonce: nonce++,
-          maxFee: 0,
-          data: new Uint8Array([1]),
-          signature: new Uint8Array(65),
-          txHash: h,
-          acceptedAtMs: 1,
-        });
-      }
-    });
+        new DataView(h.buffer).setUint32(0, ++n);
+        return h;
+      }),
+    );
   insert(opts.ops);
-  const bg = new StorageBackground({ dataDir: dir.path, log, checkpointIntervalMs: 50, indexIntervalMs: 10, indexBatch: 1000, restartDelayMs: 20 });
+  const bg = new StorageBackground({ dataDir: w.dir, log, checkpointIntervalMs: 50, indexIntervalMs: 10, indexBatch: 1000, restartDelayMs: 20 });
   closers.push(() => bg.stop());
-  return { dir: dir.path, db, bg, insert };
+  return { dir: w.dir, db: w.db, bg, insert };
 }
 
 async function until(f: () => boolean, what: string, ms = 10_000): Promise<void> {

@@ -5,10 +5,7 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { tempDir } from "../../test/support/sequencer.ts";
-import { openDatabase } from "./db.ts";
-import { LaneStore } from "./lane-store.ts";
-import { ReaderStore } from "./reader-store.ts";
+import { opsDir } from "../../test/support/storage.ts";
 import { StatusQueries } from "./status-queries.ts";
 import { attachTxIndex, indexNewOps, TX_CANDIDATES_SQL, txIndexPath, txIndexWatermark } from "./tx-index.ts";
 
@@ -24,28 +21,9 @@ function hash(n: number): Uint8Array {
 }
 
 function world() {
-  const dir = tempDir("txi-");
-  const db = openDatabase(dir.path);
-  closers.push(() => dir.remove());
-  closers.push(() => db.close());
-  new ReaderStore(db).append([], { safeBlock: 10, finalizedBlock: 5, scannedThroughBlock: 10 }, 0);
-  const lane = new LaneStore(db);
-  const frameId = lane.transaction(() => lane.openFrame(lane.openBatch(0, null, 1), 0, 10, 0, 1));
-  let nonce = 0;
-  const insert = (h: Uint8Array) =>
-    lane.transaction(() =>
-      lane.insertUserOp({
-        frameId,
-        sender: new Uint8Array(20).fill(1),
-        nonce: nonce++,
-        maxFee: 0,
-        data: new Uint8Array([1]),
-        signature: new Uint8Array(65),
-        txHash: h,
-        acceptedAtMs: 1,
-      }),
-    );
-  return { dir: dir.path, db, lane, insert, status: new StatusQueries(db) };
+  const w = opsDir("txi-");
+  closers.push(() => w.close());
+  return { dir: w.dir, db: w.db, insert: (h: Uint8Array) => w.insert(h), status: new StatusQueries(w.db) };
 }
 
 const candidates = (db: Database, h: Uint8Array) => (db.query(TX_CANDIDATES_SQL).all(h) as { id: number }[]).map((r) => r.id);

@@ -39,7 +39,7 @@ const url = (part: string) => (f: CallFrame) => f.url.includes(part);
 
 /** In priority order: the first rule matching any frame of a sample's stack wins. */
 const RULES: Rule[] = [
-  { stage: "snapshot at batch seal (dump, sha256, write+fsync)", match: url("/src/snapshots/") },
+  { stage: "snapshots (dump at seal, registration, GC)", match: url("/src/snapshots/") },
   { stage: "batch seal (contents query, SSZ encode, keccak)", match: (f) => f.functionName === "closeBatch" && f.url.includes("lane.ts") },
   { stage: "EIP-712 digest (3 × keccak, JS)", match: fn("userOpDigest") },
   { stage: "tx_hash (SSZ encode + keccak, JS)", match: (f) => f.functionName === "txHash" && f.url.includes("ssz.ts") },
