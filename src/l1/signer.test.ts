@@ -31,6 +31,26 @@ describe("submitterAccount", () => {
     }
   });
 
+  test("the hand serializer equals viem's for edge values (zero fields, no data, single low bytes, long lengths)", async () => {
+    const ours = submitterAccount(KEY);
+    const viems = privateKeyToAccount(KEY);
+    const cases = [
+      { nonce: 0, gas: 0n, maxFeePerGas: 0n, maxPriorityFeePerGas: 0n, data: "0x" as Hex, value: 0n },
+      { nonce: 1, gas: 127n, maxFeePerGas: 128n, maxPriorityFeePerGas: 1n, data: "0x00" as Hex, value: 1n },
+      { nonce: 0x7f, gas: 21_000n, maxFeePerGas: 2n ** 64n, maxPriorityFeePerGas: 255n, data: "0x7f" as Hex, value: 10n ** 18n },
+      { nonce: 256, gas: 30_000_000n, maxFeePerGas: 10n ** 12n, maxPriorityFeePerGas: 256n, data: `0x${"00".repeat(55)}` as Hex },
+      { nonce: 65_536, gas: 1n, maxFeePerGas: 1n, maxPriorityFeePerGas: 0n, data: `0x${"ff".repeat(56)}` as Hex },
+      { nonce: 3, gas: 5n, maxFeePerGas: 7n, maxPriorityFeePerGas: 7n, data: `0x${"01".repeat(70_000)}` as Hex },
+    ];
+    for (const c of cases) {
+      const tx = { type: "eip1559" as const, chainId: 1, to: "0x2222222222222222222222222222222222222222" as const, ...c };
+      expect(await ours.signTransaction(tx)).toBe(await viems.signTransaction(tx));
+    }
+    // a self-transfer without data (what the flush signs) and a large chain id
+    const flush = { type: "eip1559" as const, chainId: 11155111, nonce: 9, to: viems.address, value: 0n, gas: 21_000n, maxFeePerGas: 3n, maxPriorityFeePerGas: 2n };
+    expect(await ours.signTransaction(flush)).toBe(await viems.signTransaction(flush));
+  });
+
   test("refuses blob transactions instead of signing them differently from viem", async () => {
     const ours = submitterAccount(KEY);
     const err = await ours.signTransaction({ type: "eip4844" } as never).then(

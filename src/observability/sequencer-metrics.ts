@@ -118,6 +118,17 @@ export function createSequencerMetrics(src: MetricSources): SequencerMetrics {
     registry.add(new Gauge("seq_storage_worker_restarts_total", "Storage worker restarts after a crash", () => storage().restarts));
   }
   registry.add(new Gauge("seq_process_resident_memory_bytes", "Resident set size", () => process.memoryUsage().rss));
+  registry.add(
+    new Gauge("seq_js_heap_bytes", "Main-thread JavaScript heap (used, total) and memory outside it (external, array buffers)", () => {
+      const m = process.memoryUsage();
+      return [
+        { labels: { kind: "used" }, value: m.heapUsed },
+        { labels: { kind: "total" }, value: m.heapTotal },
+        { labels: { kind: "external" }, value: m.external },
+        { labels: { kind: "array_buffers" }, value: m.arrayBuffers },
+      ];
+    }),
+  );
 
   return {
     registry,
