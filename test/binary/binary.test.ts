@@ -193,7 +193,7 @@ describe("dist/sequencer run against a devnet anvil", () => {
     }
   }, 40_000);
 
-  test("becomes ready, takes a deposit, and acks a signed transfer (native secp256k1)", async () => {
+  test("becomes ready, takes a deposit, and acks a signed transfer (native secp256k1 and keccak)", async () => {
     l1 = await withDevnetAnvil();
     data = tempDir("seq-binary-data-");
     const started = performance.now();
@@ -255,8 +255,11 @@ describe("dist/sequencer run against a devnet anvil", () => {
     if (process.platform === "linux" && process.arch === "x64") {
       const maps = readFileSync(`/proc/${seq.proc.pid}/maps`, "utf8");
       const mapped = [...new Set(maps.split("\n").map((l) => l.split(/\s+/)[5] ?? "").filter((p) => p.endsWith(".node")))];
-      const addon = readFileSync(join(ROOT, "node_modules/secp256k1/prebuilds/linux-x64/secp256k1.glibc.node"));
-      expect(mapped.some((p) => existsSync(p) && readFileSync(p).equals(addon))).toBe(true);
+      // both native addons: secp256k1 (recovery) and keccak (digest and tx_hash of that op)
+      for (const rel of ["secp256k1/prebuilds/linux-x64/secp256k1.glibc.node", "keccak/prebuilds/linux-x64/node.napi.glibc.node"]) {
+        const addon = readFileSync(join(ROOT, "node_modules", rel));
+        expect(mapped.some((p) => existsSync(p) && readFileSync(p).equals(addon))).toBe(true);
+      }
     }
 
     const startup = seq.logs.find((l) => l.msg === "starting sequencer");
