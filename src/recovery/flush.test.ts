@@ -30,6 +30,8 @@ import {
   type FeePair,
   FlushAbortedError,
   FlushRefusedError,
+  type FlushOptions,
+  type FlushResult,
   flushWallet,
   knownFeesFromDb,
   replacementFees,
@@ -56,6 +58,8 @@ interface Harness {
   rpc(method: string, params: unknown[]): Promise<unknown>;
   count(tag: "latest" | "pending" | "safe"): Promise<number>;
   startBlock: bigint;
+  /** flushWallet with this harness's client, store, fees from the DB, log and a 100 ms poll. */
+  flush(o?: Partial<FlushOptions>): Promise<FlushResult>;
 }
 
 async function setup(): Promise<Harness> {
@@ -71,9 +75,10 @@ async function setup(): Promise<Harness> {
   // anvil serves no state below the head it loaded: give `safe` blocks of its own.
   await l1.mine(2);
   const client = createL1Client(l1.url, { log: silentLogger, cacheTime: 0 });
+  const store = new SubmitterStore(db);
   return {
     l1,
-    store: new SubmitterStore(db),
+    store,
     db,
     client,
     lines,
@@ -81,6 +86,17 @@ async function setup(): Promise<Harness> {
     rpc,
     count: (tag) => l1.publicClient.getTransactionCount({ address: account.address, blockTag: tag }),
     startBlock: await l1.publicClient.getBlockNumber({ cacheTime: 0 }),
+    flush: (o = {}) =>
+      flushWallet({
+        client,
+        account,
+        chainId: l1.deployment.chainId,
+        store,
+        knownFees: knownFeesFromDb(db),
+        log,
+        pollMs: 100,
+        ...o,
+      }),
   };
 }
 
@@ -266,14 +282,8 @@ describe("flushWallet on a real anvil", () => {
     const proxy = await startRpcProxy({ upstream: h.l1.url });
     cleanups.push(() => proxy.stop());
     const t0 = performance.now();
-    const r = await flushWallet({
+    const r = await h.flush({
       client: createL1Client(proxy.url, { log: silentLogger, cacheTime: 0 }),
-      account,
-      chainId: h.l1.deployment.chainId,
-      store: h.store,
-      knownFees: knownFeesFromDb(h.db),
-      log: h.log,
-      pollMs: 100,
     });
     const ms = performance.now() - t0;
     expect(r.rounds).toBe(1);
@@ -301,15 +311,7 @@ describe("flushWallet on a real anvil", () => {
 
     startMiner(h);
     const t0 = performance.now();
-    const r = await flushWallet({
-      client: h.client,
-      account,
-      chainId: h.l1.deployment.chainId,
-      store: h.store,
-      knownFees: knownFeesFromDb(h.db),
-      log: h.log,
-      pollMs: 100,
-    });
+    const r = await h.flush();
     const ms = performance.now() - t0;
 
     expect(r.replaced).toBe(1);
@@ -341,13 +343,8 @@ describe("flushWallet on a real anvil", () => {
     const zfees = { maxFeePerGas: est.maxFeePerGas * 10n, maxPriorityFeePerGas: est.maxPriorityFeePerGas * 10n };
     const zombie = await sendZombie(h, n, zfees);
     startMiner(h);
-    const r = await flushWallet({
-      client: h.client,
-      account,
-      chainId: h.l1.deployment.chainId,
-      store: h.store,
+    const r = await h.flush({
       knownFees: () => null, // e.g. a crash between broadcast and record
-      log: h.log,
       pollMs: 50,
     });
     expect(msgs(h, "flush: slot held by a higher-priced transaction; will bump").length).toBeGreaterThan(0);
@@ -364,15 +361,7 @@ describe("flushWallet on a real anvil", () => {
 
     startMiner(h);
     const t0 = performance.now();
-    const r = await flushWallet({
-      client: h.client,
-      account,
-      chainId: h.l1.deployment.chainId,
-      store: h.store,
-      knownFees: knownFeesFromDb(h.db),
-      log: h.log,
-      pollMs: 100,
-    });
+    const r = await h.flush();
     const ms = performance.now() - t0;
     expect(r.replaced).toBe(3);
     expect(r.settledThroughNonce).toBe(n + 3);
@@ -390,14 +379,8 @@ describe("flushWallet on a real anvil", () => {
     const proxy = await startRpcProxy({ upstream: h.l1.url });
     cleanups.push(() => proxy.stop());
     await expect(
-      flushWallet({
+      h.flush({
         client: createL1Client(proxy.url, { log: silentLogger, cacheTime: 0 }),
-        account,
-        chainId: h.l1.deployment.chainId,
-        store: h.store,
-        knownFees: knownFeesFromDb(h.db),
-        log: h.log,
-        pollMs: 100,
       }),
     ).rejects.toBeInstanceOf(FlushRefusedError);
     expect(proxy.count({ method: "eth_sendRawTransaction" })).toBe(0);
@@ -422,14 +405,8 @@ describe("flushWallet on a real anvil", () => {
         if (rec.msg === "flush: self-transfer broadcast") ac.abort(new Error("simulated crash"));
       },
     });
-    const first = flushWallet({
-      client: h.client,
-      account,
-      chainId: h.l1.deployment.chainId,
-      store: h.store,
-      knownFees: knownFeesFromDb(h.db),
+    const first = h.flush({
       log: log1,
-      pollMs: 100,
       signal: ac.signal,
     });
     await expect(first).rejects.toBeInstanceOf(FlushAbortedError);
@@ -441,15 +418,7 @@ describe("flushWallet on a real anvil", () => {
 
     // Restart: a fresh call with no memory of the first.
     startMiner(h);
-    const r = await flushWallet({
-      client: h.client,
-      account,
-      chainId: h.l1.deployment.chainId,
-      store: h.store,
-      knownFees: knownFeesFromDb(h.db),
-      log: h.log,
-      pollMs: 100,
-    });
+    const r = await h.flush();
     expect(r.settledThroughNonce).toBe(n + 3);
     expect(h.store.watermark()).toBe(w0); // monotonic, and nothing used past it
     const mined = await expectSelfTransfers(h, n, n + 3, r.safeBlock);
@@ -460,15 +429,7 @@ describe("flushWallet on a real anvil", () => {
     await h.l1.mine(2);
     expect(await receiptOrNull(h, zombie)).toBeNull();
     // Idempotent once settled too: a third call returns at once.
-    const again = await flushWallet({
-      client: h.client,
-      account,
-      chainId: h.l1.deployment.chainId,
-      store: h.store,
-      knownFees: knownFeesFromDb(h.db),
-      log: h.log,
-      pollMs: 100,
-    });
+    const again = await h.flush();
     expect(again.rounds).toBe(1);
     expect(again.replaced).toBe(0);
   });
@@ -485,15 +446,9 @@ describe("flushWallet on a real anvil", () => {
 
     startMiner(h);
     const t0 = performance.now();
-    const r = await flushWallet({
+    const r = await h.flush({
       // No transport-level retries: the flush's own rounds must carry it.
       client: createL1Client(proxy.url, { log: silentLogger, cacheTime: 0, maxAttempts: 1 }),
-      account,
-      chainId: h.l1.deployment.chainId,
-      store: h.store,
-      knownFees: knownFeesFromDb(h.db),
-      log: h.log,
-      pollMs: 100,
     });
     const ms = performance.now() - t0;
     await healed;

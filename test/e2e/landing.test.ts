@@ -8,12 +8,12 @@ import { Database } from "bun:sqlite";
 import { join } from "node:path";
 import { createWalletClient, encodeFunctionData, http, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { decodeBatch, encodeBatch } from "../../src/core/ssz.ts";
-import { hexToBytes } from "../../src/core/bytes.ts";
-import { DEVNET_ADDRESSES, DEVNET_KEYS, decodeEvmAdvance, inputAddedEvent, inputBoxAbi } from "../../src/l1/contracts.ts";
+import { encodeBatch } from "../../src/core/ssz.ts";
+import { DEVNET_ADDRESSES, DEVNET_KEYS, inputBoxAbi } from "../../src/l1/contracts.ts";
 import { withDevnetAnvil, type DevnetAnvil } from "../support/anvil.ts";
 import { getJson, postTx, signOp, subscribe, transferData, until } from "../support/client.ts";
 import { startSequencerProcess, tempDir, type SequencerProcess } from "../support/sequencer.ts";
+import { submitterBatchesOnL1 } from "../support/l1-batches.ts";
 
 const KEY = DEVNET_KEYS[2] as Hex;
 const USER = DEVNET_ADDRESSES[2]!.toLowerCase() as Hex;
@@ -46,20 +46,7 @@ async function start(env: Record<string, string> = {}): Promise<SequencerProcess
   return p;
 }
 
-async function submitterInputs(): Promise<{ nonce: bigint; block: bigint; payload: Hex }[]> {
-  const logs = await anvil.publicClient.getLogs({
-    address: anvil.deployment.inputBox,
-    event: inputAddedEvent,
-    args: { appContract: anvil.deployment.application },
-    fromBlock: 0n,
-    toBlock: "latest",
-    strict: true,
-  });
-  return logs
-    .map((l) => decodeEvmAdvance(l.args.input))
-    .filter((a) => a.msgSender.toLowerCase() === anvil.deployment.batchSubmitter.toLowerCase())
-    .map((a) => ({ nonce: decodeBatch(hexToBytes(a.payload)).nonce, block: a.blockNumber, payload: a.payload }));
-}
+const submitterInputs = () => submitterBatchesOnL1(anvil);
 
 // Each test gets its own chain: a second sequencer on a chain that already holds another
 // sequencer's batches would rightly see them as a divergence.

@@ -310,6 +310,50 @@ function reconnect(seq: SequencerProcess, old: readonly any[]): FeedClient {
   return feedOf(seq.url, `?from_offset=${r.entries.length}&generation=${r.generation}`);
 }
 
+/** While the recovery cannot finish, ops and readiness are refused (checked a few times). */
+async function expectRefusedWhileRecovering(seq: SequencerProcess): Promise<void> {
+  for (let i = 0; i < 3; i++) {
+    const refused = await op(seq, 1);
+    expect(refused.status).toBe(503);
+    expect(refused.json.message).toMatch(/^recovering/);
+    expect((await getJson(`${seq.url}/readyz`)).status).toBe(503);
+    await Bun.sleep(300);
+  }
+}
+
+/**
+ * The common end of the crash drills: one generation and no recovery under way; no doomed
+ * batch transaction ever lands; a subscriber of the killed process resumes on the restarted
+ * one and sees the cut exactly once (first, when `rollbackFirst`); the op lands again; the
+ * resumed and a fresh feed agree; export + verify match. Returns the verify report.
+ */
+async function expectRecoveredAcrossRestart(o: {
+  seq1: SequencerProcess;
+  seq2: SequencerProcess;
+  feed1: FeedClient;
+  first: { json: any; body: unknown };
+  zombies: { hash: Hex }[];
+  rollbackFirst: boolean;
+}): Promise<any> {
+  expect(generations().length).toBe(1);
+  expect(recoveryPhase()).toBeNull();
+  await restoreGasAndMine();
+  for (const z of o.zombies) expect(await receiptOrNull(z.hash)).toBeNull();
+  await expectNoBatchLanded(o.seq1);
+
+  const feed2 = reconnect(o.seq2, o.feed1.messages);
+  await resubmitAndLand(o.seq2, o.first);
+  const fresh = feedOf(o.seq2.url, "?from_offset=0");
+  const combined = () => [...o.feed1.messages, ...feed2.messages];
+  await until(() => replayFeed(combined()).entries.length >= 2 && fresh.messages.length >= 2, 10_000, "feeds caught up");
+  if (o.rollbackFirst) expect(feed2.messages[0]).toEqual({ kind: "rollback", offset: 0, generation: 1 });
+  // The rollback reached the old subscriber before the kill, or the reconnect carries it.
+  expect(combined().filter((m) => m.kind === "rollback")).toEqual([{ kind: "rollback", offset: 0, generation: 1 }]);
+  const entries = expectConsistentHistory(combined(), o.first.json.tx_hash);
+  expect(expectConsistentHistory(fresh.messages, o.first.json.tx_hash)).toEqual(entries);
+  return exportAndVerify(combined(), o.seq2);
+}
+
 function report(drill: string, fields: Record<string, unknown>): void {
   console.log(`drill ${drill}: ${Object.entries(fields).map(([k, v]) => `${k} ${v}`).join("; ")}`);
 }
@@ -477,13 +521,7 @@ describe("recovery drills (b)-(d)", () => {
     expect(resumed).toBeLessThan(logIndex(seq2, "sequencer ready"));
     expect(seq2.logs[resumed]!.phase).toBe("flushing");
     // Still unable to flush: offline, and it stays so.
-    for (let i = 0; i < 3; i++) {
-      const refused = await op(seq2, 1);
-      expect(refused.status).toBe(503);
-      expect(refused.json.message).toMatch(/^recovering/);
-      expect((await getJson(`${seq2.url}/readyz`)).status).toBe(503);
-      await Bun.sleep(300);
-    }
+    await expectRefusedWhileRecovering(seq2);
     expect(logsOf(seq2, "back online after liveness recovery").length).toBe(0);
     await proxy.setMode({ kind: "pass" });
     const back = await waitLog(seq2, "back online after liveness recovery");
@@ -493,21 +531,7 @@ describe("recovery drills (b)-(d)", () => {
     expect(back.invalidated_ops).toBe(1);
     expect(back.redrained_inputs).toBe(1);
     expect(logsOf(seq1, "cascade invalidated the doomed batches").length + logsOf(seq2, "cascade invalidated the doomed batches").length).toBe(1);
-    expect(generations().length).toBe(1);
-    expect(recoveryPhase()).toBeNull();
-    await restoreGasAndMine();
-    for (const z of zombies) expect(await receiptOrNull(z.hash)).toBeNull();
-    await expectNoBatchLanded(seq1);
-
-    const feed2 = reconnect(seq2, feed1.messages);
-    await resubmitAndLand(seq2, first);
-    const fresh = feedOf(seq2.url, "?from_offset=0");
-    const combined = () => [...feed1.messages, ...feed2.messages];
-    await until(() => replayFeed(combined()).entries.length >= 2 && fresh.messages.length >= 2, 10_000, "feeds caught up");
-    expect(feed2.messages[0]).toEqual({ kind: "rollback", offset: 0, generation: 1 });
-    const entries = expectConsistentHistory(combined(), first.json.tx_hash);
-    expect(expectConsistentHistory(fresh.messages, first.json.tx_hash)).toEqual(entries);
-    const rep = await exportAndVerify(combined(), seq2);
+    const rep = await expectRecoveredAcrossRestart({ seq1, seq2, feed1, first, zombies, rollbackFirst: true });
     report("(d1)", {
       "time offline (ms, incl. crash, restart and the blocked flush)": offlineMs,
       "recovery after restart (ms)": back.offline_ms,
@@ -543,13 +567,7 @@ describe("recovery drills (b)-(d)", () => {
     expect(resumed).toBeGreaterThanOrEqual(0);
     expect(resumed).toBeLessThan(logIndex(seq2, "sequencer ready"));
     expect(seq2.logs[resumed]!.phase).toBe("cascading");
-    for (let i = 0; i < 3; i++) {
-      const refused = await op(seq2, 1);
-      expect(refused.status).toBe(503);
-      expect(refused.json.message).toMatch(/^recovering/);
-      expect((await getJson(`${seq2.url}/readyz`)).status).toBe(503);
-      await Bun.sleep(300);
-    }
+    await expectRefusedWhileRecovering(seq2);
     expect(logsOf(seq2, "cascade invalidated the doomed batches").length).toBe(0);
     proxy.getLogsMaxRange = null;
     const back = await waitLog(seq2, "back online after liveness recovery");
@@ -561,21 +579,7 @@ describe("recovery drills (b)-(d)", () => {
     expect(back.invalidated_ops).toBe(1);
     expect(back.redrained_inputs).toBe(1);
     expect(logsOf(seq2, "cascade invalidated the doomed batches").length).toBe(1);
-    expect(generations().length).toBe(1);
-    expect(recoveryPhase()).toBeNull();
-    await restoreGasAndMine();
-    for (const z of zombies) expect(await receiptOrNull(z.hash)).toBeNull();
-    await expectNoBatchLanded(seq1);
-
-    const feed2 = reconnect(seq2, feed1.messages);
-    await resubmitAndLand(seq2, first);
-    const fresh = feedOf(seq2.url, "?from_offset=0");
-    const combined = () => [...feed1.messages, ...feed2.messages];
-    await until(() => replayFeed(combined()).entries.length >= 2 && fresh.messages.length >= 2, 10_000, "feeds caught up");
-    expect(feed2.messages[0]).toEqual({ kind: "rollback", offset: 0, generation: 1 });
-    const entries = expectConsistentHistory(combined(), first.json.tx_hash);
-    expect(expectConsistentHistory(fresh.messages, first.json.tx_hash)).toEqual(entries);
-    const rep = await exportAndVerify(combined(), seq2);
+    const rep = await expectRecoveredAcrossRestart({ seq1, seq2, feed1, first, zombies, rollbackFirst: true });
     report("(d2)", {
       "time offline (ms, incl. crash and restart)": offlineMs,
       "recovery after restart (ms)": back.offline_ms,
@@ -624,22 +628,7 @@ describe("recovery drills (b)-(d)", () => {
     await Bun.sleep(1500); // a danger check or two
     expect(logsOf(seq2, "cascade invalidated the doomed batches").length).toBe(0);
     expect(logsOf(seq2, "going offline for liveness recovery").length).toBe(1);
-    expect(generations().length).toBe(1);
-    expect(recoveryPhase()).toBeNull();
-    await restoreGasAndMine();
-    for (const z of zombies) expect(await receiptOrNull(z.hash)).toBeNull();
-    await expectNoBatchLanded(seq1);
-
-    const feed2 = reconnect(seq2, feed1.messages);
-    await resubmitAndLand(seq2, first);
-    const fresh = feedOf(seq2.url, "?from_offset=0");
-    const combined = () => [...feed1.messages, ...feed2.messages];
-    await until(() => replayFeed(combined()).entries.length >= 2 && fresh.messages.length >= 2, 10_000, "feeds caught up");
-    // The rollback reached the old subscriber before the kill, or the reconnect carries it.
-    expect(combined().filter((m) => m.kind === "rollback")).toEqual([{ kind: "rollback", offset: 0, generation: 1 }]);
-    const entries = expectConsistentHistory(combined(), first.json.tx_hash);
-    expect(expectConsistentHistory(fresh.messages, first.json.tx_hash)).toEqual(entries);
-    const rep = await exportAndVerify(combined(), seq2);
+    const rep = await expectRecoveredAcrossRestart({ seq1, seq2, feed1, first, zombies, rollbackFirst: false });
     report("(d3)", {
       "time offline (ms, incl. crash and restart)": offlineMs,
       "recovery_state at kill": `${phaseAtKill?.phase ?? "cleared"}${markerRestored ? " (restored to 'cascading')" : ""}`,

@@ -6,12 +6,13 @@
  * head trails latest by one block and the finalized head by two.
  */
 import { afterEach, beforeEach, expect, test } from "bun:test";
-import { decodeEvmAdvance, DEVNET_ADDRESSES, DEVNET_KEYS, inputAddedEvent } from "../../src/l1/contracts.ts";
+import { DEVNET_ADDRESSES, DEVNET_KEYS } from "../../src/l1/contracts.ts";
 import { hexToBytes } from "../../src/core/bytes.ts";
 import { withDevnetAnvil, type DevnetAnvil } from "../support/anvil.ts";
 import { getJson, postTx, signOp, subscribe, transferData, until } from "../support/client.ts";
 import { startSequencerProcess, tempDir, type SequencerProcess } from "../support/sequencer.ts";
 import type { Hex } from "viem";
+import { submitterBatchesOnL1 } from "../support/l1-batches.ts";
 
 const KEY = DEVNET_KEYS[2] as Hex;
 const TO = DEVNET_ADDRESSES[3]!.toLowerCase() as Hex;
@@ -89,15 +90,7 @@ test("an op is observed in every status, and the batch view agrees", async () =>
   expect(fin).toMatchObject({ l1_block: minedBlock });
 
   // The operator view: same state, the L1 payload's exact size, landing position.
-  const logs = await anvil.publicClient.getLogs({
-    address: anvil.deployment.inputBox,
-    event: inputAddedEvent,
-    args: { appContract: anvil.deployment.application },
-    fromBlock: 0n,
-    toBlock: "latest",
-    strict: true,
-  });
-  const ours = logs.filter((l) => decodeEvmAdvance(l.args.input).msgSender.toLowerCase() === anvil.deployment.batchSubmitter.toLowerCase());
+  const ours = await submitterBatchesOnL1(anvil);
   expect(ours).toHaveLength(1);
   const landed = ours[0]!;
   const [b0] = await internal();
@@ -106,9 +99,9 @@ test("an op is observed in every status, and the batch view agrees", async () =>
     state: "finalized",
     finalized: true,
     user_ops: 1,
-    bytes: hexToBytes(decodeEvmAdvance(landed.args.input).payload).length,
+    bytes: hexToBytes(landed.payload).length,
     landed_block: minedBlock,
-    landed_input_index: Number(landed.args.index),
+    landed_input_index: landed.index,
     mined_block: minedBlock,
     l1_tx_hash: fin.l1_tx_hash,
     wallet_nonce: 0,

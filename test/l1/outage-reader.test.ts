@@ -14,13 +14,12 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { parseEventLogs, type Hex, type TransactionReceipt } from "viem";
-import { hexToBytes } from "../../src/core/bytes.ts";
-import { decodeBatch } from "../../src/core/ssz.ts";
-import { DEVNET_ADDRESSES, DEVNET_KEYS, decodeEvmAdvance, inputAddedEvent, inputBoxAbi } from "../../src/l1/contracts.ts";
+import { DEVNET_ADDRESSES, DEVNET_KEYS, inputBoxAbi } from "../../src/l1/contracts.ts";
 import { withDevnetAnvil, type DevnetAnvil } from "../support/anvil.ts";
 import { getJson, postTx, signOp, subscribe, transferData, until, type FeedClient } from "../support/client.ts";
 import { startRpcProxy, type FaultMode, type ProxyOutcome, type RpcProxy } from "../support/rpc-proxy.ts";
 import { startSequencerProcess, tempDir, type SequencerProcess } from "../support/sequencer.ts";
+import { submitterBatchesOnL1 } from "../support/l1-batches.ts";
 
 const OUTAGE_MS = 2_000;
 const KEY = DEVNET_KEYS[2] as Hex;
@@ -200,18 +199,7 @@ describe("L1 outages behind the proxy", () => {
       );
     }
     const l1 = anvil!;
-    const logs = await l1.publicClient.getLogs({
-      address: l1.deployment.inputBox,
-      event: inputAddedEvent,
-      args: { appContract: l1.deployment.application },
-      fromBlock: 0n,
-      toBlock: "latest",
-      strict: true,
-    });
-    const nonces = logs
-      .map((l) => decodeEvmAdvance(l.args.input))
-      .filter((a) => a.msgSender.toLowerCase() === l1.deployment.batchSubmitter.toLowerCase())
-      .map((a) => Number(decodeBatch(hexToBytes(a.payload)).nonce));
+    const nonces = (await submitterBatchesOnL1(l1)).map((b) => Number(b.nonce));
     expect(nonces.length).toBeGreaterThan(0);
     expect(nonces).toEqual([...Array(nonces.length).keys()]);
     expect(seq!.logs.filter((l) => l.level === "error")).toEqual([]);
