@@ -4,7 +4,7 @@
  * The digest is computed by hand with keccak because it runs for every POST /tx; viem's
  * generic typed-data encoder is used only in tests, as the cross-check.
  */
-import { createKeccak256, keccak256 } from "./keccak.ts";
+import { keccak256 } from "./keccak.ts";
 import { hexToBytes, normalizeAddress, u256BE, U16_MAX, U32_MAX, type Address } from "./bytes.ts";
 import { EncodeError } from "./protocol-errors.ts";
 
@@ -32,11 +32,11 @@ export interface Eip712Domain {
 }
 
 const utf8 = new TextEncoder();
-// Import-time constants use the JS backend: loading the native addon at import would happen
-// in every worker as it starts (see keccak.ts on why that must wait for the first real hash).
-const keccakAtImport = createKeccak256("js");
-const USER_OP_TYPEHASH = keccakAtImport(utf8.encode(USER_OP_TYPE_STRING));
-const DOMAIN_TYPEHASH = keccakAtImport(utf8.encode(DOMAIN_TYPE_STRING));
+// Computed at first use, not at import: hashing at import would load the native keccak addon
+// in every worker as it starts (keccak.ts says why that must wait for the first real hash).
+let typeHashes: { userOp: Uint8Array; domain: Uint8Array } | undefined;
+const typeHash = () =>
+  (typeHashes ??= { userOp: keccak256(utf8.encode(USER_OP_TYPE_STRING)), domain: keccak256(utf8.encode(DOMAIN_TYPE_STRING)) });
 
 /** The domain object, as viem expects it and as GET /domain serves it (chainId as bigint). */
 export function eip712Domain(chainId: bigint, app: Address): Eip712Domain {
@@ -46,7 +46,7 @@ export function eip712Domain(chainId: bigint, app: Address): Eip712Domain {
 /** hashStruct(EIP712Domain); computed once per process (chain and app are fixed by config). */
 export function domainSeparator(chainId: bigint, app: Address): Uint8Array {
   const enc = new Uint8Array(5 * 32);
-  enc.set(DOMAIN_TYPEHASH, 0);
+  enc.set(typeHash().domain, 0);
   enc.set(keccak256(utf8.encode(DOMAIN_NAME)), 32);
   enc.set(keccak256(utf8.encode(DOMAIN_VERSION)), 64);
   enc.set(u256BE(chainId), 96);
@@ -63,7 +63,7 @@ export function userOpDigest(domainSep: Uint8Array, nonce: number, maxFee: numbe
   // One buffer for both preimages: [0x19 0x01 | domainSep | structHash] then the struct words.
   const buf = new Uint8Array(66 + 128);
   const struct = buf.subarray(66);
-  struct.set(USER_OP_TYPEHASH, 0);
+  struct.set(typeHash().userOp, 0);
   writeWordU32BE(struct, 32, nonce);
   writeWordU32BE(struct, 64, maxFee);
   struct.set(keccak256(data), 96);

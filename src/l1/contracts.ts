@@ -7,8 +7,8 @@
  * `test/l1/contracts.test.ts` checks that they are deep-equal to the artifact fragments. Keeping
  * the artifacts out of this module also keeps their bytecode/metadata out of the binary.
  */
-import { type Address, type Hex, decodeFunctionData, encodePacked, getAddress, isAddress, isHex, toFunctionSelector } from "viem";
-import { bytesToHex, hexToBytes } from "../core/bytes.ts";
+import { type Address, type Hex, encodePacked, getAddress, isAddress, isHex, toFunctionSelector } from "viem";
+import { bytesEqual, bytesToHex, hexToBytes } from "../core/bytes.ts";
 import { DecodeError } from "../core/errors.ts";
 import deploymentJson from "../../devnet/deployment.json";
 
@@ -236,25 +236,89 @@ export interface EvmAdvance {
   payload: Hex;
 }
 
-/** Decodes the `input` bytes of `InputAdded`; throws `DecodeError` on anything else. */
-export function decodeEvmAdvance(input: Hex): EvmAdvance {
-  let decoded;
-  try {
-    decoded = decodeFunctionData({ abi: inputsAbi, data: input });
-  } catch (e) {
-    throw new DecodeError(`InputAdded input is not an EvmAdvance call: ${(e as Error).message}`, { cause: e });
+/** EvmAdvance's fields as bytes and integers: what the input reader stores. */
+export interface EvmAdvanceFields {
+  chainId: bigint;
+  /** Lowercase. */
+  appContract: Address;
+  msgSender: Uint8Array;
+  blockNumber: bigint;
+  blockTimestamp: bigint;
+  prevRandao: bigint;
+  index: bigint;
+  payload: Uint8Array;
+}
+
+const EVM_ADVANCE_SELECTOR = hexToBytes(
+  toFunctionSelector("EvmAdvance(uint256,address,address,uint256,uint256,uint256,uint256,bytes)"),
+);
+/** EvmAdvance's static head: 7 words of values plus the payload's offset. */
+const HEAD_WORDS = 8;
+
+/**
+ * Decodes an `EvmAdvance` call (the `input` of `InputAdded`) by offset: the layout is fixed,
+ * and a batch input is ~32 KB that viem's generic decoder would walk as hex several times.
+ * Stricter than ABI decoding needs to be: address words must have clean upper bytes.
+ * `test/l1/contracts.test.ts` and `input-logs.test.ts` check it against viem's decoder.
+ * @throws DecodeError naming what is wrong.
+ */
+export function decodeEvmAdvanceCall(input: Uint8Array): EvmAdvanceFields {
+  if (input.length < 4 || !bytesEqual(input.subarray(0, 4), EVM_ADVANCE_SELECTOR)) {
+    throw new DecodeError("InputAdded input is not an EvmAdvance call (selector)");
   }
-  const [chainId, appContract, msgSender, blockNumber, blockTimestamp, prevRandao, index, payload] = decoded.args;
+  const head = input.subarray(4);
+  if (head.length < HEAD_WORDS * 32) throw new DecodeError(`EvmAdvance is ${head.length} bytes, shorter than its head`);
   return {
-    chainId,
-    appContract: getAddress(appContract),
-    msgSender: getAddress(msgSender),
-    blockNumber,
-    blockTimestamp,
-    prevRandao,
-    index,
-    payload,
+    chainId: abiWord(head, 0),
+    appContract: bytesToHex(abiAddress(head, 1)) as Address,
+    msgSender: abiAddress(head, 2).slice(),
+    blockNumber: abiWord(head, 3),
+    blockTimestamp: abiWord(head, 4),
+    prevRandao: abiWord(head, 5),
+    index: abiWord(head, 6),
+    payload: readAbiBytes(head, 7, "EvmAdvance payload").slice(),
   };
+}
+
+/** `decodeEvmAdvanceCall` of hex calldata, with checksummed addresses and a hex payload. */
+export function decodeEvmAdvance(input: Hex): EvmAdvance {
+  const f = decodeEvmAdvanceCall(hexToBytes(input));
+  return {
+    chainId: f.chainId,
+    appContract: getAddress(f.appContract),
+    msgSender: getAddress(bytesToHex(f.msgSender)),
+    blockNumber: f.blockNumber,
+    blockTimestamp: f.blockTimestamp,
+    prevRandao: f.prevRandao,
+    index: f.index,
+    payload: bytesToHex(f.payload),
+  };
+}
+
+function abiWord(b: Uint8Array, i: number): bigint {
+  return BigInt(bytesToHex(b.subarray(i * 32, i * 32 + 32)));
+}
+
+/** A word that must hold a small offset or length. */
+function abiSmallWord(b: Uint8Array, at: number, what: string): number {
+  if (at + 32 > b.length) throw new DecodeError(`${what}: out of bounds`);
+  for (let i = at; i < at + 28; i++) if (b[i] !== 0) throw new DecodeError(`${what}: offset or length too large`);
+  return ((b[at + 28]! << 24) >>> 0) + (b[at + 29]! << 16) + (b[at + 30]! << 8) + b[at + 31]!;
+}
+
+function abiAddress(b: Uint8Array, i: number): Uint8Array {
+  const w = b.subarray(i * 32, i * 32 + 32);
+  for (let k = 0; k < 12; k++) if (w[k] !== 0) throw new DecodeError("EvmAdvance address word has dirty upper bytes");
+  return w.subarray(12);
+}
+
+/** The dynamic `bytes` whose offset is in word `i` of `b` (a view, not a copy). */
+export function readAbiBytes(b: Uint8Array, i: number, what: string): Uint8Array {
+  const offset = abiSmallWord(b, i * 32, what);
+  const len = abiSmallWord(b, offset, what);
+  const start = offset + 32;
+  if (start + len > b.length) throw new DecodeError(`${what}: ${len} bytes claimed, ${b.length - start} present`);
+  return b.subarray(start, start + len);
 }
 
 /** The payload `EtherPortal.depositEther` puts in the InputBox: `abi.encodePacked(sender, value, data)`. */

@@ -8,25 +8,17 @@
  * `EvmAdvance` layout is read by offset. `input-logs.test.ts` checks the result against
  * viem's decoder on the same logs, and every malformed shape against a clear error.
  */
-import { encodeEventTopics, toFunctionSelector, type Address, type Hex, type PublicClient } from "viem";
+import { encodeEventTopics, type Address, type Hex, type PublicClient } from "viem";
 import { hexToBytes } from "../core/bytes.ts";
 import { DecodeError } from "../core/errors.ts";
-import { inputAddedEvent, inputBoxAbi } from "./contracts.ts";
+import { decodeEvmAdvanceCall, inputAddedEvent, inputBoxAbi, readAbiBytes, type EvmAdvanceFields } from "./contracts.ts";
 
 /** One decoded `InputAdded` log: the log's own facts and its `EvmAdvance` fields. */
-export interface InputAddedLog {
+export interface InputAddedLog extends EvmAdvanceFields {
   /** From the log (indexed topic), checked against the EvmAdvance's own index. */
   index: bigint;
   logBlockNumber: bigint;
   transactionHash: Hex;
-  chainId: bigint;
-  /** Lowercase. */
-  appContract: Address;
-  msgSender: Uint8Array;
-  blockNumber: bigint;
-  blockTimestamp: bigint;
-  prevRandao: bigint;
-  payload: Uint8Array;
 }
 
 export interface InputLogQuery {
@@ -45,12 +37,7 @@ interface RawLog {
   removed?: boolean;
 }
 
-const EVM_ADVANCE_SELECTOR = toFunctionSelector(
-  "EvmAdvance(uint256,address,address,uint256,uint256,uint256,uint256,bytes)",
-).slice(2);
 const INPUT_ADDED_TOPIC = (encodeEventTopics({ abi: inputBoxAbi, eventName: inputAddedEvent.name }) as Hex[])[0]!;
-/** EvmAdvance's static head: 7 words of values plus the payload's offset. */
-const HEAD_WORDS = 8;
 
 /**
  * The app's inputs with block numbers in [fromBlock, toBlock], in log order. One request; the
@@ -94,24 +81,8 @@ export function decodeInputAddedLog(log: RawLog, app: Address): InputAddedLog {
 }
 
 /** Decodes the log data `abi.encode(bytes input)` where `input` is an EvmAdvance call. */
-export function decodeEvmAdvanceData(data: string): Omit<InputAddedLog, "logBlockNumber" | "transactionHash"> {
-  const bytes = hexBytes(data);
-  const outer = readBytes(bytes, 0, "InputAdded data");
-  if (outer.length < 4 || hex(outer.subarray(0, 4)) !== EVM_ADVANCE_SELECTOR) {
-    throw new DecodeError("InputAdded input is not an EvmAdvance call (selector)");
-  }
-  const head = outer.subarray(4);
-  if (head.length < HEAD_WORDS * 32) throw new DecodeError(`EvmAdvance is ${head.length} bytes, shorter than its head`);
-  return {
-    chainId: word(head, 0),
-    appContract: `0x${hex(address(head, 1))}` as Address,
-    msgSender: address(head, 2).slice(),
-    blockNumber: word(head, 3),
-    blockTimestamp: word(head, 4),
-    prevRandao: word(head, 5),
-    index: word(head, 6),
-    payload: readBytes(head, 7, "EvmAdvance payload").slice(),
-  };
+export function decodeEvmAdvanceData(data: string): EvmAdvanceFields {
+  return decodeEvmAdvanceCall(readAbiBytes(hexBytes(data), 0, "InputAdded data"));
 }
 
 function hexBytes(data: string): Uint8Array {
@@ -123,36 +94,6 @@ function hexBytes(data: string): Uint8Array {
   } catch (e) {
     throw new DecodeError(`log data contains non-hex characters: ${(e as Error).message}`, { cause: e });
   }
-}
-
-function hex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.length).toString("hex");
-}
-
-function word(b: Uint8Array, i: number): bigint {
-  return BigInt(`0x${hex(b.subarray(i * 32, i * 32 + 32))}`);
-}
-
-/** A word that must hold a small offset or length. */
-function smallWord(b: Uint8Array, at: number, what: string): number {
-  if (at + 32 > b.length) throw new DecodeError(`${what}: out of bounds`);
-  for (let i = at; i < at + 28; i++) if (b[i] !== 0) throw new DecodeError(`${what}: offset or length too large`);
-  return ((b[at + 28]! << 24) >>> 0) + (b[at + 29]! << 16) + (b[at + 30]! << 8) + b[at + 31]!;
-}
-
-function address(b: Uint8Array, i: number): Uint8Array {
-  const w = b.subarray(i * 32, i * 32 + 32);
-  for (let k = 0; k < 12; k++) if (w[k] !== 0) throw new DecodeError("EvmAdvance address word has dirty upper bytes");
-  return w.subarray(12);
-}
-
-/** The dynamic `bytes` whose offset is in word `i` of `b`. */
-function readBytes(b: Uint8Array, i: number, what: string): Uint8Array {
-  const offset = smallWord(b, i * 32, what);
-  const len = smallWord(b, offset, what);
-  const start = offset + 32;
-  if (start + len > b.length) throw new DecodeError(`${what}: ${len} bytes claimed, ${b.length - start} present`);
-  return b.subarray(start, start + len);
 }
 
 /** Whether `e` (or a cause) carries one of the node's "range too long" JSON-RPC codes. */
