@@ -108,7 +108,8 @@ describe("inclusion lane", () => {
   });
 
   test("an op alone commits at once; ops arriving while a burst's commit is recent join one commit", async () => {
-    const h = newHarness(10);
+    // A wide linger window, so that a slow fsync on a loaded machine cannot use it up.
+    const h = newHarness(10, { groupCommit: { lingerMs: 500, maxWaitMs: 600 } });
     h.deposit(10, 10n ** 18n, 15);
     await Bun.sleep(5);
     const ops = await Promise.all(Array.from({ length: 8 }, (_, i) => h.op(i)));
@@ -117,7 +118,7 @@ describe("inclusion lane", () => {
     for (const o of ops.slice(0, 3)) {
       const t0 = performance.now();
       expect((await submit(h, o)).ok).toBe(true);
-      expect(performance.now() - t0).toBeLessThan(1000); // never held for a timer it did not need
+      expect(performance.now() - t0).toBeLessThan(400); // never held for the 500 ms linger
     }
     expect(h.lane.commits - start).toBe(3);
     // a burst of two, then three more submitted one turn apart: the commit after a

@@ -292,11 +292,20 @@ async function resubmitAndLand(seq: SequencerProcess, first: { json: any; body: 
   const again = await postTx(seq.url, first.body);
   expect(again.status).toBe(200);
   expect(again.json.tx_hash).toBe(first.json.tx_hash);
-  await until(
-    async () => ["safe", "finalized"].includes((await getJson(`${seq.url}/tx/${again.json.tx_hash}`)).json.status),
-    30_000,
-    "resubmitted op safe",
-  );
+  try {
+    await until(
+      async () => ["safe", "finalized"].includes((await getJson(`${seq.url}/tx/${again.json.tx_hash}`)).json.status),
+      30_000,
+      "resubmitted op safe",
+    );
+  } catch (e) {
+    // A rare timeout here (2 in ~15 runs of (d2), not yet caught with logs): print what the
+    // sequencer saw, so the next occurrence can be diagnosed.
+    console.log("op status:", JSON.stringify((await getJson(`${seq.url}/tx/${again.json.tx_hash}`)).json));
+    console.log("batches:", JSON.stringify((await getJson(`${seq.internalUrl}/batches`)).json));
+    for (const l of seq.logs.slice(-60)) console.log("sequencer log:", JSON.stringify(l).slice(0, 400));
+    throw e;
+  }
 }
 
 async function batchStates(seq: SequencerProcess): Promise<[number, string][]> {
