@@ -17,6 +17,9 @@
  *   --seq-bun-flags=F  BENCH_SEQ_BUN_FLAGS   extra bun flags for the sequencer, e.g.
  *                                            "--cpu-prof-md --cpu-prof-dir=/tmp/prof"
  *   --no-restart       BENCH_NO_RESTART=1    skip scripts/bench/restart.ts
+ *   --client=raw|fetch BENCH_CLIENT          the load generator's HTTP client, default raw
+ *                                            (pre-built requests over pooled TCP; fetch costs
+ *                                            the shared CPU ≈ 3× more per request)
  *   --profile          BENCH_PROFILE=1       run the sequencer under `bun --cpu-prof` and add the
  *                                            per-op main-thread breakdown to the report
  * SEQ_* variables in the environment are passed to the sequencer (e.g. SEQ_SIG_BACKEND=js).
@@ -76,6 +79,8 @@ const outDir = opt("out", "BENCH_OUT_DIR") ?? join(ROOT, "bench-results");
 const seqBunFlags = (opt("seq-bun-flags", "BENCH_SEQ_BUN_FLAGS") ?? "").split(/\s+/).filter(Boolean);
 const runRestart = !flags.has("no-restart") && process.env.BENCH_NO_RESTART !== "1";
 const profile = flags.has("profile") || process.env.BENCH_PROFILE === "1";
+const client = opt("client", "BENCH_CLIENT") ?? "raw";
+if (client !== "raw" && client !== "fetch") throw new Error(`--client must be raw or fetch, got ${client}`);
 const warmupOps = quick ? 16 : 500;
 const nSenders = Math.max(...concurrency, openSenders);
 
@@ -131,6 +136,7 @@ try {
     warmupOps,
     sweep: { concurrency, opsPerLevel },
     openLoop: { rates, durationS, senders: openSenders },
+    client,
   };
   const cfgPath = join(dir.path, "loadgen.json");
   writeFileSync(cfgPath, JSON.stringify(cfg));
@@ -259,7 +265,7 @@ try {
     when: new Date().toISOString(),
     quick,
     machine,
-    options: { concurrency, opsPerLevel, rates, durationS, openSenders, warmupOps, seqEnv: { ...seqEnv } },
+    options: { concurrency, opsPerLevel, rates, durationS, openSenders, warmupOps, client, seqEnv: { ...seqEnv } },
     setup: { senders: nSenders, funding_s: fundingS, signer: done.signer, sign_rate_per_s: done.sign_rate_per_s, seq_command: seqCommand.map((a) => a.replace(ROOT + "/", "")) },
     sweep,
     open_loop: { steps, knee: done.knee },
@@ -284,6 +290,9 @@ try {
     `Source tree: ${gitDescribe()}.`,
     `The load generator (one Bun process), the sequencer and anvil all run on the same ${machine.cpus} cores; ` +
       "the 'loadgen cores' columns show how much of the machine the client itself took.",
+    client === "raw"
+      ? "HTTP client: pre-built requests over pooled keep-alive TCP sockets (scripts/bench/lib/http1.ts); --client=fetch uses Bun's fetch."
+      : "HTTP client: Bun's fetch (--client=fetch).",
     "Open-loop latency is measured from each op's scheduled send time; a sender never has two ops in flight (nonce order), " +
       "so a send that falls due while its sender is busy waits and is counted in 'delayed sends'. " +
       `With ${openSenders} senders the client never has more than ${openSenders} requests outstanding, ` +

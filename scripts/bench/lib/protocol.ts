@@ -12,6 +12,8 @@ export interface LoadgenConfig {
   warmupOps: number;
   sweep: { concurrency: number[]; opsPerLevel: number };
   openLoop: { rates: number[]; durationS: number; senders: number };
+  /** `raw`: pre-built request bytes over pooled keep-alive TCP (lib/http1.ts); `fetch`: Bun's fetch. */
+  client: "raw" | "fetch";
 }
 
 export interface SweepRow {
