@@ -36,7 +36,7 @@ import { withDevnetAnvil } from "../../test/support/anvil.ts";
 import { startSequencerProcess, tempDir } from "../../test/support/sequencer.ts";
 import { analyzeCpuProfile } from "./lib/cpuprofile.ts";
 import { fundSenders } from "./lib/fund.ts";
-import { machineInfo, readCpuMs, readMem, readThreadCpuMs, RssSampler, threadCpuDelta } from "./lib/proc.ts";
+import { machineInfo, readCpuMs, readMem, readThreadCpuMs, RssSampler, rssByMapping, threadCpuDelta } from "./lib/proc.ts";
 import type { LoadgenConfig, LoadgenMessage, OpenLoopRow, SweepRow } from "./lib/protocol.ts";
 import {
   type BenchReport,
@@ -235,6 +235,7 @@ try {
   if (lgCode !== 0 || !done) throw new Error(`load generator exited with ${lgCode}${done ? "" : " before finishing"}`);
 
   // ---- RSS and /metrics -------------------------------------------------------------------
+  const mappingsAtEnd = rssByMapping(seqPid);
   sampler.stop();
   say(`RSS: peak VmHWM ${Math.round(sampler.lastHwmKb / 102.4) / 10} MB, peak sampled VmRSS ${Math.round(sampler.peakRssKb / 102.4) / 10} MB`);
   const metrics: BenchReport["metrics"] = { available: false, resident_memory_bytes: null, lines: [] };
@@ -274,6 +275,12 @@ try {
       peak_hwm_mb: Math.round(sampler.lastHwmKb / 102.4) / 10,
       peak_rss_sampled_mb: Math.round(sampler.peakRssKb / 102.4) / 10,
       idle_rss_mb: idleRssMb,
+      at_peak_mb: sampler.atPeak && {
+        anon: Math.round(sampler.atPeak.anonKb / 102.4) / 10,
+        file: Math.round(sampler.atPeak.fileKb / 102.4) / 10,
+        shmem: Math.round(sampler.atPeak.shmemKb / 102.4) / 10,
+      },
+      mappings_at_end: mappingsAtEnd ?? [],
       samples: sampler.samples.length,
       // Downsampled to ≤ 200 points for the JSON.
       series_mb: sampler.samples

@@ -61,6 +61,7 @@ export class LaneStore {
   private readonly qFrameEntries;
 
   constructor(private readonly db: Database) {
+    this.runInTx = db.transaction((fn: () => unknown) => fn());
     this.qInsertUserOp = db.query(
       `INSERT INTO user_ops (frame_id, sender, nonce, max_fee, data, signature, tx_hash, accepted_at_ms)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -123,9 +124,15 @@ export class LaneStore {
     );
   }
 
+  /**
+   * Runs `fn` in one transaction (a savepoint when nested). The wrapper is built once:
+   * bun:sqlite's `transaction()` defines several properties per call, a cost the lane would
+   * otherwise pay on every chunk.
+   */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    return this.runInTx(fn) as T;
   }
+  private readonly runInTx: (fn: () => unknown) => unknown;
 
   insertUserOp(op: NewUserOp): void {
     this.qInsertUserOp.run(

@@ -59,6 +59,11 @@ test("quick bench exits 0 and writes report.json and report.md with every sectio
   expect(r.open_loop).toHaveProperty("knee");
   expect(r.feed.overall.count).toBeGreaterThan(0);
   expect(r.rss.peak_hwm_mb).toBeGreaterThan(0);
+  // The split adds up to the peak it was sampled at, and smaps names the executable.
+  const p = r.rss.at_peak_mb;
+  expect(p.anon + p.file + p.shmem).toBeCloseTo(r.rss.peak_rss_sampled_mb, 0);
+  expect(r.rss.mappings_at_end.length).toBeGreaterThan(0);
+  expect(r.rss.mappings_at_end.some((m: { name: string; rss_mb: number }) => m.rss_mb > 0)).toBe(true);
   expect(r.restart.status).toBe("pending");
   expect(r.targets.length).toBe(6);
 

@@ -22,18 +22,64 @@ export function clockTicks(): number {
 export interface MemSample {
   rssKb: number;
   hwmKb: number;
+  /** The split of VmRSS: private anonymous memory, file-backed pages (the executable, shared
+   * libraries, mmapped files), and shared memory (SQLite's -shm wal-index). */
+  anonKb: number;
+  fileKb: number;
+  shmemKb: number;
 }
 
 export function readMem(pid: number): MemSample | null {
   try {
     const s = readFileSync(`/proc/${pid}/status`, "utf8");
-    const rss = /VmRSS:\s+(\d+) kB/.exec(s);
-    const hwm = /VmHWM:\s+(\d+) kB/.exec(s);
-    if (!rss || !hwm) return null;
-    return { rssKb: Number(rss[1]), hwmKb: Number(hwm[1]) };
+    const kb = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(s)?.[1] ?? Number.NaN);
+    const m = { rssKb: kb("VmRSS"), hwmKb: kb("VmHWM"), anonKb: kb("RssAnon"), fileKb: kb("RssFile"), shmemKb: kb("RssShmem") };
+    if (Number.isNaN(m.rssKb) || Number.isNaN(m.hwmKb)) return null;
+    return m;
   } catch {
     return null;
   }
+}
+
+export interface MappingRss {
+  /** File name of the mapping, or [heap]/[stack]/[anon] for anonymous ones. */
+  name: string;
+  rss_mb: number;
+  anon_mb: number;
+  mappings: number;
+}
+
+/** Resident memory grouped by what is mapped (/proc/<pid>/smaps), largest first. */
+export function rssByMapping(pid: number, top = 10): MappingRss[] | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/smaps`, "utf8");
+  } catch {
+    return null;
+  }
+  const agg = new Map<string, { rss: number; anon: number; n: number }>();
+  let cur: { rss: number; anon: number; n: number } | undefined;
+  for (const line of text.split("\n")) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      const path = head[1]!.trim();
+      const name = path === "" ? "[anon]" : path.startsWith("[") ? path : path.split("/").pop()!;
+      cur = agg.get(name) ?? { rss: 0, anon: 0, n: 0 };
+      cur.n++;
+      agg.set(name, cur);
+      continue;
+    }
+    if (!cur) continue;
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) cur.rss += Number(rss[1]);
+    const anon = /^Anonymous:\s+(\d+) kB/.exec(line);
+    if (anon) cur.anon += Number(anon[1]);
+  }
+  const mb = (kb: number) => Math.round(kb / 102.4) / 10;
+  return [...agg.entries()]
+    .sort((a, b) => b[1].rss - a[1].rss)
+    .slice(0, top)
+    .map(([name, v]) => ({ name, rss_mb: mb(v.rss), anon_mb: mb(v.anon), mappings: v.n }));
 }
 
 /** utime + stime of a /proc stat file, in milliseconds. */
@@ -92,6 +138,8 @@ export class RssSampler {
   readonly samples: { t_ms: number; rss_kb: number }[] = [];
   peakRssKb = 0;
   lastHwmKb = 0;
+  /** The sample with the highest VmRSS, with its anon/file/shmem split. */
+  atPeak: MemSample | null = null;
   private timer: ReturnType<typeof setInterval> | null = null;
   private readonly t0 = performance.now();
 
@@ -110,7 +158,10 @@ export class RssSampler {
     const m = readMem(this.pid);
     if (m) {
       this.samples.push({ t_ms: Math.round(performance.now() - this.t0), rss_kb: m.rssKb });
-      if (m.rssKb > this.peakRssKb) this.peakRssKb = m.rssKb;
+      if (m.rssKb > this.peakRssKb) {
+        this.peakRssKb = m.rssKb;
+        this.atPeak = m;
+      }
       this.lastHwmKb = m.hwmKb;
     }
     return m;

@@ -1,6 +1,6 @@
 /** The bench report: its JSON shape, the issue 7 targets, and the markdown rendering. */
 import type { ProfileBreakdown } from "./cpuprofile.ts";
-import type { MachineInfo } from "./proc.ts";
+import type { MachineInfo, MappingRss } from "./proc.ts";
 import type { OpenLoopRow, SweepRow } from "./protocol.ts";
 import type { LatencySummary } from "./stats.ts";
 
@@ -42,7 +42,17 @@ export interface BenchReport {
   sweep: (SweepRow & { resources?: PhaseResources })[];
   open_loop: { steps: (OpenLoopRow & { resources?: PhaseResources })[]; knee: { rate: number | null; reason: string } };
   feed: { overall: LatencySummary; closed: string | null };
-  rss: { peak_hwm_mb: number; peak_rss_sampled_mb: number; idle_rss_mb: number; samples: number; series_mb: [number, number][] };
+  rss: {
+    peak_hwm_mb: number;
+    peak_rss_sampled_mb: number;
+    idle_rss_mb: number;
+    /** The split of the highest sampled VmRSS (RssAnon / RssFile / RssShmem). */
+    at_peak_mb: { anon: number; file: number; shmem: number } | null;
+    /** /proc/<pid>/smaps grouped by mapping, largest first, just before the load stopped. */
+    mappings_at_end: MappingRss[];
+    samples: number;
+    series_mb: [number, number][];
+  };
   metrics: { available: boolean; resident_memory_bytes: number | null; lines: string[] };
   /** Present with --profile. */
   profile: { file: string; main_thread: ProfileBreakdown; thread_cpu_us_per_op: Record<string, number | null> } | null;
@@ -194,6 +204,14 @@ export function renderMarkdown(r: BenchReport): string {
 
   out.push("## RSS of the sequencer", "");
   out.push(`Peak VmHWM ${r.rss.peak_hwm_mb} MB; peak sampled VmRSS ${r.rss.peak_rss_sampled_mb} MB; idle (after funding) ${r.rss.idle_rss_mb} MB; ${r.rss.samples} samples every 100 ms.`);
+  if (r.rss.at_peak_mb) {
+    const p = r.rss.at_peak_mb;
+    out.push("", `At the peak: ${p.anon} MB anonymous (heaps, JIT code, stacks), ${p.file} MB file-backed (the executable, libraries), ${p.shmem} MB shared (SQLite wal-index).`);
+  }
+  if (r.rss.mappings_at_end.length > 0) {
+    out.push("", "Resident memory by mapping at the end of the load (/proc/<pid>/smaps):", "", "| mapping | RSS MB | of which anonymous MB | regions |", "|---|---|---|---|");
+    for (const m of r.rss.mappings_at_end) out.push(`| ${m.name} | ${m.rss_mb} | ${m.anon_mb} | ${m.mappings} |`);
+  }
   if (r.metrics.available) out.push(`/metrics seq_process_resident_memory_bytes at the end: ${r.metrics.resident_memory_bytes ?? "–"}.`);
   else out.push("/metrics not served by the internal listener (yet); RSS comes from /proc only.");
   out.push("");
