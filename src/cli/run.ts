@@ -15,6 +15,7 @@ import { BatchSubmitter } from "../l1/submitter.ts";
 import { bindL1, makePublicClient, type L1Binding } from "../l1/setup.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
 import { createSequencerMetrics } from "../observability/sequencer-metrics.ts";
+import type { Histogram } from "../observability/metrics.ts";
 import { StorageBackground } from "../storage/storage-background.ts";
 import { bindInstance, loadL1Binding, openDatabase, saveL1Binding } from "../storage/db.ts";
 import type { Database } from "bun:sqlite";
@@ -150,6 +151,7 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
     let resolveFatal!: (e: SequencerError) => void;
     const fatal = new Promise<SequencerError>((r) => (resolveFatal = r));
     let shuttingDown = false;
+    let laneCommitSeconds: Histogram | undefined;
     lane = new InclusionLane(
       {
         store: new LaneStore(db),
@@ -163,6 +165,8 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
         now: Date.now,
         log: log.child({ component: "lane" }),
         onCommitted: (entries) => feed.publish(entries),
+        // The metrics exist only once the lane does (they read it); until then nothing commits.
+        onCommitTimed: (seconds) => laneCommitSeconds?.observe(seconds),
         onFatal: (e) => resolveFatal(e),
         guard: () => recovery?.guard() ?? null,
         onSeal: (batchId, l2TxIndex, now) => snapshots.atSeal(batchId, l2TxIndex, now),
@@ -202,6 +206,7 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
       snapshotSeals: () => snapshots.sealStats,
       storage: () => storage.stats,
     });
+    laneCommitSeconds = metrics.laneCommit;
     const pub = startPublicServer({
       listen: config.http,
       log,

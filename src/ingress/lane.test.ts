@@ -133,6 +133,10 @@ describe("inclusion lane", () => {
     expect((await Promise.all(late)).every((r) => r.ok)).toBe(true);
     expect(h.lane.commits - mid).toBe(1);
     expect(h.app.nonceOf(USER)).toBe(8);
+    // Every commit was timed (the metric seq_lane_commit_seconds), with the ops it answered.
+    expect(h.commitTimes.length).toBe(h.lane.commits);
+    expect(h.commitTimes.slice(-5).map((c) => c.ops)).toEqual([1, 1, 1, 2, 3]);
+    expect(h.commitTimes.every((c) => c.seconds > 0 && c.seconds < 60)).toBe(true);
   });
 
   test("rejected ops are answered and never stored", async () => {

@@ -62,6 +62,11 @@ export interface LaneOptions {
   log: Logger;
   /** Called after each commit with the new history entries, in order. */
   onCommitted: (entries: SequencedTx[]) => void;
+  /**
+   * Called after each committed chunk with how long its transaction held the lane (execution
+   * plus COMMIT, which includes the fsync) and how many ops it answered.
+   */
+  onCommitTimed?: (seconds: number, ops: number) => void;
   /** Called once if the lane can no longer guarantee consistency; the process must stop. */
   onFatal: (e: LaneFatalError) => void;
   /**
@@ -383,6 +388,7 @@ export class InclusionLane {
       this.fail(e, chunk);
       return;
     }
+    this.o.onCommitTimed?.((performance.now() - this.lastCommitAt) / 1000, chunk.length);
     for (const f of this.afterCommit.splice(0)) f();
     this.reserved -= chunk.length;
     this.commits++;

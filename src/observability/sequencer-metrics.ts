@@ -30,9 +30,14 @@ export interface SequencerMetrics {
   registry: Registry;
   txOutcomes: Counter;
   ackLatency: Histogram;
+  /** How long each inclusion-lane transaction took, COMMIT (and its fsync) included. */
+  laneCommit: Histogram;
   /** Classifies a 422 message into a bounded label set (messages carry numbers). */
   rejectionReason(message: string): string;
 }
+
+/** Finer at the low end than LATENCY_BUCKETS_S: a healthy disk commits in well under 1 ms. */
+const COMMIT_BUCKETS_S = [0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 
 /**
  * The sequencer's metrics (served on the internal listener as `/metrics`). Names are
@@ -45,6 +50,13 @@ export function createSequencerMetrics(src: MetricSources): SequencerMetrics {
   );
   const ackLatency = registry.add(
     new Histogram("seq_tx_ack_seconds", "Time from request to soft confirmation of accepted ops", LATENCY_BUCKETS_S),
+  );
+  const laneCommit = registry.add(
+    new Histogram(
+      "seq_lane_commit_seconds",
+      "Inclusion-lane transaction time per chunk, COMMIT with its fsync included (synchronous=FULL)",
+      COMMIT_BUCKETS_S,
+    ),
   );
   registry.add(new Gauge("seq_lane_queue_depth", "Ops admitted and not yet answered", src.queueDepth));
   registry.add(new Gauge("seq_lane_commits_total", "Inclusion-lane transactions committed", () => src.commits().commits));
@@ -134,6 +146,7 @@ export function createSequencerMetrics(src: MetricSources): SequencerMetrics {
     registry,
     txOutcomes,
     ackLatency,
+    laneCommit,
     rejectionReason: (m) =>
       m.startsWith("bad nonce")
         ? "bad_nonce"

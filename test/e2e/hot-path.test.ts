@@ -109,6 +109,10 @@ describe("hot path on anvil", () => {
     expect(value('seq_tx_total{outcome="accepted"}')).toBeGreaterThanOrEqual(1);
     expect(value("seq_tx_ack_seconds_count")).toBe(value('seq_tx_total{outcome="accepted"}'));
     expect(value("seq_lane_queue_depth")).toBe(0);
+    // Every lane commit is timed, and none takes less than nothing.
+    expect(value("seq_lane_commit_seconds_count")).toBe(value("seq_lane_commits_total"));
+    expect(value("seq_lane_commit_seconds_count")).toBeGreaterThanOrEqual(1);
+    expect(value("seq_lane_commit_seconds_sum")).toBeGreaterThan(0);
     expect(value("seq_feed_subscribers")).toBeGreaterThanOrEqual(1);
     expect(value("seq_l1_safe_block")).toBeGreaterThan(0);
     expect(value("seq_l2_head_offset")).toBeGreaterThanOrEqual(2);

@@ -36,6 +36,8 @@ export interface Harness {
   reader: ReaderStore;
   app: AppHost;
   committed: SequencedTx[][];
+  /** Every commit the lane timed (onCommitTimed), in order. */
+  commitTimes: { seconds: number; ops: number }[];
   fatal: LaneFatalError[];
   nextIndex: number;
   deposit(block: number, amount: bigint, safeHead: number): void;
@@ -78,6 +80,7 @@ export function newHarness(
     erc20Token: "0x0000000000000000000000000000000000000000",
   });
   const committed: SequencedTx[][] = [];
+  const commitTimes: { seconds: number; ops: number }[] = [];
   const fatal: LaneFatalError[] = [];
   const lane = new InclusionLane(
     {
@@ -92,6 +95,7 @@ export function newHarness(
       now: Date.now,
       log: silent,
       onCommitted: (e) => committed.push(e),
+      onCommitTimed: (seconds, ops) => commitTimes.push({ seconds, ops }),
       onFatal: (e) => fatal.push(e),
       ...(opts.guard ? { guard: opts.guard } : {}),
       ...(opts.groupCommit ? { groupCommit: opts.groupCommit } : {}),
@@ -110,6 +114,7 @@ export function newHarness(
     reader,
     app,
     committed,
+    commitTimes,
     fatal,
     nextIndex: reader.nextInputIndex(),
     deposit(block, amount, head) {
