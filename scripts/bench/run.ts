@@ -97,7 +97,8 @@ say(`  load generator, sequencer and anvil share these ${machine.cpus} cores`);
 const anvil = await withDevnetAnvil();
 const dir = tempDir("seq-bench-");
 const seqEnv: Record<string, string> = {};
-for (const [k, v] of Object.entries(process.env)) if (k.startsWith("SEQ_") && v !== undefined) seqEnv[k] = v;
+// SEQ_* configure the sequencer; BUN_JSC_* are JavaScriptCore options (e.g. BUN_JSC_forceRAMSize).
+for (const [k, v] of Object.entries(process.env)) if ((k.startsWith("SEQ_") || k.startsWith("BUN_JSC_")) && v !== undefined) seqEnv[k] = v;
 // "info" is needed for the "sequencer ready" line that carries the ports; it is quiet under load.
 seqEnv.SEQ_LOG_LEVEL = "info";
 seqEnv.SEQ_MAX_BATCH_OPEN_SECONDS ??= "2";
@@ -142,7 +143,9 @@ try {
   writeFileSync(cfgPath, JSON.stringify(cfg));
 
   // ---- load generator ---------------------------------------------------------------------
-  const lg = Bun.spawn([process.execPath, LOADGEN, cfgPath], { stdout: "pipe", stderr: "inherit", stdin: "ignore" });
+  // JavaScriptCore options meant for the sequencer must not change the client's behaviour.
+  const lgEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("BUN_JSC_")));
+  const lg = Bun.spawn([process.execPath, LOADGEN, cfgPath], { stdout: "pipe", stderr: "inherit", stdin: "ignore", env: lgEnv });
   const sweep: (SweepRow & { resources?: PhaseResources })[] = [];
   const steps: (OpenLoopRow & { resources?: PhaseResources })[] = [];
   const resources = new Map<string, PhaseResources>();
