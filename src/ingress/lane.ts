@@ -25,20 +25,6 @@ export type LaneResult =
   | { ok: true; offset: number }
   | { ok: false; code: "EXECUTION_REJECTED" | "UNAVAILABLE" | "INTERNAL_ERROR"; message: string };
 
-/**
- * How long a chunk may wait for ops still in signature recovery, so that one fsync covers
- * them too. Bounded so the first op of a chunk never waits more than this for the others.
- */
-const MAX_GROUP_WAIT_MS = 3;
-/** Under concurrent load, the least time between the starts of two group commits. */
-const LINGER_MS = 2;
-
-export interface GroupCommitTiming {
-  /** Longest a chunk waits for more ops, in all (default 3 ms). */
-  maxWaitMs: number;
-  /** After a multi-op commit, the next one starts no sooner than this after it (default 2 ms). */
-  lingerMs: number;
-}
 
 export class LaneFatalError extends SequencerError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -81,8 +67,6 @@ export interface LaneOptions {
    * committed, and never if it rolls back.
    */
   onSeal?: (batchId: number, l2TxIndex: number, nowMs: number) => (() => void) | void;
-  /** Group-commit timing; tests widen it so that timing on a loaded machine cannot flake. */
-  groupCommit?: Partial<GroupCommitTiming>;
 }
 
 interface Pending {
@@ -129,11 +113,6 @@ export class InclusionLane {
   private queue: Pending[] = [];
   private reserved = 0;
   private scheduled = false;
-  /** When the current chunk started waiting for more ops, or -1. */
-  private groupWaitStart = -1;
-  /** When the last group commit started, and how many ops it carried. */
-  private lastCommitAt = 0;
-  private lastCommitOps = 0;
   /** Group-commit statistics: transactions committed and ops answered by them. */
   commits = 0;
   committedOps = 0;
@@ -292,47 +271,19 @@ export class InclusionLane {
     setImmediate(() => this.turn());
   }
 
+  /**
+   * Group commit without artificial delay: a turn commits every op queued so far (up to
+   * maxChunk) in one transaction. Under load the group sizes itself: while a commit's fsync
+   * holds this thread, new requests wait in the sockets and finished recoveries in the
+   * worker queue, and the next turn takes them all. Holding ops back on purpose (for ops
+   * still in recovery, or a linger after a busy commit) was measured to cost throughput and
+   * median latency: it makes the signature worker and the lane take turns instead of
+   * overlapping (docs/performance.md).
+   */
   private turn(): void {
     this.scheduled = false;
-    const wait = this.groupWait();
-    if (wait === "next-turn") {
-      this.schedule();
-      return;
-    }
-    if (wait !== null) {
-      this.scheduled = true;
-      setTimeout(() => this.turn(), wait);
-      return;
-    }
-    this.groupWaitStart = -1;
     this.runChunk();
     if (this.queue.length > 0) this.schedule();
-  }
-
-  /**
-   * Group commit sized by load: how long to hold queued ops back so that one fsync covers
-   * more of them — another event-loop turn, some milliseconds, or null for "commit now".
-   *
-   * - Ops admitted but still in signature recovery will reach the queue within a turn or two.
-   * - Under concurrent load (the last commit carried several ops) the next ops are usually
-   *   still in the sockets, invisible to the lane: linger until LINGER_MS after that commit.
-   * - Alone (concurrency 1: one op in the queue, nothing in flight, the last commit carried
-   *   one op), the op commits at once.
-   * Never more than MAX_GROUP_WAIT_MS in all, and never once a chunk is full.
-   */
-  private groupWait(): "next-turn" | number | null {
-    const queued = this.queue.length;
-    if (queued === 0 || queued >= this.o.maxChunk) return null;
-    const now = performance.now();
-    if (this.groupWaitStart < 0) this.groupWaitStart = now;
-    const budget = (this.o.groupCommit?.maxWaitMs ?? MAX_GROUP_WAIT_MS) - (now - this.groupWaitStart);
-    if (budget <= 0) return null;
-    if (this.reserved - queued > 0) return "next-turn";
-    if (this.lastCommitOps > 1) {
-      const linger = (this.o.groupCommit?.lingerMs ?? LINGER_MS) - (now - this.lastCommitAt);
-      if (linger > 0) return Math.min(linger, budget);
-    }
-    return null;
   }
 
   private runChunk(): void {
@@ -366,8 +317,7 @@ export class InclusionLane {
       }
     }
     // Tips are copied so that a failed transaction leaves the in-memory view untouched.
-    this.lastCommitAt = performance.now();
-    this.lastCommitOps = chunk.length;
+    const started = performance.now();
     const saved = { batch: { ...this.batch }, frame: { ...this.frame }, nextOffset: this.nextOffset, lastDrained: this.lastDrainedInput };
     try {
       this.o.store.transaction(() => {
@@ -388,7 +338,7 @@ export class InclusionLane {
       this.fail(e, chunk);
       return;
     }
-    this.o.onCommitTimed?.((performance.now() - this.lastCommitAt) / 1000, chunk.length);
+    this.o.onCommitTimed?.((performance.now() - started) / 1000, chunk.length);
     for (const f of this.afterCommit.splice(0)) f();
     this.reserved -= chunk.length;
     this.commits++;

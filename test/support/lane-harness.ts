@@ -11,7 +11,7 @@ import { loadDefaultAppBytes } from "../../src/app/default-app.ts";
 import { hexToBytes } from "../../src/core/bytes.ts";
 import type { SequencedTx } from "../../src/core/l2tx.ts";
 import { txHash } from "../../src/core/ssz.ts";
-import { InclusionLane, type GroupCommitTiming, type LaneFatalError, type SignedOp } from "../../src/ingress/lane.ts";
+import { InclusionLane, type LaneFatalError, type SignedOp } from "../../src/ingress/lane.ts";
 import { createLogger } from "../../src/observability/log.ts";
 import { openDatabase } from "../../src/storage/db.ts";
 import { LaneStore } from "../../src/storage/lane-store.ts";
@@ -57,7 +57,6 @@ export function newHarness(
     dir?: string;
     preexisting?: { block: number; amount: bigint }[];
     guard?: () => string | null;
-    groupCommit?: Partial<GroupCommitTiming>;
   } = {},
 ): Harness {
   const dir = opts.dir ?? tempDir().path;
@@ -98,7 +97,6 @@ export function newHarness(
       onCommitTimed: (seconds, ops) => commitTimes.push({ seconds, ops }),
       onFatal: (e) => fatal.push(e),
       ...(opts.guard ? { guard: opts.guard } : {}),
-      ...(opts.groupCommit ? { groupCommit: opts.groupCommit } : {}),
     },
     safeHead,
   );
