@@ -22,6 +22,12 @@ export interface InputReaderOptions {
   longRangeErrorCodes: readonly number[];
   /** Largest block span asked of `eth_getLogs` at once. */
   maxLogRange?: bigint;
+  /**
+   * Payload bytes stored per transaction before the reader lets the event loop run (default
+   * 256 KiB). A range is stored in slices cut at block boundaries, so the inclusion lane,
+   * which shares this thread, is never held for a whole burst of landed batches.
+   */
+  maxSliceBytes?: number;
   /** Called, on the same thread, after a sync moved the safe head forward. */
   onSafeHead: (safeBlock: number) => void;
   /** The batch submitter's address (20 bytes): its inputs are judged as batches. */
@@ -32,11 +38,37 @@ export interface InputReaderOptions {
 }
 
 const MAX_BACKOFF_MS = 30_000;
+const DEFAULT_SLICE_BYTES = 256 * 1024;
+
+/**
+ * Cuts a range's inputs (in L1 order) into slices of about `maxBytes` of payload, only
+ * between blocks: a slice may claim its last block as safe only if it holds every input of
+ * that block. A single block larger than `maxBytes` stays whole.
+ */
+export function sliceAtBlockBoundaries(inputs: readonly SafeInputRow[], maxBytes: number): SafeInputRow[][] {
+  const slices: SafeInputRow[][] = [];
+  let cur: SafeInputRow[] = [];
+  let bytes = 0;
+  for (const input of inputs) {
+    if (bytes >= maxBytes && cur.length > 0 && cur[cur.length - 1]!.blockNumber !== input.blockNumber) {
+      slices.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(input);
+    bytes += input.payload.length;
+  }
+  if (cur.length > 0 || slices.length === 0) slices.push(cur);
+  return slices;
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * Follows the app's inputs on L1 up to the `safe` block and stores them, together with the
- * safe head, in one transaction per range. Only safe blocks are read, so a reorg above safe
- * never reaches storage.
+ * safe head, in one transaction per range, or per slice of a range when it carries more
+ * than `maxSliceBytes` of payload. Only safe blocks are read, so a reorg above safe never
+ * reaches storage.
  */
 export class InputReader {
   private readonly o: InputReaderOptions;
@@ -87,34 +119,13 @@ export class InputReader {
     while (from <= safeBlock) {
       const to = from + maxRange - 1n < safeBlock ? from + maxRange - 1n : safeBlock;
       const inputs = await this.fetchRange(from, to);
-      const nowMs = (this.o.now ?? Date.now)();
-      const store = this.o.store;
-      const acceptance = trackAcceptance(inputs, {
-        submitter: this.o.submitter,
-        nextBatchNonce: store.nextBatchNonce(),
-        sealed: (n) => store.sealedBatch(n),
-        alreadyDiverged: store.divergence() !== null,
-        nowMs,
-      });
-      // A partial scan may only claim the blocks it actually covered as safe.
-      store.append(
-        inputs,
-        {
-          safeBlock: Number(to),
-          finalizedBlock: Number(finalizedBlock < to ? finalizedBlock : to),
-          scannedThroughBlock: Number(to),
-        },
-        nowMs,
-        acceptance.landings,
-        acceptance.divergence,
-      );
-      if (acceptance.divergence) {
-        this.o.log.error("canonical divergence", {
-          batch_nonce: acceptance.divergence.batchNonce,
-          input_index: acceptance.divergence.inputIndex,
-          reason: acceptance.divergence.reason,
-        });
-        this.o.onDivergence?.(acceptance.divergence);
+      const slices = sliceAtBlockBoundaries(inputs, this.o.maxSliceBytes ?? DEFAULT_SLICE_BYTES);
+      for (let i = 0; i < slices.length; i++) {
+        // Between slices the lane gets its turn. Each slice is judged against what the
+        // previous ones stored (the next batch nonce moves with every accepted landing).
+        if (i > 0) await nextTurn();
+        const last = i === slices.length - 1;
+        this.storeSlice(slices[i]!, last ? to : BigInt(slices[i]!.at(-1)!.blockNumber), finalizedBlock);
       }
       if (total > maxRange) {
         this.o.log.info("input reader progress", {
@@ -140,6 +151,42 @@ export class InputReader {
     const stored = this.o.store.heads()!;
     this.o.onSafeHead(stored.safeBlock);
     return stored.safeBlock;
+  }
+
+  /**
+   * Judges and stores one slice with the heads it covers, in one transaction. A partial scan
+   * may only claim the blocks it actually covered as safe: `through` is the slice's last
+   * block, or the range's end for the last slice.
+   */
+  private storeSlice(inputs: readonly SafeInputRow[], through: bigint, finalizedBlock: bigint): void {
+    const nowMs = (this.o.now ?? Date.now)();
+    const store = this.o.store;
+    const acceptance = trackAcceptance(inputs, {
+      submitter: this.o.submitter,
+      nextBatchNonce: store.nextBatchNonce(),
+      sealed: (n) => store.sealedBatch(n),
+      alreadyDiverged: store.divergence() !== null,
+      nowMs,
+    });
+    store.append(
+      inputs,
+      {
+        safeBlock: Number(through),
+        finalizedBlock: Number(finalizedBlock < through ? finalizedBlock : through),
+        scannedThroughBlock: Number(through),
+      },
+      nowMs,
+      acceptance.landings,
+      acceptance.divergence,
+    );
+    if (acceptance.divergence) {
+      this.o.log.error("canonical divergence", {
+        batch_nonce: acceptance.divergence.batchNonce,
+        input_index: acceptance.divergence.inputIndex,
+        reason: acceptance.divergence.reason,
+      });
+      this.o.onDivergence?.(acceptance.divergence);
+    }
   }
 
   // Who logs what: L1 outages are logged by the transport (src/l1/provider.ts), once as
