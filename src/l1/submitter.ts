@@ -156,7 +156,11 @@ export class BatchSubmitter {
     if (!prepared) {
       const payload = encodeBatch(this.o.history.batchContents(b.batchId, b.nonce));
       const data = encodeAddInput(this.o.app, payload);
-      const estimate = await client.estimateGas({ account: account.address, to: this.o.inputBox, data });
+      // A raw eth_estimateGas: viem's estimateGas first prepares a whole transaction request
+      // (block, nonce and fee lookups) that the estimate does not use.
+      const estimate = BigInt(
+        await client.request({ method: "eth_estimateGas", params: [{ from: account.address, to: this.o.inputBox, data }] }),
+      );
       prepared = { data, bytes: payload.length, gas: (estimate * 12n) / 10n };
       this.prepared.set(b.batchId, prepared);
     }

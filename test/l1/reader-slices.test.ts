@@ -82,7 +82,7 @@ describe("InputReader on anvil", () => {
         appends.push({ inputs: inputs.map((i) => i.inputIndex), safe: heads.safeBlock });
         return append(inputs, heads, ...rest);
       };
-      let safeSeen: number | null = null;
+      const seen: { safe: number | null } = { safe: null };
       const reader = new InputReader({
         client: l1.publicClient as never,
         inputBox,
@@ -93,7 +93,7 @@ describe("InputReader on anvil", () => {
         log: silentLogger,
         longRangeErrorCodes: [],
         maxSliceBytes: 2000,
-        onSafeHead: (b) => (safeSeen = b),
+        onSafeHead: (b) => (seen.safe = b),
         submitter: hexToBytes("0x70997970c51812dc3a010c7d01b50e0d17dc79c8", 20),
       });
 
@@ -112,12 +112,12 @@ describe("InputReader on anvil", () => {
       const head = Number((await l1.publicClient.getBlock({ blockTag: "safe" })).number);
       expect(head).toBeGreaterThanOrEqual(blocks[7]!);
       expect(safe).toBe(head);
-      expect(safeSeen).toBe(head);
+      expect(seen.safe).toBe(head);
       // One slice per 2 inputs (2 KB), each claiming its own last block; the last one claims
       // the range's end. Then nothing more (the range was fully scanned).
       const withInputs = appends.filter((a) => a.inputs.length > 0);
       expect(withInputs.map((a) => a.inputs)).toEqual([[0, 1], [2, 3], [4, 5], [6, 7]]);
-      expect(withInputs.slice(0, 3).map((a) => a.safe)).toEqual([blocks[1], blocks[3], blocks[5]]);
+      expect(withInputs.slice(0, 3).map((a) => a.safe)).toEqual([blocks[1]!, blocks[3]!, blocks[5]!]);
       expect(withInputs[3]!.safe).toBe(head);
       // Others ran while only some slices were stored.
       expect(seenByOthers.some((n) => n > 0 && n < withInputs.length)).toBe(true);
