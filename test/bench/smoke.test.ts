@@ -68,12 +68,14 @@ test("quick bench exits 0 and writes report.json and report.md with every sectio
   expect(r.targets.length).toBe(6);
 
   const md = readFileSync(mdPath, "utf8");
+  expect(md).toMatch(/\| lane commit \(incl\. fsync\) \| \d+ \|/);
   for (const heading of [
     "## Targets (issue 7)",
     "## Ack latency",
     "## Open-loop throughput",
     "## POST → feed latency",
     "## RSS of the sequencer",
+    "## Server-side histograms",
     "## Sequencer CPU by thread",
     "## Restart replay",
   ]) {

@@ -216,6 +216,24 @@ export function renderMarkdown(r: BenchReport): string {
   else out.push("/metrics not served by the internal listener (yet); RSS comes from /proc only.");
   out.push("");
 
+  const ack = histogramSummary(r.metrics.lines, "seq_tx_ack_seconds");
+  const commit = histogramSummary(r.metrics.lines, "seq_lane_commit_seconds");
+  if (ack || commit) {
+    out.push(
+      "## Server-side histograms (/metrics at the end, whole run)",
+      "",
+      "Measured inside the sequencer, warm-up and funding included. A quantile is the upper bound of the bucket it falls in.",
+      "",
+      "| histogram | count | mean ms | p50 ≤ ms | p99 ≤ ms | p99.9 ≤ ms |",
+      "|---|---|---|---|---|---|",
+    );
+    for (const [label, h] of [["ack (request to soft confirmation)", ack], ["lane commit (incl. fsync)", commit]] as const) {
+      if (h) out.push(`| ${label} | ${h.count} | ${h.meanMs} | ${fmt(h.p50Ms, "")} | ${fmt(h.p99Ms, "")} | ${fmt(h.p999Ms, "")} |`);
+    }
+    if (commit && ack) out.push("", `Accepted ops per lane transaction: ${Math.round((ack.count / commit.count) * 10) / 10} (transactions without ops, such as a time-based batch close, count too).`);
+    out.push("");
+  }
+
   out.push("## Sequencer CPU by thread (ms, per section)", "");
   const sections = [
     ...r.sweep.map((s) => [`c=${s.concurrency}`, s.resources] as const),
@@ -250,4 +268,36 @@ export function renderMarkdown(r: BenchReport): string {
 
   if (r.notes.length) out.push("## Notes", "", ...r.notes.map((n) => `- ${n}`), "");
   return out.join("\n");
+}
+
+export interface HistogramSummary {
+  count: number;
+  meanMs: number;
+  /** Upper bound (ms) of the bucket holding the quantile; null when it is in +Inf. */
+  p50Ms: number | null;
+  p99Ms: number | null;
+  p999Ms: number | null;
+}
+
+/**
+ * Reads a Prometheus histogram (seconds) out of /metrics text lines. Quantiles are bucket
+ * upper bounds: the smallest `le` whose cumulative count reaches the quantile.
+ */
+export function histogramSummary(lines: readonly string[], name: string): HistogramSummary | null {
+  const buckets: { le: number; n: number }[] = [];
+  let count: number | null = null;
+  let sum: number | null = null;
+  for (const line of lines) {
+    const b = new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\S+)$`).exec(line);
+    if (b) buckets.push({ le: b[1] === "+Inf" ? Number.POSITIVE_INFINITY : Number(b[1]), n: Number(b[2]) });
+    else if (line.startsWith(`${name}_count `)) count = Number(line.slice(name.length + 7));
+    else if (line.startsWith(`${name}_sum `)) sum = Number(line.slice(name.length + 5));
+  }
+  if (count === null || sum === null || count === 0 || buckets.length === 0) return null;
+  buckets.sort((a, b) => a.le - b.le);
+  const q = (p: number): number | null => {
+    const b = buckets.find((x) => x.n >= p * count!);
+    return b === undefined || !Number.isFinite(b.le) ? null : Math.round(b.le * 1e6) / 1e3;
+  };
+  return { count, meanMs: Math.round((sum / count) * 1e6) / 1e3, p50Ms: q(0.5), p99Ms: q(0.99), p999Ms: q(0.999) };
 }
