@@ -29,6 +29,8 @@ const USER = DEVNET_ADDRESSES[2]!.toLowerCase() as Hex;
 const TO = DEVNET_ADDRESSES[3]!.toLowerCase() as Hex;
 /** Fits a self-transfer (21000), never a batch transaction (addInput needs well over 50k). */
 const ZOMBIE_BLOCK_GAS_LIMIT = 50_000;
+/** Below a 21000-gas transfer: blocks mined under it are empty. */
+const NO_TX_BLOCK_GAS_LIMIT = 20_000;
 const NORMAL_BLOCK_GAS_LIMIT = 30_000_000;
 const MAX_WAIT_BLOCKS = 1200;
 
@@ -555,12 +557,24 @@ describe("recovery drills (b)-(d)", () => {
     const seq1 = await startSeq();
     const feed1 = feedOf(seq1.url, "?from_offset=0");
     const { first, zombies } = await depositAndZombies(seq1, feed1);
+    // The reader must not get past the head reached by the 1000 blocks: the flush's
+    // transactions land above it, so the cascade (which needs the reader at the flush's safe
+    // block) has to wait. Hanging every eth_getLogs once "going offline" was logged raced a
+    // fast flush (the reader slipped past about once in 15 runs). Now no transaction fits in
+    // those 1000 blocks (the danger, and so the flush, may start while they are mined), the
+    // limit is in place before any block can hold the flush, and only then do blocks take
+    // transactions again.
+    await miner!.pause();
+    await setBlockGasLimit(NO_TX_BLOCK_GAS_LIMIT);
     await anvil.mine(1000);
+    const dangerHead = Number(await anvil.publicClient.request({ method: "eth_blockNumber" }));
+    proxy.getLogsHangAbove = dangerHead;
+    await setBlockGasLimit(ZOMBIE_BLOCK_GAS_LIMIT);
+    miner!.resume();
     const wentOffline = Date.now();
     await waitLog(seq1, "going offline for liveness recovery");
-    // The reader cannot reach the flush's safe block any more: the cascade waits for it.
-    await proxy.setMode({ kind: "hang", methods: ["eth_getLogs"] });
     const flushed = await waitLog(seq1, "wallet flushed");
+    expect(flushed.safe_block as number).toBeGreaterThan(dangerHead);
     await Bun.sleep(300);
     expect(logsOf(seq1, "cascade invalidated the doomed batches").length).toBe(0);
     await seq1.kill9();
@@ -569,8 +583,8 @@ describe("recovery drills (b)-(d)", () => {
 
     // Restart with eth_getLogs still failing (now fast: every range is "too large"): the
     // sequencer starts from its stored heads, resumes at the cascade, and cannot run it yet.
-    await proxy.setMode({ kind: "pass" });
     proxy.getLogsMaxRange = 0;
+    proxy.getLogsHangAbove = null;
     const seq2 = await startSeq();
     const resumed = logIndex(seq2, "resuming an interrupted recovery");
     expect(resumed).toBeGreaterThanOrEqual(0);

@@ -48,6 +48,7 @@ async function outcomeOf(p: Promise<Response>): Promise<string> {
 async function reset(): Promise<void> {
   await proxy.setMode({ kind: "pass" });
   proxy.getLogsMaxRange = null;
+  proxy.getLogsHangAbove = null;
   proxy.resetCounters();
 }
 
@@ -183,6 +184,30 @@ describe("rpc proxy", () => {
     expect(batch[1]!.result).toBe("0x7a69");
     expect(proxy.count({ method: "eth_getLogs", outcome: "rangeError" })).toBe(4);
     expect(proxy.count({ method: "eth_getLogs", outcome: "pass" })).toBe(4);
+  });
+
+  test("getLogsHangAbove holds eth_getLogs reaching above block B, serves the rest, and releases on change", async () => {
+    await reset();
+    const head = BigInt(((await (await post(call("eth_blockNumber"))).json()) as { result: string }).result);
+    const hex = (n: bigint) => `0x${n.toString(16)}`;
+    proxy.getLogsHangAbove = Number(head - 2n);
+    const below = await post(call("eth_getLogs", [{ fromBlock: hex(head - 5n), toBlock: hex(head - 2n) }]));
+    expect(((await below.json()) as { result?: unknown[] }).result).toBeInstanceOf(Array);
+    // Above B (a number or a tag that resolves above it): held.
+    const above = outcomeOf(post(call("eth_getLogs", [{ fromBlock: hex(head - 5n), toBlock: hex(head - 1n) }])));
+    const latest = outcomeOf(post([call("eth_chainId"), call("eth_getLogs", [{ fromBlock: hex(head), toBlock: "latest" }])]));
+    expect(await Promise.race([above, Bun.sleep(300).then(() => "still hanging")])).toBe("still hanging");
+    expect(proxy.hungCount).toBe(2);
+    // A mode change leaves them held; other methods pass meanwhile.
+    await proxy.setMode({ kind: "pass" });
+    expect(proxy.hungCount).toBe(2);
+    expect(await outcomeOf(post(call("eth_chainId")))).toBe("ok:200");
+    proxy.getLogsHangAbove = null;
+    expect(await above).toBe("ECONNRESET");
+    expect(await latest).toBe("ECONNRESET");
+    expect(proxy.hungCount).toBe(0);
+    expect(proxy.count({ method: "eth_getLogs", outcome: "hang" })).toBe(2);
+    expect(await outcomeOf(post(call("eth_getLogs", [{ fromBlock: hex(head - 1n), toBlock: hex(head) }])))).toBe("ok:200");
   });
 
   test("stop closes hung and delayed requests and the listener", async () => {

@@ -27,7 +27,10 @@
  * any call in it matches `methods`. `getLogsMaxRange: N` is applied per call, also inside
  * batches: an `eth_getLogs` whose resolved range (toBlock - fromBlock + 1; tags and defaults
  * resolved by asking upstream) exceeds N is answered with JSON-RPC error -32005 "query returned
- * more than 10000 results", the other calls are forwarded.
+ * more than 10000 results", the other calls are forwarded. `getLogsHangAbove: B` makes an HTTP
+ * request hang (as in `hang`) when one of its `eth_getLogs` calls reaches above block B; such
+ * requests are released when the property changes. It lets a test stop the reader at a block
+ * without racing it: everything up to B is still served.
  *
  * Counters are per JSON-RPC call: by method, by outcome, and by "method:outcome". Outcomes:
  * pass, delay (forwarded late), drop, status5xx, rateLimit, hang, rangeError, upstreamError.
@@ -48,6 +51,8 @@ export interface RpcProxyOptions {
   upstream: string;
   /** Largest eth_getLogs block span answered; larger ranges get -32005. null/undefined = no limit. */
   getLogsMaxRange?: number | null;
+  /** eth_getLogs whose toBlock resolves above this block hang. null/undefined = never. */
+  getLogsHangAbove?: number | null;
   mode?: FaultMode;
 }
 
@@ -65,6 +70,8 @@ export interface RpcProxy {
   /** Number of requests currently held by `hang`. */
   readonly hungCount: number;
   getLogsMaxRange: number | null;
+  /** See RpcProxyOptions; setting it (to anything) releases the requests it held. */
+  getLogsHangAbove: number | null;
   /** Switches the mode; resolves once the listener is (re)started or stopped as the mode needs. */
   setMode(mode: FaultMode): Promise<void>;
   readonly counters: RpcProxyCounters;
@@ -99,6 +106,9 @@ export async function startRpcProxy(opts: RpcProxyOptions): Promise<RpcProxy> {
   const upstream = opts.upstream;
   let mode: FaultMode = opts.mode ?? { kind: "pass" };
   let maxRange: number | null = opts.getLogsMaxRange ?? null;
+  let hangAbove: number | null = opts.getLogsHangAbove ?? null;
+  /** Releases of requests held by `getLogsHangAbove` (apart from `hung`: a mode change keeps them). */
+  const hungAbove = new Set<() => void>();
   let stopped = false;
   let counters = emptyCounters();
   /** Releases of hung requests, and aborts of in-progress delays. */
@@ -139,6 +149,34 @@ export async function startRpcProxy(opts: RpcProxyOptions): Promise<RpcProxy> {
       return block?.number ? BigInt(block.number) : null;
     }
     return null;
+  }
+
+  /** The resolved [fromBlock, toBlock] of an eth_getLogs call, or null. */
+  async function logsRange(call: JsonRpcCall): Promise<[bigint, bigint] | null> {
+    if (call.method !== "eth_getLogs") return null;
+    const filter = (Array.isArray(call.params) ? call.params[0] : undefined) as
+      | { fromBlock?: unknown; toBlock?: unknown; blockHash?: unknown }
+      | undefined;
+    if (!filter || filter.blockHash !== undefined) return null;
+    try {
+      const [from, to] = await Promise.all([resolveBlock(filter.fromBlock), resolveBlock(filter.toBlock)]);
+      return from === null || to === null ? null : [from, to];
+    } catch {
+      return null;
+    }
+  }
+
+  /** Holds a request without answering until `release` runs (or the client goes away). */
+  function holdRequest(req: Request, into: Set<() => void>): Promise<Response> {
+    return new Promise<Response>((resolve) => {
+      const release = () => {
+        into.delete(release);
+        resolve(dropResponse());
+      };
+      into.add(release);
+      req.signal.addEventListener("abort", release, { once: true });
+      if (stopped) release();
+    });
   }
 
   /** True when this call is an eth_getLogs over more than `maxRange` blocks. */
@@ -224,6 +262,14 @@ export async function startRpcProxy(opts: RpcProxyOptions): Promise<RpcProxy> {
       calls = null;
     }
     const methods = calls ? calls.map(methodName) : ["<unparseable>"];
+    if (hangAbove !== null && calls) {
+      const limit = BigInt(hangAbove);
+      const ranges = await Promise.all(calls.map(logsRange));
+      if (ranges.some((r) => r !== null && r[1] > limit)) {
+        for (const m of methods) count(m, "hang");
+        return holdRequest(req, hungAbove);
+      }
+    }
     const fault = faultApplies(methods);
     if (fault === null) return forward(text, calls, isBatch, "pass");
     switch (fault.kind) {
@@ -244,15 +290,7 @@ export async function startRpcProxy(opts: RpcProxyOptions): Promise<RpcProxy> {
         });
       case "hang":
         for (const m of methods) count(m, "hang");
-        return new Promise<Response>((resolve) => {
-          const release = () => {
-            hung.delete(release);
-            resolve(dropResponse());
-          };
-          hung.add(release);
-          req.signal.addEventListener("abort", release, { once: true });
-          if (stopped) release();
-        });
+        return holdRequest(req, hung);
       case "delay": {
         const aborted = await new Promise<boolean>((resolve) => {
           const abort = () => {
@@ -311,13 +349,20 @@ export async function startRpcProxy(opts: RpcProxyOptions): Promise<RpcProxy> {
       return mode;
     },
     get hungCount() {
-      return hung.size;
+      return hung.size + hungAbove.size;
     },
     get getLogsMaxRange() {
       return maxRange;
     },
     set getLogsMaxRange(n: number | null) {
       maxRange = n;
+    },
+    get getLogsHangAbove() {
+      return hangAbove;
+    },
+    set getLogsHangAbove(b: number | null) {
+      hangAbove = b;
+      for (const r of [...hungAbove]) r();
     },
     async setMode(next) {
       if (stopped) throw new Error("rpc proxy stopped");
@@ -350,6 +395,7 @@ export async function startRpcProxy(opts: RpcProxyOptions): Promise<RpcProxy> {
       if (stopped) return;
       stopped = true;
       releaseHung();
+      for (const r of [...hungAbove]) r();
       for (const a of [...delays]) a();
       if (server) {
         server.stop(true);
