@@ -28,6 +28,13 @@ export interface InputReaderOptions {
    * which shares this thread, is never held for a whole burst of landed batches.
    */
   maxSliceBytes?: number;
+  /**
+   * Payload bytes one `eth_getLogs` answer should carry (default 4 MiB). After a larger
+   * answer the reader asks for half as many blocks next time, after a much smaller one for
+   * twice as many (up to `maxLogRange`), so a burst of landed batches arrives in answers the
+   * thread can parse without a long stall.
+   */
+  targetFetchBytes?: number;
   /** Called, on the same thread, after a sync moved the safe head forward. */
   onSafeHead: (safeBlock: number) => void;
   /** The batch submitter's address (20 bytes): its inputs are judged as batches. */
@@ -63,12 +70,27 @@ export function sliceAtBlockBoundaries(inputs: readonly SafeInputRow[], maxBytes
 }
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+const DEFAULT_TARGET_FETCH_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The block span of the next `eth_getLogs`, from what the last one brought: halve the span
+ * just fetched when its payload exceeded `targetBytes`, double the current span when it was
+ * under a quarter of it, otherwise keep it. Always within [1, maxSpan].
+ */
+export function nextLogSpan(current: bigint, fetchedSpan: bigint, bytes: number, maxSpan: bigint, targetBytes: number): bigint {
+  let next = current;
+  if (bytes > targetBytes) next = fetchedSpan / 2n;
+  else if (bytes < targetBytes / 4) next = current * 2n;
+  if (next < 1n) next = 1n;
+  return next > maxSpan ? maxSpan : next;
+}
 
 /**
  * Follows the app's inputs on L1 up to the `safe` block and stores them, together with the
  * safe head, in one transaction per range, or per slice of a range when it carries more
- * than `maxSliceBytes` of payload. Only safe blocks are read, so a reorg above safe never
- * reaches storage.
+ * than `maxSliceBytes` of payload. The ranges asked of `eth_getLogs` narrow and widen with
+ * the payload their answers carry (`targetFetchBytes`). Only safe blocks are read, so a
+ * reorg above safe never reaches storage.
  */
 export class InputReader {
   private readonly o: InputReaderOptions;
@@ -76,6 +98,8 @@ export class InputReader {
   private failures = 0;
   private failureLogged = false;
   private syncing: Promise<number> | null = null;
+  /** Blocks asked per eth_getLogs; adapts to the payload bytes the answers carry. */
+  private span: bigint | null = null;
 
   constructor(opts: InputReaderOptions) {
     this.o = opts;
@@ -117,8 +141,11 @@ export class InputReader {
     const total = safeBlock - from + 1n;
     const started = Date.now();
     while (from <= safeBlock) {
-      const to = from + maxRange - 1n < safeBlock ? from + maxRange - 1n : safeBlock;
+      const span = this.span ?? maxRange;
+      const to = from + span - 1n < safeBlock ? from + span - 1n : safeBlock;
       const inputs = await this.fetchRange(from, to);
+      const bytes = inputs.reduce((n, i) => n + i.payload.length, 0);
+      this.span = nextLogSpan(span, to - from + 1n, bytes, maxRange, this.o.targetFetchBytes ?? DEFAULT_TARGET_FETCH_BYTES);
       const slices = sliceAtBlockBoundaries(inputs, this.o.maxSliceBytes ?? DEFAULT_SLICE_BYTES);
       for (let i = 0; i < slices.length; i++) {
         // Between slices the lane gets its turn. Each slice is judged against what the

@@ -1,13 +1,14 @@
 /**
- * The input reader stores a burst of landed inputs in slices cut at block boundaries, letting
- * the event loop (and so the inclusion lane, which shares the thread) run between them. Real
+ * How the input reader keeps a burst of landed inputs from holding the thread it shares with
+ * the inclusion lane: it stores them in slices cut at block boundaries, yielding between
+ * them, and sizes its eth_getLogs block span by the payload bytes the answers carry. Real
  * anvil, real InputBox inputs, a real ReaderStore on a SQLite file.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { toHex } from "viem";
 import { hexToBytes } from "../../src/core/bytes.ts";
 import { inputBoxAbi } from "../../src/l1/contracts.ts";
-import { InputReader, sliceAtBlockBoundaries } from "../../src/l1/reader.ts";
+import { InputReader, nextLogSpan, sliceAtBlockBoundaries } from "../../src/l1/reader.ts";
 import { silentLogger } from "../../src/observability/log.ts";
 import { openDatabase } from "../../src/storage/db.ts";
 import { ReaderStore, type SafeInputRow } from "../../src/storage/reader-store.ts";
@@ -42,6 +43,22 @@ describe("sliceAtBlockBoundaries", () => {
     const big = [row(0, 5, 10_000), row(1, 5, 10_000), row(2, 6, 1)];
     expect(shape(sliceAtBlockBoundaries(big, 100))).toEqual([["0@5", "1@5"], ["2@6"]]);
     expect(sliceAtBlockBoundaries([], 100)).toEqual([[]]);
+  });
+});
+
+describe("nextLogSpan", () => {
+  test("halves the span just fetched after a large answer, doubles after a small one, keeps it in between", () => {
+    expect(nextLogSpan(10_000n, 32n, 5_000_000, 10_000n, 4_000_000)).toBe(16n);
+    expect(nextLogSpan(16n, 16n, 900_000, 10_000n, 4_000_000)).toBe(32n);
+    expect(nextLogSpan(16n, 16n, 2_000_000, 10_000n, 4_000_000)).toBe(16n);
+    // A short last range (the safe head) that was still too large halves what it fetched.
+    expect(nextLogSpan(64n, 10n, 5_000_000, 10_000n, 4_000_000)).toBe(5n);
+  });
+
+  test("stays within [1, maxSpan]", () => {
+    expect(nextLogSpan(1n, 1n, 50_000_000, 10_000n, 4_000_000)).toBe(1n);
+    expect(nextLogSpan(8_000n, 8_000n, 0, 10_000n, 4_000_000)).toBe(10_000n);
+    expect(nextLogSpan(10_000n, 10_000n, 0, 10_000n, 4_000_000)).toBe(10_000n);
   });
 });
 
@@ -130,6 +147,76 @@ describe("InputReader on anvil", () => {
       payloads.forEach((p, i) => expect(Buffer.from(p.payload).equals(Buffer.alloc(1000, i + 1))).toBe(true));
     } finally {
       db.close();
+    }
+  }, 60_000);
+
+  test("after a large eth_getLogs answer the next ranges are narrower; every input is stored once, in order", async () => {
+    const { inputBox, application, inputBoxDeploymentBlock } = l1.deployment;
+    const wallet = l1.walletClient(5);
+    const burst = async (n: number, fill: number) => {
+      for (let i = 0; i < n; i++) {
+        const hash = await wallet.writeContract({
+          address: inputBox,
+          abi: inputBoxAbi,
+          functionName: "addInput",
+          args: [application, toHex(new Uint8Array(2000).fill(fill + i))],
+        });
+        expect((await l1.publicClient.waitForTransactionReceipt({ hash })).status).toBe("success");
+      }
+      await l1.mine(2);
+    };
+    const sub = tempDir("reader-span-");
+    const db = openDatabase(sub.path);
+    try {
+      // Every eth_getLogs the reader sends, as block spans (the client is real; this only watches).
+      const spans: number[] = [];
+      const client = l1.publicClient;
+      const request = client.request.bind(client);
+      const watched = Object.assign(Object.create(client), {
+        request: (args: { method: string; params?: unknown }) => {
+          if (args.method === "eth_getLogs") {
+            const f = (args.params as { fromBlock: string; toBlock: string }[])[0]!;
+            spans.push(Number(BigInt(f.toBlock) - BigInt(f.fromBlock) + 1n));
+          }
+          return request(args as never);
+        },
+      });
+      const store = new ReaderStore(db);
+      const already = store.nextInputIndex();
+      const reader = new InputReader({
+        client: watched as never,
+        inputBox,
+        app: application,
+        fromBlock: BigInt(inputBoxDeploymentBlock),
+        store,
+        pollIntervalMs: 1000,
+        log: silentLogger,
+        longRangeErrorCodes: [],
+        targetFetchBytes: 5000,
+        onSafeHead: () => {},
+        submitter: hexToBytes("0x70997970c51812dc3a010c7d01b50e0d17dc79c8", 20),
+      });
+      // The first sync reads the whole history at once (10,000-block span): far over 5 KB.
+      await burst(6, 10);
+      await reader.syncOnce();
+      expect(spans.length).toBe(1);
+      const firstSpan = spans[0]!;
+      // The next sync, over as many empty blocks again and another burst, starts at half the
+      // first span (empty answers then widen it again), so it takes several requests.
+      await l1.mine(firstSpan);
+      await burst(6, 20);
+      await reader.syncOnce();
+      const later = spans.slice(1);
+      expect(later[0]).toBe(Math.floor(firstSpan / 2));
+      expect(later.length).toBeGreaterThan(1);
+      // Nothing lost or doubled across the differently sized ranges.
+      const rows = db.query("SELECT input_index, payload FROM safe_inputs ORDER BY input_index").all() as { input_index: number; payload: Uint8Array }[];
+      expect(rows.map((r) => r.input_index)).toEqual([...Array(rows.length).keys()]);
+      const mine = rows.slice(already + rows.length - 12 - already);
+      expect(mine.map((r) => r.payload[0])).toEqual([10, 11, 12, 13, 14, 15, 20, 21, 22, 23, 24, 25]);
+    } finally {
+      db.close();
+      sub.remove();
     }
   }, 60_000);
 });
