@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { toHex } from "viem";
 import { hexToBytes } from "../../src/core/bytes.ts";
 import { inputBoxAbi } from "../../src/l1/contracts.ts";
-import { InputReader, nextLogSpan, sliceAtBlockBoundaries } from "../../src/l1/reader.ts";
+import { InputReader, type InputReaderOptions, nextLogSpan, sliceAtBlockBoundaries } from "../../src/l1/reader.ts";
 import { silentLogger } from "../../src/observability/log.ts";
 import { openDatabase } from "../../src/storage/db.ts";
 import { ReaderStore, type SafeInputRow } from "../../src/storage/reader-store.ts";
@@ -73,8 +73,24 @@ describe("InputReader on anvil", () => {
     dir.remove();
   });
 
+  /** A reader of the devnet app's inputs through `client`, storing into `store`. */
+  const newReader = (store: ReaderStore, client: unknown, o: Partial<InputReaderOptions>) =>
+    new InputReader({
+      client: client as InputReaderOptions["client"],
+      inputBox: l1.deployment.inputBox,
+      app: l1.deployment.application,
+      fromBlock: BigInt(l1.deployment.inputBoxDeploymentBlock),
+      store,
+      pollIntervalMs: 1000,
+      log: silentLogger,
+      longRangeErrorCodes: [],
+      onSafeHead: () => {},
+      submitter: hexToBytes("0x70997970c51812dc3a010c7d01b50e0d17dc79c8", 20),
+      ...o,
+    });
+
   test("a burst of 8 inputs of 1 KB is stored in 4 transactions, each claiming its last block, with the event loop running in between", async () => {
-    const { inputBox, application, inputBoxDeploymentBlock } = l1.deployment;
+    const { inputBox, application } = l1.deployment;
     const wallet = l1.walletClient(4);
     const blocks: number[] = [];
     for (let i = 0; i < 8; i++) {
@@ -100,19 +116,7 @@ describe("InputReader on anvil", () => {
         return append(inputs, heads, ...rest);
       };
       const seen: { safe: number | null } = { safe: null };
-      const reader = new InputReader({
-        client: l1.publicClient as never,
-        inputBox,
-        app: application,
-        fromBlock: BigInt(inputBoxDeploymentBlock),
-        store,
-        pollIntervalMs: 1000,
-        log: silentLogger,
-        longRangeErrorCodes: [],
-        maxSliceBytes: 2000,
-        onSafeHead: (b) => (seen.safe = b),
-        submitter: hexToBytes("0x70997970c51812dc3a010c7d01b50e0d17dc79c8", 20),
-      });
+      const reader = newReader(store, l1.publicClient, { maxSliceBytes: 2000, onSafeHead: (b) => (seen.safe = b) });
 
       // Stands in for the lane: one callback per event-loop turn while the sync runs, noting
       // how many slices were stored when it got the thread.
@@ -151,7 +155,7 @@ describe("InputReader on anvil", () => {
   }, 60_000);
 
   test("after a large eth_getLogs answer the next ranges are narrower; every input is stored once, in order", async () => {
-    const { inputBox, application, inputBoxDeploymentBlock } = l1.deployment;
+    const { inputBox, application } = l1.deployment;
     const wallet = l1.walletClient(5);
     const burst = async (n: number, fill: number) => {
       for (let i = 0; i < n; i++) {
@@ -183,19 +187,7 @@ describe("InputReader on anvil", () => {
       });
       const store = new ReaderStore(db);
       const already = store.nextInputIndex();
-      const reader = new InputReader({
-        client: watched as never,
-        inputBox,
-        app: application,
-        fromBlock: BigInt(inputBoxDeploymentBlock),
-        store,
-        pollIntervalMs: 1000,
-        log: silentLogger,
-        longRangeErrorCodes: [],
-        targetFetchBytes: 5000,
-        onSafeHead: () => {},
-        submitter: hexToBytes("0x70997970c51812dc3a010c7d01b50e0d17dc79c8", 20),
-      });
+      const reader = newReader(store, watched, { targetFetchBytes: 5000 });
       // The first sync reads the whole history at once (10,000-block span): far over 5 KB.
       await burst(6, 10);
       await reader.syncOnce();

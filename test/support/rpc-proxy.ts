@@ -181,18 +181,9 @@ export async function startRpcProxy(opts: RpcProxyOptions): Promise<RpcProxy> {
 
   /** True when this call is an eth_getLogs over more than `maxRange` blocks. */
   async function exceedsRange(call: JsonRpcCall): Promise<boolean> {
-    if (maxRange === null || call.method !== "eth_getLogs") return false;
-    const filter = (Array.isArray(call.params) ? call.params[0] : undefined) as
-      | { fromBlock?: unknown; toBlock?: unknown; blockHash?: unknown }
-      | undefined;
-    if (!filter || filter.blockHash !== undefined) return false;
-    try {
-      const [from, to] = await Promise.all([resolveBlock(filter.fromBlock), resolveBlock(filter.toBlock)]);
-      if (from === null || to === null) return false;
-      return to - from + 1n > BigInt(maxRange);
-    } catch {
-      return false;
-    }
+    if (maxRange === null) return false;
+    const r = await logsRange(call);
+    return r !== null && r[1] - r[0] + 1n > BigInt(maxRange);
   }
 
   function faultApplies(methods: string[]): Exclude<FaultMode, { kind: "pass" } | { kind: "refuse" }> | null {
