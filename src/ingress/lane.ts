@@ -25,7 +25,6 @@ export type LaneResult =
   | { ok: true; offset: number }
   | { ok: false; code: "EXECUTION_REJECTED" | "UNAVAILABLE" | "INTERNAL_ERROR"; message: string };
 
-
 export class LaneFatalError extends SequencerError {
   constructor(message: string, options?: { cause?: unknown }) {
     super("LANE_FATAL", message, options);
