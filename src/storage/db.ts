@@ -49,6 +49,17 @@ export function openDatabase(dataDir: string, opts: OpenOptions = {}): Database 
   return db;
 }
 
+/**
+ * Runs a function in one transaction (a savepoint when nested), rolling back on a throw.
+ * Build it once per store and reuse it: bun:sqlite's `transaction()` defines several
+ * properties on every call, a cost the writers that commit many times a second (the lane per
+ * chunk, the reader per slice) would otherwise pay each time.
+ */
+export function transactionRunner(db: Database): <T>(fn: () => T) => T {
+  const run = db.transaction((fn: () => unknown) => fn());
+  return <T>(fn: () => T) => run(fn) as T;
+}
+
 export function migrate(db: Database, migrations: readonly Migration[]): void {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms INTEGER NOT NULL)`);

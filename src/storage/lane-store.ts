@@ -1,4 +1,5 @@
 import type { Database } from "bun:sqlite";
+import { transactionRunner } from "./db.ts";
 
 /**
  * The inclusion lane's writes: batches, frames, user ops and the ordered history. Nothing else
@@ -61,7 +62,7 @@ export class LaneStore {
   private readonly qFrameEntries;
 
   constructor(private readonly db: Database) {
-    this.runInTx = db.transaction((fn: () => unknown) => fn());
+    this.runInTx = transactionRunner(db);
     this.qInsertUserOp = db.query(
       `INSERT INTO user_ops (frame_id, sender, nonce, max_fee, data, signature, tx_hash, accepted_at_ms)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -124,15 +125,11 @@ export class LaneStore {
     );
   }
 
-  /**
-   * Runs `fn` in one transaction (a savepoint when nested). The wrapper is built once:
-   * bun:sqlite's `transaction()` defines several properties per call, a cost the lane would
-   * otherwise pay on every chunk.
-   */
+  /** Runs `fn` in one transaction, a savepoint when nested (db.ts transactionRunner). */
   transaction<T>(fn: () => T): T {
-    return this.runInTx(fn) as T;
+    return this.runInTx(fn);
   }
-  private readonly runInTx: (fn: () => unknown) => unknown;
+  private readonly runInTx: <T>(fn: () => T) => T;
 
   insertUserOp(op: NewUserOp): void {
     this.qInsertUserOp.run(

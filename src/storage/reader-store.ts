@@ -1,5 +1,5 @@
 import type { Database } from "bun:sqlite";
-import { StorageError } from "./db.ts";
+import { StorageError, transactionRunner } from "./db.ts";
 import { SCHEDULER_NEXT_NONCE_SQL } from "./sql-fragments.ts";
 import { SnapshotStore } from "./snapshot-store.ts";
 
@@ -59,7 +59,10 @@ export class ReaderStore {
   private readonly selectSealed;
   private readonly snapshots: SnapshotStore;
 
+  private readonly inTransaction: <T>(fn: () => T) => T;
+
   constructor(private readonly db: Database) {
+    this.inTransaction = transactionRunner(db);
     this.snapshots = new SnapshotStore(db);
     this.insertInput = db.query(
       `INSERT INTO safe_inputs (input_index, sender, block_number, block_timestamp, tx_hash, payload)
@@ -137,7 +140,7 @@ export class ReaderStore {
     landings: readonly LandingRow[] = [],
     divergence: DivergenceRow | null = null,
   ): void {
-    this.db.transaction(() => {
+    this.inTransaction(() => {
       let expected = this.nextInputIndex();
       for (const i of inputs) {
         if (i.inputIndex !== expected) {
@@ -184,6 +187,6 @@ export class ReaderStore {
         heads.finalizedBlock,
         heads.scannedThroughBlock,
       );
-    })();
+    });
   }
 }
