@@ -78,7 +78,11 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
   try {
     // Before anything reads or writes snapshots: dead leases cleared, orphan files swept.
     // Checkpoints, the tx_hash index and snapshot file writes run on this worker's thread.
-    const storage = new StorageBackground({ dataDir: config.dataDir, log: log.child({ component: "storage-worker" }) });
+    const storage = new StorageBackground({
+      dataDir: config.dataDir,
+      log: log.child({ component: "storage-worker" }),
+      writerDb: db,
+    });
     storage.start();
     cleanup.push(() => storage.stop());
     const snapshots = SnapshotManager.open({

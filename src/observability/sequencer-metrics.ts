@@ -21,6 +21,9 @@ export interface MetricSources {
     txIndexLag: number;
     checkpoints: number;
     lastCheckpointMs: number;
+    walFrames: number;
+    catchUps: number;
+    lastCatchUpMs: number;
     failures: number;
     restarts: number;
   };
@@ -126,6 +129,9 @@ export function createSequencerMetrics(src: MetricSources): SequencerMetrics {
     registry.add(new Gauge("seq_tx_index_lag_ops", "Ops not yet in the tx_hash index (found by a tail scan)", () => storage().txIndexLag));
     registry.add(new Gauge("seq_wal_checkpoints_total", "WAL checkpoints run by the storage worker", () => storage().checkpoints));
     registry.add(new Gauge("seq_wal_checkpoint_last_seconds", "Duration of the last WAL checkpoint", () => storage().lastCheckpointMs / 1000));
+    registry.add(new Gauge("seq_wal_frames", "Frames (pages) in the WAL at the last checkpoint; stays bounded while the WAL restarts", () => storage().walFrames));
+    registry.add(new Gauge("seq_wal_catchups_total", "Checkpoints finished on the lane's thread so the WAL can restart", () => storage().catchUps));
+    registry.add(new Gauge("seq_wal_catchup_last_seconds", "Lane-thread time of the last such catch-up", () => storage().lastCatchUpMs / 1000));
     registry.add(new Gauge("seq_storage_worker_failures_total", "Storage worker task failures and crashes", () => storage().failures));
     registry.add(new Gauge("seq_storage_worker_restarts_total", "Storage worker restarts after a crash", () => storage().restarts));
   }

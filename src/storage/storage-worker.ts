@@ -4,7 +4,8 @@
  *
  *   checkpoint   PASSIVE WAL checkpoints of sequencer.db from this thread's own connection
  *                (copying pages and fsyncing the database file used to run on the main
- *                thread between group commits);
+ *                thread between group commits); the writer finishes a complete one with a
+ *                few frames so the WAL restarts (src/storage/wal.ts);
  *   tx index     keeps tx-index.db (src/storage/tx-index.ts) up to date with user_ops;
  *   snapshots    hashes and writes snapshot files durably (temp, fsync, rename, fsync dir)
  *                and answers with the name and sha256; the main thread registers the row.
@@ -74,11 +75,28 @@ function start(m: StorageWorkerInit): void {
   indexStep();
 }
 
+/** Extra passes after the bulk one; each copies what the lane wrote during the last. */
+const MAX_TAIL_PASSES = 3;
+
+/**
+ * PASSIVE checkpoints: never blocks the lane, which keeps appending meanwhile. So after the
+ * bulk pass, short passes copy what was appended during the previous one, leaving the lane's
+ * thread only a few frames to finish with before the WAL can restart (src/storage/wal.ts).
+ */
 function checkpoint(): void {
   if (!db) return;
   const t0 = performance.now();
   try {
-    const r = db.query("PRAGMA main.wal_checkpoint(PASSIVE)").get() as { busy: number; log: number; checkpointed: number };
+    const q = db.query("PRAGMA main.wal_checkpoint(PASSIVE)");
+    let r = q.get() as { busy: number; log: number; checkpointed: number };
+    for (let pass = 0; pass < MAX_TAIL_PASSES; pass++) {
+      // Stop when a reader held frames back (busy), or nothing was appended meanwhile.
+      if (r.busy !== 0 || r.checkpointed !== r.log || r.log === 0) break;
+      const next = q.get() as { busy: number; log: number; checkpointed: number };
+      const appended = next.log - r.log;
+      r = next;
+      if (appended <= 0) break;
+    }
     post({ type: "checkpointed", ms: performance.now() - t0, walPages: r.log, copied: r.checkpointed });
   } catch (e) {
     post({ type: "error", task: "checkpoint", message: (e as Error).message });
