@@ -65,6 +65,12 @@ function start(m: StorageWorkerInit): void {
     // A checkpoint's own fsyncs follow the connection's setting; FULL like the lane's.
     db.exec("PRAGMA synchronous = FULL");
     const watermark = attachTxIndex(db, m.dataDir);
+    // This connection writes only tx-index.db, so this is that file's checkpoint size. The
+    // index is random-keyed: every op dirties its own page, and SQLite's default (1000 pages)
+    // made one 4 MB checkpoint-and-fsync a second at 1k ops/s, which stalled the lane's
+    // FULL commits on the same disk past 10 ms (docs/performance.md). Small, frequent ones
+    // keep each flush short.
+    db.exec(`PRAGMA wal_autocheckpoint = ${TX_INDEX_CHECKPOINT_PAGES}`);
     post({ type: "ready", watermark });
   } catch (e) {
     post({ type: "error", task: "init", message: (e as Error).message });
@@ -74,6 +80,9 @@ function start(m: StorageWorkerInit): void {
   timers.push(setInterval(indexStep, m.indexIntervalMs));
   indexStep();
 }
+
+/** tx-index.db's WAL is checkpointed when it holds this many pages (see start()). */
+const TX_INDEX_CHECKPOINT_PAGES = 64;
 
 /** Extra passes after the bulk one; each copies what the lane wrote during the last. */
 const MAX_TAIL_PASSES = 3;
