@@ -247,7 +247,7 @@ try {
     if (r.status === 200) {
       const text = await r.text();
       metrics.available = true;
-      metrics.lines = text.split("\n").filter((l) => /^seq_(tx_ack_seconds|lane_commit_seconds|lane_queue_depth|lane_commits_total|lane_committed_ops_total|process_resident_memory_bytes|js_heap_bytes)/.test(l));
+      metrics.lines = text.split("\n").filter((l) => /^seq_(tx_ack_seconds|lane_commit_seconds|lane_queue_depth|lane_commits_total|lane_committed_ops_total|signature_inline_total|process_resident_memory_bytes|js_heap_bytes)/.test(l));
       const rss = /^seq_process_resident_memory_bytes(?:\{[^}]*\})?\s+([0-9.e+]+)/m.exec(text);
       metrics.resident_memory_bytes = rss ? Number(rss[1]) : null;
       say(`/metrics: ${metrics.lines.join("; ") || "(no seq_ series of interest)"}`);

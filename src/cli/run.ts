@@ -9,6 +9,7 @@ import { AppLoadError } from "../app/errors.ts";
 import { MAX_USER_OP_DATA_BYTES } from "../core/ssz.ts";
 import { FeedHub } from "../egress/feed.ts";
 import { InclusionLane } from "../ingress/lane.ts";
+import { InlineRecoveryPolicy } from "../ingress/inline-policy.ts";
 import { RecoverPool } from "../ingress/recover-pool.ts";
 import { InputReader } from "../l1/reader.ts";
 import { BatchSubmitter } from "../l1/submitter.ts";
@@ -183,6 +184,7 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
     // The codec's list limit bounds every app: an op beyond it would make its batch undecodable.
     const maxDataLength = Math.min(app.maxDataLength, MAX_USER_OP_DATA_BYTES);
     const pool = RecoverPool.create(config.signatureWorkers, domainSeparator(config.chainId, config.appAddress));
+    const inlinePolicy = new InlineRecoveryPolicy();
     cleanup.push(() => pool.close());
     // The listeners come up before the startup recovery decision is taken; until it is, no op
     // may be confirmed (reads already work).
@@ -209,6 +211,7 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
       snapshots: () => snapshots.stats(),
       snapshotSeals: () => snapshots.sealStats,
       storage: () => storage.stats,
+      inlineRecoveries: () => pool.inlineOps,
     });
     laneCommitSeconds = metrics.laneCommit;
     const pub = startPublicServer({
@@ -221,7 +224,8 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
         lane: theLane,
         maxDataLength,
         recover: async (op) => {
-          const r = await pool.recoverOp(op);
+          // Alone, with alone predecessors: skip the worker hop (ingress/inline-policy.ts).
+          const r = await pool.recoverOp(op, { inline: inlinePolicy.decide(theLane.queueDepth) });
           if (r instanceof SignatureError) throw r;
           return r;
         },

@@ -6,7 +6,7 @@ import { SequencerError, SignatureError } from "../core/errors.ts";
 import { recoverSigner } from "../core/signature.ts";
 import { userOpDigest } from "../core/eip712.ts";
 import { txHash } from "../core/ssz.ts";
-import { RecoverPool } from "./recover-pool.ts";
+import { RecoverPool, type RecoveredOp } from "./recover-pool.ts";
 import { recoverPacked } from "./recover-worker.ts";
 
 /** Deterministic pseudo-random bytes (keccak counter mode), so failures reproduce. */
@@ -164,8 +164,9 @@ describe("RecoverPool.recoverOp (digest, signer and tx_hash in the worker)", () 
   const pool = RecoverPool.create(2, sep);
   afterAll(() => pool.close());
 
-  test("equals the main-thread computation for 500 ops, valid and corrupted", async () => {
-    const ops = Array.from({ length: 500 }, (_, i) => {
+  /** Signed ops; every tenth has an invalid v. */
+  const signedOps = (n: number) =>
+    Array.from({ length: n }, (_, i) => {
       const key = secp256k1.utils.randomPrivateKey();
       const data = crypto.getRandomValues(new Uint8Array(i % 60));
       const nonce = (i * 7919) >>> 0;
@@ -178,6 +179,11 @@ describe("RecoverPool.recoverOp (digest, signer and tx_hash in the worker)", () 
       if (i % 10 === 3) signature[64] = 9; // invalid v
       return { nonce, maxFee, data, signature };
     });
+  const outcome = (r: RecoveredOp | SignatureError) =>
+    r instanceof SignatureError ? `bad: ${r.message}` : `${r.signer} ${Buffer.from(r.txHash).toString("hex")}`;
+
+  test("equals the main-thread computation for 500 ops, valid and corrupted", async () => {
+    const ops = signedOps(500);
     const results = await Promise.all(ops.map((op) => pool.recoverOp(op)));
     results.forEach((r, i) => {
       const op = ops[i]!;
@@ -196,6 +202,29 @@ describe("RecoverPool.recoverOp (digest, signer and tx_hash in the worker)", () 
         expect(Buffer.from(ok.txHash).toString("hex")).toBe(Buffer.from(txHash(op)).toString("hex"));
       }
     });
+  });
+
+  test("inline (an op alone, an idle pool): the workers' answers, computed on this thread", async () => {
+    const ops = signedOps(40);
+    const before = pool.inlineOps;
+    for (const op of ops) {
+      const viaWorker = await pool.recoverOp(op);
+      const inline = await pool.recoverOp(op, { inline: true });
+      expect(outcome(inline)).toBe(outcome(viaWorker));
+    }
+    expect(pool.inlineOps - before).toBe(40);
+    expect(ops.filter((_, i) => i % 10 === 3).length).toBe(4);
+  });
+
+  test("the inline flag is ignored while the pool has work queued", async () => {
+    const [a, b] = signedOps(2);
+    const queued = pool.recoverOp(a!);
+    const before = pool.inlineOps;
+    const flagged = pool.recoverOp(b!, { inline: true });
+    expect(pool.inlineOps).toBe(before);
+    const [ra, rb] = await Promise.all([queued, flagged]);
+    expect(outcome(ra!)).toBe(outcome(await pool.recoverOp(a!, { inline: true })));
+    expect(outcome(rb!)).toBe(outcome(await pool.recoverOp(b!, { inline: true })));
   });
 
   test("a pool without a domain separator refuses ops", async () => {

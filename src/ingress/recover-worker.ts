@@ -67,6 +67,20 @@ export interface OpsResponseMessage {
 
 export const OP_HEADER_BYTES = 10;
 
+/**
+ * One op's EIP-712 signer and tx_hash: what the worker computes per op, and what RecoverPool
+ * computes on the caller's thread when it takes the idle path. Throws SignatureError.
+ */
+export function recoverOne(
+  domainSeparator: Uint8Array,
+  op: { nonce: number; maxFee: number; data: Uint8Array; signature: Uint8Array },
+): { signer: string; txHash: Uint8Array } {
+  return {
+    signer: recoverSigner(userOpDigest(domainSeparator, op.nonce, op.maxFee, op.data), op.signature),
+    txHash: txHash(op),
+  };
+}
+
 export function recoverOpsPacked(msg: OpsRequestMessage): OpsResponseMessage {
   const sep = new Uint8Array(msg.domainSeparator);
   const packed = new Uint8Array(msg.packed);
@@ -81,8 +95,9 @@ export function recoverOpsPacked(msg: OpsRequestMessage): OpsResponseMessage {
     const signature = packed.subarray(at + OP_HEADER_BYTES + len, at + OP_HEADER_BYTES + len + SIGNATURE_LENGTH);
     at += OP_HEADER_BYTES + len + SIGNATURE_LENGTH;
     try {
-      outcomes[i] = recoverSigner(userOpDigest(sep, nonce, maxFee, data), signature);
-      hashes.set(txHash({ nonce, maxFee, data, signature }), i * 32);
+      const r = recoverOne(sep, { nonce, maxFee, data, signature });
+      outcomes[i] = r.signer;
+      hashes.set(r.txHash, i * 32);
     } catch (e) {
       outcomes[i] = e instanceof SignatureError ? { bad: e.message } : { internal: e instanceof Error ? e.message : String(e) };
     }

@@ -16,6 +16,8 @@ export interface MetricSources {
   snapshots: () => { count: number; bytes: number; pending: number; leases: number };
   /** Cumulative snapshot seal cost: count, milliseconds on the lane's thread, failed writes. */
   snapshotSeals: () => { count: number; totalMs: number; workerMs: number; failed: number };
+  /** Ops whose signature was recovered on the main thread because they were alone. */
+  inlineRecoveries?: () => number;
   /** The storage worker's counters (tx index, checkpoints); absent in tools without one. */
   storage?: () => {
     txIndexLag: number;
@@ -134,6 +136,12 @@ export function createSequencerMetrics(src: MetricSources): SequencerMetrics {
     registry.add(new Gauge("seq_wal_catchup_last_seconds", "Lane-thread time of the last such catch-up", () => storage().lastCatchUpMs / 1000));
     registry.add(new Gauge("seq_storage_worker_failures_total", "Storage worker task failures and crashes", () => storage().failures));
     registry.add(new Gauge("seq_storage_worker_restarts_total", "Storage worker restarts after a crash", () => storage().restarts));
+  }
+  const inline = src.inlineRecoveries;
+  if (inline) {
+    registry.add(
+      new Gauge("seq_signature_inline_total", "Ops recovered on the main thread because they arrived alone (no worker hop)", inline),
+    );
   }
   registry.add(new Gauge("seq_process_resident_memory_bytes", "Resident set size", () => process.memoryUsage().rss));
   registry.add(
