@@ -13,7 +13,7 @@ import { SequencerError } from "../core/errors.ts";
 import type { Logger } from "../observability/log.ts";
 import { workerEntry } from "../runtime/worker-entry.ts";
 import type { FromStorageWorker, StorageWorkerInit, ToStorageWorker } from "./storage-worker.ts";
-import { finishCheckpoint } from "./wal.ts";
+import { passiveCheckpoint } from "./wal.ts";
 
 export interface StorageBackgroundOptions {
   dataDir: string;
@@ -27,7 +27,7 @@ export interface StorageBackgroundOptions {
    * The writer's own connection (the lane's). When the worker's checkpoint copied every
    * frame it saw, this connection copies the few written meanwhile, between two lane
    * transactions, so that the writer's next transaction can restart the WAL from its start
-   * (see `finishCheckpoint`). Without it the WAL only restarts when the load pauses.
+   * (see src/storage/wal.ts). Without it the WAL only restarts when the load pauses.
    */
   writerDb?: Database;
 }
@@ -180,7 +180,7 @@ export class StorageBackground {
         s.lastCheckpointMs = m.ms;
         s.maxCheckpointMs = Math.max(s.maxCheckpointMs, m.ms);
         s.walFrames = m.walPages;
-        if (this.o.writerDb && m.walPages > 0 && m.copied === m.walPages) this.catchUp(this.o.writerDb);
+        if (this.o.writerDb && m.complete) this.catchUp(this.o.writerDb);
         return;
       case "error":
         s.failures++;
@@ -197,7 +197,7 @@ export class StorageBackground {
     // caller's, and a checkpoint must not run inside it.
     if (db.inTransaction) return;
     try {
-      const r = finishCheckpoint(db);
+      const r = passiveCheckpoint(db);
       const s = this.stats;
       s.catchUps++;
       s.lastCatchUpMs = r.ms;

@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { writeSnapshot as writeSnapshotDurably } from "../snapshots/files.ts";
 import { DB_FILE_NAME } from "./db.ts";
 import { attachTxIndex, indexNewOps } from "./tx-index.ts";
+import { checkpointWithTailPasses } from "./wal.ts";
 
 export interface StorageWorkerInit {
   type: "init";
@@ -43,7 +44,7 @@ export type FromStorageWorker =
   | { type: "snapshot-written"; id: number; fileName: string; sha256: Uint8Array; ms: number }
   | { type: "snapshot-failed"; id: number; message: string }
   | { type: "indexed"; indexed: number; watermark: number; lag: number; ms: number }
-  | { type: "checkpointed"; ms: number; walPages: number; copied: number }
+  | { type: "checkpointed"; ms: number; walPages: number; copied: number; complete: boolean }
   | { type: "error"; task: "checkpoint" | "index" | "init"; message: string }
   | { type: "stopped" };
 
@@ -87,26 +88,12 @@ const TX_INDEX_CHECKPOINT_PAGES = 64;
 /** Extra passes after the bulk one; each copies what the lane wrote during the last. */
 const MAX_TAIL_PASSES = 3;
 
-/**
- * PASSIVE checkpoints: never blocks the lane, which keeps appending meanwhile. So after the
- * bulk pass, short passes copy what was appended during the previous one, leaving the lane's
- * thread only a few frames to finish with before the WAL can restart (src/storage/wal.ts).
- */
+/** Checkpoints from this thread; the policy lives in src/storage/wal.ts. */
 function checkpoint(): void {
   if (!db) return;
-  const t0 = performance.now();
   try {
-    const q = db.query("PRAGMA main.wal_checkpoint(PASSIVE)");
-    let r = q.get() as { busy: number; log: number; checkpointed: number };
-    for (let pass = 0; pass < MAX_TAIL_PASSES; pass++) {
-      // Stop when a reader held frames back (busy), or nothing was appended meanwhile.
-      if (r.busy !== 0 || r.checkpointed !== r.log || r.log === 0) break;
-      const next = q.get() as { busy: number; log: number; checkpointed: number };
-      const appended = next.log - r.log;
-      r = next;
-      if (appended <= 0) break;
-    }
-    post({ type: "checkpointed", ms: performance.now() - t0, walPages: r.log, copied: r.checkpointed });
+    const r = checkpointWithTailPasses(db, MAX_TAIL_PASSES);
+    post({ type: "checkpointed", ms: r.ms, walPages: r.walFrames, copied: r.copied, complete: r.complete });
   } catch (e) {
     post({ type: "error", task: "checkpoint", message: (e as Error).message });
   }

@@ -27,16 +27,35 @@ export interface CheckpointResult {
 }
 
 /**
- * A PASSIVE checkpoint: copies what no reader still needs, never waits for a lock. Run on the
- * writer's connection outside any transaction; cheap when the worker did the bulk.
+ * A PASSIVE checkpoint: copies what no reader still needs, never waits for a lock. On the
+ * writer's connection it runs outside any transaction, and is cheap when the worker did the
+ * bulk.
  */
-export function finishCheckpoint(db: Database): CheckpointResult {
+export function passiveCheckpoint(db: Database): CheckpointResult {
   const t0 = performance.now();
   const r = db.query("PRAGMA main.wal_checkpoint(PASSIVE)").get() as { busy: number; log: number; checkpointed: number };
   return {
     walFrames: r.log,
     copied: r.checkpointed,
-    complete: r.busy === 0 && r.log === r.checkpointed,
+    // An empty WAL has nothing to restart.
+    complete: r.busy === 0 && r.log > 0 && r.log === r.checkpointed,
     ms: performance.now() - t0,
   };
+}
+
+/**
+ * The storage worker's checkpoint: a bulk pass, then up to `maxTailPasses` short ones, each
+ * copying what the lane appended during the previous pass. It stops early when a reader
+ * holds frames back or nothing was appended. `ms` covers all passes.
+ */
+export function checkpointWithTailPasses(db: Database, maxTailPasses: number): CheckpointResult {
+  const t0 = performance.now();
+  let r = passiveCheckpoint(db);
+  for (let pass = 0; pass < maxTailPasses && r.complete; pass++) {
+    const next = passiveCheckpoint(db);
+    const appended = next.walFrames - r.walFrames;
+    r = next;
+    if (appended <= 0) break;
+  }
+  return { ...r, ms: performance.now() - t0 };
 }
