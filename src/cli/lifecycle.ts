@@ -1,20 +1,10 @@
 import { ConfigError, SequencerError } from "../core/errors.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
 import { InstanceMismatchError } from "../storage/db.ts";
+import { EXIT } from "./exit-codes.ts";
 import type { RunningSequencer } from "./run.ts";
 
-/** Exit codes (docs/operations.md). 78/EX_CONFIG means "a human must fix the setup". */
-export const EXIT = {
-  OK: 0,
-  /** Unexpected internal error; a restart may help. */
-  FAILURE: 1,
-  /** Bad command line. */
-  USAGE: 2,
-  /** The inclusion lane lost consistency; a restart rebuilds state from SQLite. */
-  LANE_FATAL: 70,
-  /** Misconfiguration or a data dir of another deployment; restarting will not help. */
-  CONFIG: 78,
-} as const;
+export { EXIT };
 
 /**
  * Installed first thing at startup, so a SIGTERM that arrives while the sequencer is still

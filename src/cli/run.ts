@@ -16,6 +16,7 @@ import { BatchSubmitter } from "../l1/submitter.ts";
 import { bindL1, makePublicClient, type L1Binding } from "../l1/setup.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
 import { createSequencerMetrics } from "../observability/sequencer-metrics.ts";
+import { describeHeapSizing } from "../runtime/heap-sizing.ts";
 import type { Histogram } from "../observability/metrics.ts";
 import { StorageBackground } from "../storage/storage-background.ts";
 import { bindInstance, loadL1Binding, openDatabase, saveL1Binding } from "../storage/db.ts";
@@ -53,7 +54,7 @@ const MAX_CHUNK = 1024;
  * reader loop and finally the listeners, so nothing is served before the state is rebuilt.
  */
 export async function startSequencer(config: Config, log: Logger): Promise<RunningSequencer> {
-  log.info("starting sequencer", { version: VERSION, config: describeConfig(config) });
+  log.info("starting sequencer", { version: VERSION, config: describeConfig(config), ...describeHeapSizing(process.env) });
   const submitter = privateKeyToAddress(config.batchSubmitterPrivateKey).toLowerCase() as `0x${string}`;
 
   const app = loadApp(config, submitter);

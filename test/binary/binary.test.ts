@@ -160,6 +160,14 @@ describe("dist/sequencer copied alone", () => {
     expectNoSecret(r);
   });
 
+  test("a bad SEQ_JS_HEAP_RAM_MB: exit 78 before anything else, one stderr line naming it", async () => {
+    const r = await runBin(["run"], fullEnv({ SEQ_JS_HEAP_RAM_MB: "-5" }));
+    expect(r.code).toBe(78);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toContain("SEQ_JS_HEAP_RAM_MB");
+    expectNoSecret(r);
+  });
+
   test("a malformed private key is named but its value is not echoed", async () => {
     const bad = KEY.slice(0, -1); // 63 hex digits
     const r = await runBin(["run"], fullEnv({ SEQ_BATCH_SUBMITTER_PRIVATE_KEY: bad }));
@@ -208,6 +216,11 @@ describe("dist/sequencer run against a devnet anvil", () => {
     const readyMs = performance.now() - started;
     expect(readyMs).toBeLessThan(30_000);
     expect(seq.logs.some((l) => l.msg === "sequencer ready")).toBe(true);
+    // The binary re-executed itself with the JSC heap sizing (same PID as the shell's exec),
+    // keeping its own argv: a wrong argv would not have reached "ready".
+    const environ = readFileSync(`/proc/${seq.proc.pid}/environ`, "utf8").split("\0");
+    expect(environ).toContain(`BUN_JSC_forceRAMSize=${160 * 1_048_576}`);
+    expect(readFileSync(`/proc/${seq.proc.pid}/cmdline`, "utf8").split("\0").slice(1, -1)).toEqual(["run"]);
 
     feed = subscribe(seq.url);
     await feed.opened;

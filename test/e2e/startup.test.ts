@@ -3,6 +3,7 @@
  * exit code 78 (configuration), so a supervisor pages a human instead of restarting.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Hex } from "viem";
 import { DEVNET_ADDRESSES, DEVNET_KEYS } from "../../src/l1/contracts.ts";
@@ -133,5 +134,53 @@ describe("startup refusals", () => {
     });
     expect(r.code).toBe(78);
     expect(r.stderr).toContain("belongs to another deployment");
+  });
+});
+
+describe("JavaScript heap sizing (runtime/heap-sizing.ts)", () => {
+  /** The JSC option in the environment of the running process, read from /proc. */
+  function jscRamOption(pid: number): string | undefined {
+    const vars = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+    return vars.find((v) => v.startsWith("BUN_JSC_forceRAMSize="))?.split("=")[1];
+  }
+
+  test("by default the process re-executes itself (same PID) with JSC sized for 160 MiB", async () => {
+    const s = await startSequencerProcess({ rpcUrl: anvil.url, dataDir: join(dir.path, "heap-default") });
+    try {
+      // The PID is the one Bun.spawn returned, so the exec replaced the process instead of forking.
+      expect(jscRamOption(s.proc.pid)).toBe(String(160 * 1_048_576));
+      expect(readFileSync(`/proc/${s.proc.pid}/cmdline`, "utf8").split("\0").slice(-2)).toEqual(["run", ""]);
+      expect(s.logs.find((l) => l.msg === "starting sequencer")?.jsHeapRamMb).toBe(160);
+    } finally {
+      expect(await s.stop()).toBe(0);
+    }
+  });
+
+  test("SEQ_JS_HEAP_RAM_MB=0 leaves JSC to the machine's RAM; an operator's BUN_JSC_forceRAMSize wins", async () => {
+    const off = await startSequencerProcess({ rpcUrl: anvil.url, dataDir: join(dir.path, "heap-off"), env: { SEQ_JS_HEAP_RAM_MB: "0" } });
+    try {
+      expect(jscRamOption(off.proc.pid)).toBeUndefined();
+      expect(off.logs.find((l) => l.msg === "starting sequencer")?.jsHeapRamMb).toBe("machine");
+    } finally {
+      expect(await off.stop()).toBe(0);
+    }
+    const own = await startSequencerProcess({
+      rpcUrl: anvil.url,
+      dataDir: join(dir.path, "heap-own"),
+      env: { SEQ_JS_HEAP_RAM_MB: "512", BUN_JSC_forceRAMSize: String(300 * 1_048_576) },
+    });
+    try {
+      expect(jscRamOption(own.proc.pid)).toBe(String(300 * 1_048_576));
+      expect(own.logs.find((l) => l.msg === "starting sequencer")?.jsHeapRamMb).toBe(300);
+    } finally {
+      expect(await own.stop()).toBe(0);
+    }
+  });
+
+  test("a bad SEQ_JS_HEAP_RAM_MB is a one-line configuration error", async () => {
+    const r = await runExpectingExit({ ...devnetEnv(anvil.url, join(dir.path, "heap-bad")), SEQ_JS_HEAP_RAM_MB: "lots" });
+    expect(r.code).toBe(78);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toContain("SEQ_JS_HEAP_RAM_MB");
   });
 });
