@@ -14,22 +14,36 @@
  * the real acceptance tracking, which finalizes its snapshot, and GC runs, as the reader
  * would make it happen on L1. `tail` more ops are left after the last seal.
  *
- * Then the restart is measured on that data dir, as startup does it:
+ * Then the restart is measured on that data dir, as startup does it, each run in a fresh
+ * process (this script again, with `--measure`), because a restart is a new process: measured
+ * in the process that just built 100k entries, the replay paid for collecting the build's
+ * heap, and more so under the sequencer's JS heap sizing (SEQ_JS_HEAP_RAM_MB):
  *   - with snapshots: SnapshotManager.open (lease clear + orphan sweep + GC), load the newest
  *     snapshot (read + sha256 + app.load), replay the tail;
  *   - without: replay the whole history from genesis (what startup did before snapshots,
  *     and still does on a data dir that has none).
  * Both end with identical dump bytes (checked).
  */
+import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bytesEqual } from "../../src/core/bytes.ts";
 import { replayHistory, rebuildApp } from "../../src/recovery/rebuild.ts";
 import { SnapshotManager } from "../../src/snapshots/lifecycle.ts";
 import { account, Harness, newApp, silent, transfer } from "../../src/snapshots/test-harness.ts";
 import { openDatabase } from "../../src/storage/db.ts";
 import { HistoryQueries } from "../../src/storage/queries.ts";
+
+const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+
+// Child mode: one restart of the given kind on an existing data dir, reported as one JSON line.
+if (process.argv[2] === "--measure") {
+  const [kind, measureDir] = [process.argv[3], process.argv[4]!];
+  const r = kind === "snapshot" ? restartWithSnapshot(measureDir) : restartFromGenesis(measureDir);
+  const { dump, ...rest } = r;
+  console.log(JSON.stringify({ ...rest, dumpSha256: sha256(dump) }));
+  process.exit(0);
+}
 
 const OPS = Number(process.argv[2] ?? 100_000);
 const ACCOUNTS = Number(process.argv[3] ?? 10_000);
@@ -97,7 +111,7 @@ async function build(): Promise<{ dump: Uint8Array; head: number; seals: Snapsho
   return { dump, head, seals: stats, buildMs: performance.now() - t0, lastSnapshotIndex };
 }
 
-function restartWithSnapshot(): { totalMs: number; openMs: number; loadMs: number; replayMs: number; replayed: number; dump: Uint8Array; bytes: number } {
+function restartWithSnapshot(dir: string): { totalMs: number; openMs: number; loadMs: number; replayMs: number; replayed: number; dump: Uint8Array; bytes: number } {
   const t0 = performance.now();
   const db = openDatabase(dir);
   const app = newApp();
@@ -111,7 +125,7 @@ function restartWithSnapshot(): { totalMs: number; openMs: number; loadMs: numbe
   return { totalMs, openMs: t1 - t0, loadMs: r.loadMs, replayMs: r.replayMs, replayed: r.replayed, dump, bytes: r.snapshot?.bytes ?? 0 };
 }
 
-function restartFromGenesis(): { totalMs: number; replayed: number; dump: Uint8Array } {
+function restartFromGenesis(dir: string): { totalMs: number; replayed: number; dump: Uint8Array } {
   const t0 = performance.now();
   const db = openDatabase(dir);
   const app = newApp();
@@ -142,15 +156,30 @@ console.log(
   }),
 );
 
-const runs = 3;
-const withSnap = [];
-const genesis = [];
-for (let i = 0; i < runs; i++) {
-  withSnap.push(restartWithSnapshot());
-  genesis.push(restartFromGenesis());
+/** One restart in a fresh process with this process's environment (so the same JS heap sizing). */
+interface MeasuredRestart {
+  totalMs: number;
+  replayed: number;
+  openMs?: number;
+  loadMs?: number;
+  replayMs?: number;
+  bytes?: number;
 }
-for (const r of [...withSnap, ...genesis]) {
-  if (!bytesEqual(r.dump, built.dump)) throw new Error("a rebuilt state differs from the state before the restart");
+
+function measureInChild(kind: "snapshot" | "genesis"): MeasuredRestart {
+  const p = Bun.spawnSync([process.execPath, import.meta.path, "--measure", kind, dir], { stdout: "pipe", stderr: "pipe" });
+  if (p.exitCode !== 0) throw new Error(`restart (${kind}) exited with ${p.exitCode}: ${p.stderr.toString().slice(-2000)}`);
+  const r = JSON.parse(p.stdout.toString().trim().split("\n").at(-1)!) as MeasuredRestart & { dumpSha256: string };
+  if (r.dumpSha256 !== sha256(built.dump)) throw new Error(`a rebuilt state (${kind}) differs from the state before the restart`);
+  return r;
+}
+
+const runs = 3;
+const withSnap: MeasuredRestart[] = [];
+const genesis: MeasuredRestart[] = [];
+for (let i = 0; i < runs; i++) {
+  withSnap.push(measureInChild("snapshot"));
+  genesis.push(measureInChild("genesis"));
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const w = withSnap[0]!;
@@ -159,9 +188,9 @@ console.log(
     restart_with_snapshot: {
       median_ms: ms(median(withSnap.map((r) => r.totalMs))),
       runs_ms: withSnap.map((r) => ms(r.totalMs)),
-      open_db_and_app_ms: ms(w.openMs),
-      load_snapshot_ms: ms(median(withSnap.map((r) => r.loadMs))),
-      replay_ms: ms(median(withSnap.map((r) => r.replayMs))),
+      open_db_and_app_ms: ms(w.openMs!),
+      load_snapshot_ms: ms(median(withSnap.map((r) => r.loadMs!))),
+      replay_ms: ms(median(withSnap.map((r) => r.replayMs!))),
       replayed_entries: w.replayed,
       snapshot_bytes: w.bytes,
     },

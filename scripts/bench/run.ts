@@ -32,6 +32,7 @@ import { join } from "node:path";
 import type { Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { DEVNET_DEPLOYMENT, DEVNET_KEYS } from "../../src/l1/contracts.ts";
+import { heapSizedEnv } from "../../src/runtime/heap-sizing.ts";
 import { withDevnetAnvil } from "../../test/support/anvil.ts";
 import { startSequencerProcess, tempDir } from "../../test/support/sequencer.ts";
 import { analyzeCpuProfile } from "./lib/cpuprofile.ts";
@@ -342,7 +343,8 @@ async function runRestartBench(): Promise<RestartSection> {
     stdout: "pipe",
     stderr: "pipe",
     stdin: "ignore",
-    env: { ...process.env, ...(quick ? { BENCH_QUICK: "1" } : {}) },
+    // The same JS heap sizing as the sequencer's CLI gives itself (SEQ_JS_HEAP_RAM_MB).
+    env: { ...(heapSizedEnv(process.env) ?? process.env), ...(quick ? { BENCH_QUICK: "1" } : {}) },
   });
   const timeoutMs = quick ? 120_000 : 1_200_000;
   const killer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);

@@ -68,6 +68,29 @@ describe("counters owned by the host", () => {
     expect(w.executedInputCount).toBe(0n);
   });
 
+  test("a sender given as its 20 stored bytes (replay) acts exactly like its hex form", () => {
+    const bytes = (hex: string) => Uint8Array.from(Buffer.from(hex.slice(2), "hex"));
+    const viaHex = newWallet();
+    const viaBytes = newWallet();
+    for (const who of [ALICE, BOB]) {
+      viaHex.applyDirectInput(ETHER_PORTAL, 10n, etherDeposit(who, 10n ** 18n));
+      viaBytes.applyDirectInput(bytes(ETHER_PORTAL), 10n, etherDeposit(who, 10n ** 18n));
+    }
+    for (let nonce = 0; nonce < 3; nonce++) {
+      // Alternate senders so the host's one-entry hex cache cannot hide a wrong byte path.
+      const a = viaHex.applyUserOp(ALICE, nonce, FEE, transferData(5n, BOB), 20n);
+      const b = viaBytes.applyUserOp(bytes(ALICE), nonce, FEE, transferData(5n, BOB), 20n);
+      expect(b).toEqual(a);
+      viaHex.applyUserOp(BOB, nonce, FEE, transferData(1n, ALICE), 20n);
+      viaBytes.applyUserOp(bytes(BOB), nonce, FEE, transferData(1n, ALICE), 20n);
+    }
+    expect(viaBytes.dump()).toEqual(viaHex.dump());
+    expect(viaBytes.position).toEqual(viaHex.position);
+    expect(() => viaBytes.applyUserOp(new Uint8Array(19), 0, FEE, new Uint8Array(), 20n)).toThrow(AppArgumentError);
+    expect(() => viaBytes.applyDirectInput(new Uint8Array(21), 20n, new Uint8Array())).toThrow(AppArgumentError);
+    expect(viaBytes.isDead).toBe(false);
+  });
+
   test("the last nonce is refused so an account can never wrap back to nonce 0", () => {
     const w = newWallet();
     w.load(dumpWith(ALICE, 0xfffffffe, 10n ** 18n), { executedInputCount: 5n, clock: 7n });

@@ -27,6 +27,8 @@ export interface AppConfig {
 
 export type AppOutput = { kind: "notice" | "voucher"; payload: Uint8Array };
 export type Validation = { ok: true } | { ok: false; reason: string };
+/** An L2 address: lowercase 0x-hex, or its 20 bytes as stored (replay passes those). */
+export type Sender = `0x${string}` | Uint8Array;
 
 /** Where the app stands in the L2 sequence; host-owned, restored together with a dump. */
 export interface AppPosition {
@@ -233,7 +235,7 @@ export class AppHost {
    * @throws AppArgumentError before executing anything, AppFatalError if the app fails.
    */
   applyUserOp(
-    sender: `0x${string}`,
+    sender: Sender,
     nonce: number,
     fee: number,
     data: Uint8Array,
@@ -255,7 +257,7 @@ export class AppHost {
    * Executes an L1 direct input (deposit or any other InputBox input). Never rejected.
    * @throws AppArgumentError before executing anything, AppFatalError if the app fails.
    */
-  applyDirectInput(sender: `0x${string}`, block: bigint, payload: Uint8Array): readonly AppOutput[] {
+  applyDirectInput(sender: Sender, block: bigint, payload: Uint8Array): readonly AppOutput[] {
     this.#assertAlive();
     checkBlock(block);
     const senderBytes = this.#senderBytes(sender);
@@ -393,7 +395,7 @@ export class AppHost {
   }
 
   /** Writes sender, linear fee and data into the input region; returns the region pointer. */
-  #writeUserOp(sender: `0x${string}`, fee: number, data: Uint8Array): number {
+  #writeUserOp(sender: Sender, fee: number, data: Uint8Array): number {
     const senderBytes = this.#senderBytes(sender);
     const feeBytes = this.#feeLinear(fee);
     const r = this.#region;
@@ -404,7 +406,11 @@ export class AppHost {
     return r;
   }
 
-  #senderBytes(sender: `0x${string}`): Uint8Array {
+  #senderBytes(sender: Sender): Uint8Array {
+    if (typeof sender !== "string") {
+      if (sender.length !== 20) throw new AppArgumentError(`sender must be 20 bytes, got ${sender.length}`);
+      return sender;
+    }
     if (sender !== this.#lastSender) {
       this.#lastSenderBytes = hexToBytes(sender, 20);
       this.#lastSender = sender;

@@ -2,7 +2,7 @@ import { AppSnapshotError } from "../app/errors.ts";
 import type { AppHost } from "../app/host.ts";
 import type { Logger } from "../observability/log.ts";
 import { SnapshotError } from "../snapshots/errors.ts";
-import { rowToTx, type HistoryQueries } from "../storage/queries.ts";
+import type { HistoryQueries } from "../storage/queries.ts";
 
 const PAGE = 4096;
 
@@ -24,15 +24,15 @@ export function replayHistory(
   let offset = fromOffset;
   let lastReport = started;
   while (offset < head) {
-    const rows = history.page(offset, Math.min(PAGE, head - offset));
+    const rows = history.replayPage(offset, Math.min(PAGE, head - offset));
     if (rows.length === 0) break;
     for (const row of rows) {
-      const tx = rowToTx(row);
-      if (tx.offset !== offset) throw new Error(`history gap: expected offset ${offset}, found ${tx.offset}`);
-      if (tx.kind === "user_op") {
-        app.applyUserOp(tx.sender, tx.nonce, tx.fee, tx.data, BigInt(row.safeBlock));
+      if (row.offset !== offset) throw new Error(`history gap: expected offset ${offset}, found ${row.offset}`);
+      // Senders go to the app as the stored bytes: no hex round trip per entry.
+      if (row.userOpId !== null) {
+        app.applyUserOp(row.uSender!, row.nonce!, row.fee, row.data!, BigInt(row.safeBlock));
       } else {
-        app.applyDirectInput(tx.sender, BigInt(tx.blockNumber), tx.payload);
+        app.applyDirectInput(row.iSender!, BigInt(row.blockNumber!), row.payload!);
       }
       offset++;
     }

@@ -59,15 +59,26 @@ export interface ReExec {
  * Throws ConfigError for a bad SEQ_JS_HEAP_RAM_MB.
  */
 export function heapSizingReExec(p: ProcessImage): ReExec | null {
-  const mb = parseHeapRamMb(p.env[HEAP_RAM_VARIABLE]);
-  if (mb === 0 || p.env[JSC_RAM_OPTION] !== undefined) return null;
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(p.env)) if (v !== undefined) env[k] = v;
-  env[JSC_RAM_OPTION] = String(mb * 1_048_576);
+  const env = heapSizedEnv(p.env);
+  if (env === null) return null;
   // A compiled binary's argv[1] is its virtual entry path, which the binary adds again on
   // startup; from source argv[1] is the script that bun must be told to run.
   const rest = p.standalone ? p.argv.slice(2) : [...p.execArgv, ...p.argv.slice(1)];
   return { file: p.execPath, args: [p.execPath, ...rest], env };
+}
+
+/**
+ * The environment with the JSC option added, or null when it needs no change: sizing is off,
+ * or the option is already set. Also used by the benchmark, so that processes it starts
+ * in-process measure under the production sizing.
+ */
+export function heapSizedEnv(from: Record<string, string | undefined>): Record<string, string> | null {
+  const mb = parseHeapRamMb(from[HEAP_RAM_VARIABLE]);
+  if (mb === 0 || from[JSC_RAM_OPTION] !== undefined) return null;
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(from)) if (v !== undefined) env[k] = v;
+  env[JSC_RAM_OPTION] = String(mb * 1_048_576);
+  return env;
 }
 
 /** What the running process was given, for the startup log. */

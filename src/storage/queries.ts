@@ -25,8 +25,23 @@ export interface HistoryRow {
   payload: Uint8Array | null;
 }
 
+/** One history entry with only what re-executing it needs (startup replay, recovery). */
+export interface ReplayRow {
+  offset: number;
+  userOpId: number | null;
+  fee: number;
+  safeBlock: number;
+  uSender: Uint8Array | null;
+  nonce: number | null;
+  data: Uint8Array | null;
+  iSender: Uint8Array | null;
+  blockNumber: number | null;
+  payload: Uint8Array | null;
+}
+
 export class HistoryQueries {
   private readonly qPage;
+  private readonly qReplayPage;
   private readonly qFrames;
   private readonly qOps;
   private readonly qHead;
@@ -37,6 +52,18 @@ export class HistoryQueries {
               f.fee AS fee, f.safe_block AS safeBlock,
               u.sender AS uSender, u.nonce AS nonce, u.max_fee AS maxFee, u.data AS data,
               u.signature AS signature, u.tx_hash AS txHash,
+              i.sender AS iSender, i.block_number AS blockNumber, i.payload AS payload
+       FROM sequenced_l2_txs s
+       JOIN frames f ON f.frame_id = s.frame_id
+       LEFT JOIN user_ops u ON u.user_op_id = s.user_op_id
+       LEFT JOIN safe_inputs i ON i.input_index = s.input_index
+       WHERE s.l2_offset >= ? ORDER BY s.l2_offset LIMIT ?`,
+    );
+    // The same joins without the signature, hash and max fee: replay reads every entry once,
+    // and each blob column is a copy per row.
+    this.qReplayPage = db.query(
+      `SELECT s.l2_offset AS offset, s.user_op_id AS userOpId, f.fee AS fee, f.safe_block AS safeBlock,
+              u.sender AS uSender, u.nonce AS nonce, u.data AS data,
               i.sender AS iSender, i.block_number AS blockNumber, i.payload AS payload
        FROM sequenced_l2_txs s
        JOIN frames f ON f.frame_id = s.frame_id
@@ -60,6 +87,11 @@ export class HistoryQueries {
   /** Rows with offset in [from, from + limit), in order. */
   page(fromOffset: number, limit: number): HistoryRow[] {
     return this.qPage.all(fromOffset, limit) as HistoryRow[];
+  }
+
+  /** Like `page`, with only the columns of ReplayRow. */
+  replayPage(fromOffset: number, limit: number): ReplayRow[] {
+    return this.qReplayPage.all(fromOffset, limit) as ReplayRow[];
   }
 
   /** Number of entries in the history (the next offset to be assigned). */
