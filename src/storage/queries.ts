@@ -39,6 +39,13 @@ export interface ReplayRow {
   payload: Uint8Array | null;
 }
 
+/** A page of the history in offset order, each entry joined with its frame, op or input. */
+const HISTORY_PAGE_FROM = `FROM sequenced_l2_txs s
+       JOIN frames f ON f.frame_id = s.frame_id
+       LEFT JOIN user_ops u ON u.user_op_id = s.user_op_id
+       LEFT JOIN safe_inputs i ON i.input_index = s.input_index
+       WHERE s.l2_offset >= ? ORDER BY s.l2_offset LIMIT ?`;
+
 export class HistoryQueries {
   private readonly qPage;
   private readonly qReplayPage;
@@ -53,23 +60,15 @@ export class HistoryQueries {
               u.sender AS uSender, u.nonce AS nonce, u.max_fee AS maxFee, u.data AS data,
               u.signature AS signature, u.tx_hash AS txHash,
               i.sender AS iSender, i.block_number AS blockNumber, i.payload AS payload
-       FROM sequenced_l2_txs s
-       JOIN frames f ON f.frame_id = s.frame_id
-       LEFT JOIN user_ops u ON u.user_op_id = s.user_op_id
-       LEFT JOIN safe_inputs i ON i.input_index = s.input_index
-       WHERE s.l2_offset >= ? ORDER BY s.l2_offset LIMIT ?`,
+       ${HISTORY_PAGE_FROM}`,
     );
-    // The same joins without the signature, hash and max fee: replay reads every entry once,
+    // The same page without the signature, hash and max fee: replay reads every entry once,
     // and each blob column is a copy per row.
     this.qReplayPage = db.query(
       `SELECT s.l2_offset AS offset, s.user_op_id AS userOpId, f.fee AS fee, f.safe_block AS safeBlock,
               u.sender AS uSender, u.nonce AS nonce, u.data AS data,
               i.sender AS iSender, i.block_number AS blockNumber, i.payload AS payload
-       FROM sequenced_l2_txs s
-       JOIN frames f ON f.frame_id = s.frame_id
-       LEFT JOIN user_ops u ON u.user_op_id = s.user_op_id
-       LEFT JOIN safe_inputs i ON i.input_index = s.input_index
-       WHERE s.l2_offset >= ? ORDER BY s.l2_offset LIMIT ?`,
+       ${HISTORY_PAGE_FROM}`,
     );
     this.qFrames = db.query(
       `SELECT frame_id AS frameId, safe_block AS safeBlock, fee FROM frames
