@@ -156,7 +156,7 @@ console.log(
   }),
 );
 
-/** One restart in a fresh process with this process's environment (so the same JS heap sizing). */
+/** What a `--measure` child reports; the snapshot fields only for a snapshot restart. */
 interface MeasuredRestart {
   totalMs: number;
   replayed: number;
@@ -166,6 +166,7 @@ interface MeasuredRestart {
   bytes?: number;
 }
 
+/** One restart in a fresh process with this process's environment (so the same JS heap sizing). */
 function measureInChild(kind: "snapshot" | "genesis"): MeasuredRestart {
   const p = Bun.spawnSync([process.execPath, import.meta.path, "--measure", kind, dir], { stdout: "pipe", stderr: "pipe" });
   if (p.exitCode !== 0) throw new Error(`restart (${kind}) exited with ${p.exitCode}: ${p.stderr.toString().slice(-2000)}`);
