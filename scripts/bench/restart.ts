@@ -2,6 +2,7 @@
  * Restart cost with and without snapshots, and the cost of the dump taken at batch close.
  *
  *   bun scripts/bench/restart.ts [ops=100000] [accounts=10000] [tail=50] [dataDir]
+ *   (BENCH_QUICK=1: 2000 ops, 200 accounts, 10 tail)
  *
  * How the data dir is built (in process, no HTTP, no L1): the real InclusionLane, SQLite
  * store, wallet WASM and SnapshotManager, wired as run.ts wires them (src/snapshots/
@@ -45,9 +46,11 @@ if (process.argv[2] === "--measure") {
   process.exit(0);
 }
 
-const OPS = Number(process.argv[2] ?? 100_000);
-const ACCOUNTS = Number(process.argv[3] ?? 10_000);
-const TAIL = Number(process.argv[4] ?? 50);
+// BENCH_QUICK (set by `run.ts --quick`, the test suite's smoke run): a data dir of seconds.
+const quick = process.env.BENCH_QUICK === "1";
+const OPS = Number(process.argv[2] ?? (quick ? 2_000 : 100_000));
+const ACCOUNTS = Number(process.argv[3] ?? (quick ? 200 : 10_000));
+const TAIL = Number(process.argv[4] ?? (quick ? 10 : 50));
 const givenDir = process.argv[5];
 const dir = givenDir ?? mkdtempSync(join(tmpdir(), "bench-restart-"));
 
