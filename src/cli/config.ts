@@ -3,6 +3,7 @@ import { availableParallelism } from "node:os";
 import { ConfigError } from "../core/errors.ts";
 import { MAX_WAIT_BLOCKS } from "../core/scheduler-rules.ts";
 import { dangerThreshold } from "../recovery/danger.ts";
+import { parseIntRange } from "./env-values.ts";
 
 /**
  * Runtime configuration, read once from the environment (SPEC §9). Every value is validated
@@ -259,15 +260,6 @@ function parseBigUint(name: string, v: string, min: bigint): bigint {
   if (!/^[0-9]+$/.test(v)) throw new ConfigError(name, `must be a non-negative integer, got "${v}"`);
   const n = BigInt(v);
   if (n < min) throw new ConfigError(name, `must be >= ${min}, got ${v}`);
-  return n;
-}
-
-function parseIntRange(name: string, v: string, min: number, max: number): number {
-  if (!/^-?[0-9]+$/.test(v)) throw new ConfigError(name, `must be an integer, got "${v}"`);
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new ConfigError(name, `must be between ${min} and ${max}, got ${v}`);
-  }
   return n;
 }
 

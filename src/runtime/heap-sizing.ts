@@ -1,4 +1,5 @@
 import { ConfigError } from "../core/errors.ts";
+import { parseIntRange } from "../cli/env-values.ts";
 
 /**
  * How big JavaScriptCore believes the machine is.
@@ -26,11 +27,8 @@ const MAX_MB = 1_048_576; // 1 TiB
 /** Megabytes JSC should assume, or 0 for "the machine's real RAM". */
 export function parseHeapRamMb(value: string | undefined): number {
   if (value === undefined || value === "") return DEFAULT_HEAP_RAM_MB;
-  if (!/^\d+$/.test(value)) {
-    throw new ConfigError(HEAP_RAM_VARIABLE, `expected a whole number of MiB (0 = use the machine's RAM), got "${value}"`);
-  }
-  const mb = Number(value);
-  if (mb !== 0 && (mb < MIN_MB || mb > MAX_MB)) {
+  const mb = parseIntRange(HEAP_RAM_VARIABLE, value, 0, MAX_MB);
+  if (mb !== 0 && mb < MIN_MB) {
     throw new ConfigError(HEAP_RAM_VARIABLE, `must be 0 or between ${MIN_MB} and ${MAX_MB} MiB, got ${mb}`);
   }
   return mb;
