@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadAppBytes, loadDefaultAppBytes } from "./default-app.ts";
 import { AppArgumentError, AppFatalError, AppLoadError, AppSnapshotError } from "./errors.ts";
+import { ExecutionFailedError } from "../core/execution-limits.ts";
 import { AppHost } from "./host.ts";
 import {
   ALICE,
@@ -101,16 +102,16 @@ describe("counters owned by the host", () => {
   });
 });
 
-describe("fatal errors", () => {
-  test("apply of an op that validate would reject is a host contract violation → fatal", () => {
+describe("app failures are not fatal (SPEC 2.8)", () => {
+  test("apply of an op that validate would reject fails with the app's reason; the instance lives on", () => {
     const w = newWallet();
-    expect(() => w.applyUserOp(ALICE, 0, FEE, new Uint8Array(), 1n)).toThrow(AppFatalError);
-    expect(w.isDead).toBe(true);
-    expect(() => w.nonceOf(ALICE)).toThrow(/dead after an earlier fatal error/);
+    expect(() => w.applyUserOp(ALICE, 0, FEE, new Uint8Array(), 1n)).toThrow(ExecutionFailedError);
+    expect(w.isDead).toBe(false);
+    expect(w.nonceOf(ALICE)).toBe(0);
     expect(w.executedInputCount).toBe(0n);
   });
 
-  test("a trap inside apply surfaces as AppFatalError and kills the instance", async () => {
+  test("a trap inside apply_user_op is an ExecutionFailedError of class trap; counters and clock unchanged", async () => {
     const wasm = await compileAs(
       fixtureSource({
         apply_user_op:
@@ -119,13 +120,21 @@ describe("fatal errors", () => {
     );
     const h = AppHost.create(wasm, CONFIG);
     expect(h.validate(ALICE, 0, FEE, new Uint8Array())).toEqual({ ok: true });
-    expect(() => h.applyUserOp(ALICE, 0, FEE, new Uint8Array(), 5n)).toThrow(AppFatalError);
+    let err: unknown;
+    try {
+      h.applyUserOp(ALICE, 0, FEE, new Uint8Array(), 5n);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ExecutionFailedError);
+    expect((err as ExecutionFailedError).failure).toBe("trap");
     expect(h.executedInputCount).toBe(0n);
     expect(h.clock).toBe(0n);
-    expect(() => h.applyDirectInput(BOB, 1n, new Uint8Array())).toThrow(AppFatalError);
+    expect(h.applyDirectInput(BOB, 1n, new Uint8Array())).toEqual({ outputs: [], failure: null });
+    expect(h.executedInputCount).toBe(1n);
   });
 
-  test("abort() (an AssemblyScript assertion) is fatal and carries its message", async () => {
+  test("abort() (an AssemblyScript assertion) in a direct input: an included no-op, the message in the detail", async () => {
     const wasm = await compileAs(
       fixtureSource({
         apply_direct_input:
@@ -134,16 +143,18 @@ describe("fatal errors", () => {
     );
     const h = AppHost.create(wasm, CONFIG);
     h.applyDirectInput(BOB, 1n, new Uint8Array());
-    expect(() => h.applyDirectInput(BOB, 2n, new Uint8Array(1))).toThrow(/app aborted: boom at/);
-    expect(h.executedInputCount).toBe(1n);
+    expect(h.applyDirectInput(BOB, 9n, new Uint8Array(1))).toEqual({ outputs: [], failure: "trap" });
+    // the host still counts the input and moves the clock (SPEC 2.8 rule 2)
+    expect(h.executedInputCount).toBe(2n);
+    expect(h.clock).toBe(9n);
   });
 
-  test("a non-zero apply result is fatal, with the app's reason", async () => {
+  test("a non-zero apply result is a failure of class result, with the app's reason", async () => {
     const wasm = await compileAs(
       fixtureSource(
         {
-          apply_direct_input:
-            "export function apply_direct_input(s: usize, b: i64, p: usize, l: usize): i32 { store<u8>(ERR, 0x78); return 7; }",
+          apply_user_op:
+            "export function apply_user_op(s: usize, n: u32, f: u32, fl: usize, d: usize, l: usize, b: i64): i32 { store<u8>(ERR, 0x78); return 7; }",
           last_error_ptr: "export function last_error_ptr(): usize { return ERR; }",
           last_error_len: "export function last_error_len(): usize { return 1; }",
         },
@@ -151,11 +162,11 @@ describe("fatal errors", () => {
       ),
     );
     const h = AppHost.create(wasm, CONFIG);
-    expect(() => h.applyDirectInput(BOB, 1n, new Uint8Array())).toThrow(/returned 7: x/);
-    expect(h.isDead).toBe(true);
+    expect(() => h.applyUserOp(ALICE, 0, FEE, new Uint8Array(), 1n)).toThrow(/returned a non-zero result \(returned 7: x\)/);
+    expect(h.isDead).toBe(false);
   });
 
-  test("emit during validate is fatal (validate must be read-only)", async () => {
+  test("emit during validate is a failure of class import (validate must be read-only)", async () => {
     const wasm = await compileAs(
       fixtureSource(
         {
@@ -166,11 +177,14 @@ describe("fatal errors", () => {
       ),
     );
     const h = AppHost.create(wasm, CONFIG);
-    expect(() => h.validate(ALICE, 0, FEE, new Uint8Array(3))).toThrow(/emit outside apply/);
-    expect(h.isDead).toBe(true);
+    const v = h.validate(ALICE, 0, FEE, new Uint8Array(3));
+    expect(v.ok).toBe(false);
+    expect(!v.ok && v.failure).toBe("import");
+    expect(!v.ok && v.reason).toMatch(/emit outside apply/);
+    expect(h.isDead).toBe(false);
   });
 
-  test("an unknown output kind is fatal; kinds 0 and 1 map to notice and voucher", async () => {
+  test("kinds 0, 1 and 2 map to notice, voucher and report; an unknown kind is a failure", async () => {
     const wasm = await compileAs(
       fixtureSource(
         {
@@ -181,15 +195,22 @@ describe("fatal errors", () => {
       ),
     );
     const h = AppHost.create(wasm, CONFIG);
-    expect(h.applyDirectInput(BOB, 1n, Uint8Array.of())).toEqual([
+    expect(h.applyDirectInput(BOB, 1n, Uint8Array.of()).outputs).toEqual([
       { kind: "notice", payload: new Uint8Array() },
       { kind: "voucher", payload: new Uint8Array() },
     ]);
-    expect(h.applyDirectInput(BOB, 1n, Uint8Array.of(9))).toEqual([
+    expect(h.applyDirectInput(BOB, 1n, Uint8Array.of(9)).outputs).toEqual([
       { kind: "voucher", payload: Uint8Array.of(9) },
       { kind: "voucher", payload: new Uint8Array() },
     ]);
-    expect(() => h.applyDirectInput(BOB, 1n, Uint8Array.of(9, 9))).toThrow(/unknown output kind 2/);
+    expect(h.applyDirectInput(BOB, 1n, Uint8Array.of(9, 9)).outputs).toEqual([
+      { kind: "report", payload: Uint8Array.of(9, 9) },
+      { kind: "voucher", payload: new Uint8Array() },
+    ]);
+    // kind 3 does not exist: a misused import, so the input is an included no-op (SPEC 2.8)
+    const before = h.executedInputCount;
+    expect(h.applyDirectInput(BOB, 1n, Uint8Array.of(9, 9, 9))).toEqual({ outputs: [], failure: "import" });
+    expect(h.executedInputCount).toBe(before + 1n);
   });
 });
 

@@ -1,15 +1,40 @@
 /**
- * Host of the WASM application (SPEC 2.6, ABI in docs/app-abi.md).
+ * Host of the WASM application (SPEC 2.6 and 2.8, ABI in docs/app-abi.md).
  *
  * Synchronous by design: the inclusion lane validates and applies one op after another on
- * one thread, and every call here is a few hundred nanoseconds of WASM. The host owns the
- * two counters the protocol needs — executed_input_count and the app clock — so that an app
- * cannot get them wrong, and it turns every failure mode into exactly one typed outcome:
- * a rejection (normal answer), an included no-op (invisible here), or AppFatalError.
+ * one thread. Every call runs the module as instrumented by app/metering.ts, with the fuel,
+ * depth and memory limits of core/execution-limits.ts, so no input can hold the thread for
+ * longer than one budget. The host owns the two counters the protocol needs
+ * (executed_input_count and the app clock) so that an app cannot get them wrong, and it
+ * turns every outcome into exactly one typed result:
+ * - a rejection (validate says no: normal answer);
+ * - an inclusion (apply_* returns 0);
+ * - an execution failure (SPEC 2.8: trap, fuel, depth, memory cap, non-zero result, import
+ *   misuse). The host restores the app exactly to its state before the call, then reports
+ *   it: ExecutionFailedError for a user op, `failure` in the result of a direct input;
+ * - AppFatalError, only where no successor state can exist (a maintenance call failing,
+ *   or a restore that does not reproduce itself).
+ *
+ * Restore: the host keeps a checkpoint (a copy of linear memory and of every mutable
+ * global) and the log of the inputs applied since. A restore copies the checkpoint back
+ * (into a fresh instance if memory grew) and re-applies the log. The log is bounded in
+ * entries and in fuel, so a restore costs one memory copy plus at most TAIL_MAX_FUEL units.
  */
 import { hexToBytes } from "../core/bytes.ts";
+import {
+  EXECUTION_LIMITS,
+  ExecutionFailedError,
+  FUEL_PER_CALL,
+  FUEL_PER_MAINTENANCE_CALL,
+  MAX_CALL_DEPTH,
+  MAX_OUTPUT_BYTES_PER_CALL,
+  MAX_OUTPUTS_PER_CALL,
+  type ExecutionLimits,
+  type FailureClass,
+} from "../core/execution-limits.ts";
 import { feeToLinear } from "../core/fees.ts";
 import { AppArgumentError, AppFatalError, AppLoadError, AppSnapshotError } from "./errors.ts";
+import { DEPTH_EXPORT, FUEL_EXPORT, GROW_REFUSED_EXPORT, meterModule, type MeteredModule } from "./metering.ts";
 import { inspectModule, sigEquals, sigToString, type FuncSig, type ValType } from "./wasm-inspect.ts";
 
 export const APP_ABI_VERSION = 1;
@@ -25,8 +50,15 @@ export interface AppConfig {
   erc20Token: `0x${string}`;
 }
 
-export type AppOutput = { kind: "notice" | "voucher"; payload: Uint8Array };
-export type Validation = { ok: true } | { ok: false; reason: string };
+export type OutputKind = "notice" | "voucher" | "report";
+export type AppOutput = { kind: OutputKind; payload: Uint8Array };
+/** A rejection carries `failure` when validate failed (SPEC 2.8) rather than said no. */
+export type Validation = { ok: true } | { ok: false; reason: string; failure?: FailureClass };
+/** A direct input is always included; `failure` says it was a no-op because the app failed. */
+export interface DirectInputResult {
+  outputs: readonly AppOutput[];
+  failure: FailureClass | null;
+}
 /** An L2 address: lowercase 0x-hex, or its 20 bytes as stored (replay passes those). */
 export type Sender = `0x${string}` | Uint8Array;
 
@@ -102,12 +134,45 @@ const OFF_FEE = 32;
 const OFF_DATA = 64;
 const MIN_PAYLOAD_CAPACITY = 256;
 
-const OUTPUT_KINDS = ["notice", "voucher"] as const;
+const OUTPUT_KINDS = ["notice", "voucher", "report"] as const;
 const ACCEPTED: Validation = Object.freeze({ ok: true });
 const NO_OUTPUTS: readonly AppOutput[] = Object.freeze([]);
 const I64_MAX = (1n << 63n) - 1n;
 const U32_MAX = 0xffff_ffff;
 const U16_MAX = 0xffff;
+
+/** Inputs applied since the checkpoint, re-applied by a restore. */
+type TailEntry =
+  | { kind: "op"; sender: Sender; nonce: number; fee: number; data: Uint8Array; safeBlock: bigint }
+  | { kind: "direct"; sender: Sender; block: bigint; payload: Uint8Array }
+  /** A direct input the app failed on: only the host counters moved. */
+  | { kind: "noop"; block: bigint };
+
+interface Checkpoint {
+  image: Uint8Array;
+  globals: (number | bigint)[];
+  executed: number;
+  clock: bigint;
+}
+
+/** A new checkpoint is taken once the tail holds this many entries or this much fuel. */
+const TAIL_MAX_ENTRIES = 256;
+const TAIL_MAX_FUEL = Number(FUEL_PER_CALL) * 2;
+
+const FUEL_PER_CALL_BIG = FUEL_PER_CALL;
+const FUEL_MAINTENANCE = FUEL_PER_MAINTENANCE_CALL;
+
+/** Thrown by the import functions when the app misuses them; classified as "import". */
+class ImportMisuse extends Error {}
+/** Thrown by env.abort; classified as "trap", with the app's own message. */
+class AppAbort extends Error {}
+
+interface Counters {
+  fuel: WebAssembly.Global;
+  depth: WebAssembly.Global;
+  growRefused: WebAssembly.Global;
+  state: WebAssembly.Global[];
+}
 
 // What the app is doing right now; emit is legal only while applying.
 const Phase = { Idle: 0, Validate: 1, Apply: 2 } as const;
@@ -117,8 +182,23 @@ const PHASE_NAMES = ["idle", "validate", "apply"] as const;
 export class AppHost {
   readonly abiVersion: number;
   readonly maxDataLength: number;
+  /** sha256 (hex) of the module as given, and of the instrumented module that runs. */
+  readonly moduleSha256: string;
+  readonly meteredSha256: string;
+  readonly limits: ExecutionLimits = EXECUTION_LIMITS;
 
-  readonly #ex: AppExports;
+  #ex: AppExports;
+  #g: Counters;
+  readonly #compiled: WebAssembly.Module;
+  readonly #imports: Record<string, Record<string, (...args: number[]) => void>>;
+  readonly #metered: MeteredModule;
+  #checkpoint: Checkpoint | null = null;
+  #tail: TailEntry[] = [];
+  #tailFuel = 0;
+  #outputBytes = 0;
+  /** Restores done since creation, and their total time (ms): for metrics and benches. */
+  restores = 0;
+  restoreMs = 0;
   #view: Uint8Array;
   #region = 0; // pointer of the input region in WASM memory
   #regionCapacity = 0; // bytes available at #region + OFF_DATA
@@ -133,11 +213,24 @@ export class AppHost {
   #lastSenderBytes: Uint8Array = new Uint8Array(20);
   readonly #feeBytes = new Map<number, Uint8Array>();
 
-  private constructor(ex: AppExports, abiVersion: number, maxDataLength: number) {
-    this.#ex = ex;
-    this.#view = new Uint8Array(ex.memory.buffer);
+  private constructor(
+    instance: WebAssembly.Instance,
+    compiled: WebAssembly.Module,
+    imports: Record<string, Record<string, (...args: number[]) => void>>,
+    metered: MeteredModule,
+    abiVersion: number,
+    maxDataLength: number,
+  ) {
+    this.#ex = instance.exports as unknown as AppExports;
+    this.#g = counters(instance, metered);
+    this.#compiled = compiled;
+    this.#imports = imports;
+    this.#metered = metered;
+    this.#view = new Uint8Array(this.#ex.memory.buffer);
     this.abiVersion = abiVersion;
     this.maxDataLength = maxDataLength;
+    this.moduleSha256 = metered.moduleSha256;
+    this.meteredSha256 = metered.meteredSha256;
   }
 
   /**
@@ -147,15 +240,22 @@ export class AppHost {
    */
   static create(wasm: Uint8Array, config: AppConfig): AppHost {
     const configBytes = encodeConfig(config);
-    let module: WebAssembly.Module;
     try {
-      module = new WebAssembly.Module(wasm);
+      new WebAssembly.Module(wasm);
     } catch (e) {
       throw new AppLoadError(`not a valid WebAssembly module: ${errorText(e)}`, { cause: e });
     }
     const shape = inspectModule(wasm);
     checkImports(shape.imports);
     checkExport(shape.exports, "abi_version");
+    // Only the instrumented module ever runs (SPEC 2.8).
+    const metered = meterModule(wasm);
+    let module: WebAssembly.Module;
+    try {
+      module = new WebAssembly.Module(metered.bytes);
+    } catch (e) {
+      throw new AppLoadError(`the instrumented module does not compile: ${errorText(e)}`, { cause: e });
+    }
 
     // The import object closes over `holder` because the host object exists only after
     // instantiation; imports are not called before then (the start function cannot reach
@@ -169,7 +269,7 @@ export class AppHost {
         },
         abort: (msg: number, file: number, line: number, col: number) => {
           const mem = holder.host ? holder.host.#ex.memory : instanceMemory;
-          throw new AppFatalError(`app aborted: ${describeAbort(mem, msg, file, line, col)}`);
+          throw new AppAbort(`app aborted: ${describeAbort(mem, msg, file, line, col)}`);
         },
       },
     };
@@ -183,6 +283,8 @@ export class AppHost {
     const ex = instance.exports as unknown as AppExports;
     instanceMemory = ex.memory instanceof WebAssembly.Memory ? ex.memory : undefined;
 
+    const g = counters(instance, metered);
+    g.fuel.value = FUEL_MAINTENANCE;
     const version = callForLoad(() => ex.abi_version());
     if (version !== APP_ABI_VERSION) {
       throw new AppLoadError(`app ABI version mismatch: module has ${version}, host supports ${APP_ABI_VERSION}`);
@@ -192,23 +294,26 @@ export class AppHost {
       throw new AppLoadError("app module does not export its memory as `memory`");
     }
 
+    g.fuel.value = FUEL_MAINTENANCE;
     const maxData = callForLoad(() => ex.max_data_len());
     if (!Number.isInteger(maxData) || maxData < 0 || maxData > MAX_APP_DATA_LEN) {
       throw new AppLoadError(`app max_data_len() = ${maxData} is outside [0, ${MAX_APP_DATA_LEN}]`);
     }
-    const host = new AppHost(ex, version, maxData);
+    const host = new AppHost(instance, module, imports, metered, version, maxData);
     holder.host = host;
     host.#initialise(configBytes);
+    host.#takeCheckpoint();
     return host;
   }
 
   // ---- user operations -----------------------------------------------------------------
 
   /**
-   * Read-only admission check of an op at fee exponent `fee` (the frame's fee).
-   * @throws AppArgumentError on malformed arguments, AppFatalError if the app fails.
+   * Read-only admission check of an op at fee exponent `fee` (the frame's fee). A failure
+   * (SPEC 2.8) is a rejection carrying `failure`, with the app already restored.
+   * @throws AppArgumentError on malformed arguments, AppFatalError if a restore fails.
    */
-  validate(sender: `0x${string}`, nonce: number, fee: number, data: Uint8Array): Validation {
+  validate(sender: Sender, nonce: number, fee: number, data: Uint8Array): Validation {
     this.#assertAlive();
     checkNonce(nonce);
     if (data.length > this.maxDataLength) {
@@ -217,10 +322,12 @@ export class AppHost {
     const r = this.#writeUserOp(sender, fee, data);
     let rc: number;
     this.#phase = Phase.Validate;
+    this.#g.fuel.value = FUEL_PER_CALL_BIG;
     try {
       rc = this.#ex.validate(r + OFF_SENDER, nonce | 0, fee, r + OFF_FEE, r + OFF_DATA, data.length);
     } catch (e) {
-      throw this.#die("validate", e);
+      const f = this.#fail("validate", e);
+      return { ok: false, reason: f.message, failure: f.failure };
     } finally {
       this.#phase = Phase.Idle;
     }
@@ -232,15 +339,10 @@ export class AppHost {
    * Executes an op that validate() just accepted in the current state. Included even when
    * its business action fails (the app then consumes the nonce and the fee).
    * @returns the op's outputs, in emission order (a shared frozen empty array when none)
-   * @throws AppArgumentError before executing anything, AppFatalError if the app fails.
+   * @throws ExecutionFailedError when the app fails (SPEC 2.8; the app is restored, the op
+   *         must not be included); AppArgumentError before executing anything.
    */
-  applyUserOp(
-    sender: Sender,
-    nonce: number,
-    fee: number,
-    data: Uint8Array,
-    safeBlock: bigint,
-  ): readonly AppOutput[] {
+  applyUserOp(sender: Sender, nonce: number, fee: number, data: Uint8Array, safeBlock: bigint): readonly AppOutput[] {
     this.#assertAlive();
     checkNonce(nonce);
     checkBlock(safeBlock);
@@ -248,16 +350,21 @@ export class AppHost {
       throw new AppArgumentError(`data too long: max ${this.maxDataLength}, got ${data.length} (validate first)`);
     }
     const r = this.#writeUserOp(sender, fee, data);
-    return this.#runApply("apply_user_op", safeBlock, () =>
+    const outputs = this.#runApply("apply_user_op", safeBlock, () =>
       this.#ex.apply_user_op(r + OFF_SENDER, nonce | 0, fee, r + OFF_FEE, r + OFF_DATA, data.length, safeBlock),
     );
+    if (outputs === null) throw this.#lastFailure!;
+    this.#logTail({ kind: "op", sender, nonce, fee, data, safeBlock });
+    return outputs;
   }
 
   /**
-   * Executes an L1 direct input (deposit or any other InputBox input). Never rejected.
-   * @throws AppArgumentError before executing anything, AppFatalError if the app fails.
+   * Executes an L1 direct input (deposit or any other InputBox input). Never rejected: when
+   * the app fails, the input is an included no-op (SPEC 2.8): state restored, outputs
+   * discarded, the counters advanced all the same.
+   * @throws AppArgumentError before executing anything, AppFatalError if a restore fails.
    */
-  applyDirectInput(sender: Sender, block: bigint, payload: Uint8Array): readonly AppOutput[] {
+  applyDirectInput(sender: Sender, block: bigint, payload: Uint8Array): DirectInputResult {
     this.#assertAlive();
     checkBlock(block);
     const senderBytes = this.#senderBytes(sender);
@@ -266,23 +373,34 @@ export class AppHost {
     const view = this.#memoryView();
     view.set(senderBytes, r + OFF_SENDER);
     view.set(payload, r + OFF_DATA);
-    return this.#runApply("apply_direct_input", block, () =>
+    const outputs = this.#runApply("apply_direct_input", block, () =>
       this.#ex.apply_direct_input(r + OFF_SENDER, block, r + OFF_DATA, payload.length),
     );
+    if (outputs === null) {
+      this.#advance(block);
+      this.#logTail({ kind: "noop", block });
+      return { outputs: NO_OUTPUTS, failure: this.#lastFailure!.failure };
+    }
+    this.#logTail({ kind: "direct", sender, block, payload });
+    return { outputs, failure: null };
   }
 
   // ---- queries and snapshots -------------------------------------------------------------
 
-  /** Next nonce the app expects from `sender`. */
+  /**
+   * Next nonce the app expects from `sender`.
+   * @throws ExecutionFailedError when the app fails (restored), AppFatalError on a bad answer.
+   */
   nonceOf(sender: `0x${string}`): number {
     this.#assertAlive();
     const senderBytes = this.#senderBytes(sender);
     this.#memoryView().set(senderBytes, this.#region + OFF_SENDER);
     let n: bigint;
+    this.#g.fuel.value = FUEL_PER_CALL_BIG;
     try {
       n = this.#ex.nonce_of(this.#region + OFF_SENDER);
     } catch (e) {
-      throw this.#die("nonce_of", e);
+      throw this.#fail("nonce_of", e);
     }
     if (n < 0n || n > BigInt(U32_MAX)) throw this.#die("nonce_of", new Error(`returned ${n}, not a u32`));
     return Number(n);
@@ -292,6 +410,7 @@ export class AppHost {
   dump(): Uint8Array {
     this.#assertAlive();
     try {
+      this.#g.fuel.value = FUEL_MAINTENANCE;
       const rc = this.#ex.dump();
       if (rc !== 0) throw new AppFatalError(`dump() returned ${rc}: ${this.#lastError()}`);
       const ptr = this.#ex.dump_ptr() >>> 0;
@@ -314,6 +433,7 @@ export class AppHost {
     let ptr = 0;
     let rc: number;
     try {
+      this.#g.fuel.value = FUEL_MAINTENANCE;
       // a dump may be far larger than any input: use a one-off block, not the input region
       ptr = this.#ex.alloc(Math.max(bytes.length, 1));
       this.#memoryView().set(bytes, ptr);
@@ -325,6 +445,7 @@ export class AppHost {
     if (rc !== 0) throw new AppSnapshotError(rc, `app refused the snapshot: ${this.#lastError() || `code ${rc}`}`);
     this.#executed = executed;
     this.#clock = position.clock;
+    this.#takeCheckpoint();
   }
 
   get executedInputCount(): bigint {
@@ -339,6 +460,12 @@ export class AppHost {
     return { executedInputCount: BigInt(this.#executed), clock: this.#clock };
   }
 
+  /** Fuel the last call used (its budget minus what was left). */
+  get lastFuelUsed(): bigint {
+    const left = this.#g.fuel.value as bigint;
+    return this.#budgetOfLastCall - (left < 0n ? 0n : left) + (left < 0n ? -left : 0n);
+  }
+
   /** True once a fatal error happened; every later call throws. */
   get isDead(): boolean {
     return this.#dead !== null;
@@ -346,10 +473,15 @@ export class AppHost {
 
   // ---- internals -------------------------------------------------------------------------
 
+  #budgetOfLastCall = FUEL_PER_CALL_BIG;
+  #lastFailure: ExecutionFailedError | null = null;
+
   #initialise(config: Uint8Array): void {
     let rc: number;
     try {
+      this.#g.fuel.value = FUEL_MAINTENANCE;
       this.#ensureCapacity(Math.max(this.maxDataLength, MIN_PAYLOAD_CAPACITY));
+      this.#g.fuel.value = FUEL_MAINTENANCE;
       this.#memoryView().set(config, this.#region + OFF_DATA);
       rc = this.#ex.init(this.#region + OFF_DATA, config.length);
     } catch (e) {
@@ -358,40 +490,141 @@ export class AppHost {
     if (rc !== 0) throw new AppLoadError(`app refused its config (code ${rc}): ${this.#lastError()}`);
   }
 
-  #runApply(what: string, block: bigint, call: () => number): readonly AppOutput[] {
+  /** Runs an apply; null when it failed (the app is restored, #lastFailure says why). */
+  #runApply(what: string, block: bigint, call: () => number): readonly AppOutput[] | null {
     this.#outputs = null;
+    this.#outputBytes = 0;
     this.#phase = Phase.Apply;
+    this.#g.fuel.value = FUEL_PER_CALL_BIG;
     let rc: number;
     try {
       rc = call();
     } catch (e) {
       this.#outputs = null;
-      throw this.#die(what, e);
+      this.#lastFailure = this.#fail(what, e);
+      return null;
     } finally {
       this.#phase = Phase.Idle;
     }
     const outputs = this.#outputs;
     this.#outputs = null;
     if (rc !== 0) {
-      throw this.#die(what, new Error(`returned ${rc}: ${this.#lastError() || "no reason given"}`));
+      this.#lastFailure = this.#fail(what, new ResultError(`returned ${rc}: ${this.#lastError() || "no reason given"}`));
+      return null;
     }
-    // the one place where the protocol's counters advance: once per successful apply
+    this.#advance(block);
+    return outputs ?? NO_OUTPUTS;
+  }
+
+  /** The one place where the protocol's counters advance: once per included input. */
+  #advance(block: bigint): void {
     this.#executed += 1;
     if (block > this.#clock) this.#clock = block;
-    return outputs ?? NO_OUTPUTS;
+  }
+
+  #logTail(entry: TailEntry): void {
+    this.#tail.push(entry);
+    const left = this.#g.fuel.value as bigint;
+    this.#tailFuel += Number(FUEL_PER_CALL_BIG - left);
+    if (this.#tail.length >= TAIL_MAX_ENTRIES || this.#tailFuel >= TAIL_MAX_FUEL) this.#takeCheckpoint();
+  }
+
+  #takeCheckpoint(): void {
+    const memory = new Uint8Array(this.#ex.memory.buffer);
+    // Reuse the previous image when the size is unchanged, and copy with set(): slice() of
+    // a WASM memory costs ~3 ms per MiB on Bun, set() ~0.05.
+    const prev = this.#checkpoint?.image;
+    const image = prev !== undefined && prev.length === memory.length ? prev : new Uint8Array(memory.length);
+    image.set(memory);
+    this.#checkpoint = {
+      image,
+      globals: this.#g.state.map((g) => g.value as number | bigint),
+      executed: this.#executed,
+      clock: this.#clock,
+    };
+    this.#tail = [];
+    this.#tailFuel = 0;
+  }
+
+  /**
+   * Classifies a failed call (SPEC 2.8), restores the app to its state before the call and
+   * returns the failure. The class comes from the injected counters, never from engine text.
+   */
+  #fail(call: string, e: unknown): ExecutionFailedError {
+    let failure: FailureClass;
+    if (e instanceof ImportMisuse) failure = "import";
+    else if (e instanceof ResultError) failure = "result";
+    else if ((this.#g.fuel.value as bigint) < 0n) failure = "fuel";
+    else if ((this.#g.depth.value as number) > MAX_CALL_DEPTH) failure = "depth";
+    else if ((this.#g.growRefused.value as number) !== 0) failure = "memory";
+    else failure = "trap";
+    if (e instanceof AppFatalError) throw this.#die(call, e);
+    const detail = failure === "fuel" || failure === "depth" ? "" : errorText(e);
+    const err = new ExecutionFailedError(call, failure, detail, { cause: e });
+    this.#restore();
+    return err;
+  }
+
+  /** Puts the app back exactly at the checkpoint, then re-applies the tail. */
+  #restore(): void {
+    const t0 = performance.now();
+    const cp = this.#checkpoint;
+    if (!cp) throw this.#die("restore", new Error("no checkpoint"));
+    if (this.#ex.memory.buffer.byteLength !== cp.image.length) {
+      // Memory grew during the failed call, and linear memory cannot shrink.
+      let instance: WebAssembly.Instance;
+      try {
+        instance = new WebAssembly.Instance(this.#compiled, this.#imports);
+      } catch (e) {
+        throw this.#die("restore", e);
+      }
+      this.#ex = instance.exports as unknown as AppExports;
+      this.#g = counters(instance, this.#metered);
+      const missing = (cp.image.length - this.#ex.memory.buffer.byteLength) / 65536;
+      if (missing > 0) this.#ex.memory.grow(missing);
+    }
+    new Uint8Array(this.#ex.memory.buffer).set(cp.image);
+    this.#g.state.forEach((g, i) => (g.value = cp.globals[i]!));
+    this.#g.depth.value = 0;
+    this.#g.growRefused.value = 0;
+    this.#executed = cp.executed;
+    this.#clock = cp.clock;
+    const tail = this.#tail;
+    this.#tail = [];
+    this.#tailFuel = 0;
+    try {
+      for (const t of tail) {
+        if (t.kind === "op") this.applyUserOp(t.sender, t.nonce, t.fee, t.data, t.safeBlock);
+        else if (t.kind === "direct") {
+          if (this.applyDirectInput(t.sender, t.block, t.payload).failure !== null) throw new Error("a direct input failed on re-apply");
+        } else {
+          this.#advance(t.block);
+          this.#tail.push(t);
+        }
+      }
+    } catch (e) {
+      throw this.#die("restore", new Error(`re-applying the inputs since the checkpoint did not reproduce them: ${errorText(e)}`));
+    }
+    this.restores++;
+    this.restoreMs += performance.now() - t0;
   }
 
   #emit(kind: number, ptr: number, len: number): void {
     if (this.#phase !== Phase.Apply) {
-      throw new AppFatalError(`app called emit outside apply (during ${PHASE_NAMES[this.#phase]})`);
+      throw new ImportMisuse(`app called emit outside apply (during ${PHASE_NAMES[this.#phase]})`);
     }
     const k = OUTPUT_KINDS[kind];
-    if (k === undefined) throw new AppFatalError(`app emitted unknown output kind ${kind}`);
+    if (k === undefined) throw new ImportMisuse(`app emitted unknown output kind ${kind}`);
     const p = ptr >>> 0;
     const n = len >>> 0;
     const view = this.#memoryView();
-    if (p + n > view.length) throw new AppFatalError(`app emitted range [${p}, +${n}) outside memory`);
-    (this.#outputs ??= []).push({ kind: k, payload: view.slice(p, p + n) });
+    if (p + n > view.length) throw new ImportMisuse(`app emitted range [${p}, +${n}) outside memory`);
+    const outputs = (this.#outputs ??= []);
+    this.#outputBytes += n;
+    if (outputs.length >= MAX_OUTPUTS_PER_CALL || this.#outputBytes > MAX_OUTPUT_BYTES_PER_CALL) {
+      throw new ImportMisuse(`app emitted more than ${MAX_OUTPUTS_PER_CALL} outputs or ${MAX_OUTPUT_BYTES_PER_CALL} bytes in one call`);
+    }
+    outputs.push({ kind: k, payload: view.slice(p, p + n) });
   }
 
   /** Writes sender, linear fee and data into the input region; returns the region pointer. */
@@ -435,6 +668,7 @@ export class AppHost {
     let cap = Math.max(this.#regionCapacity, MIN_PAYLOAD_CAPACITY);
     while (cap < payloadLen) cap *= 2;
     try {
+      this.#g.fuel.value = FUEL_MAINTENANCE;
       if (this.#region !== 0) this.#ex.dealloc(this.#region);
       this.#region = 0;
       this.#regionCapacity = 0;
@@ -489,6 +723,24 @@ export class AppHost {
 }
 
 // ---- helpers -------------------------------------------------------------------------------
+
+/** apply_* returned non-zero: classified as "result". */
+class ResultError extends Error {}
+
+function counters(instance: WebAssembly.Instance, metered: MeteredModule): Counters {
+  const ex = instance.exports as Record<string, unknown>;
+  const global = (name: string): WebAssembly.Global => {
+    const g = ex[name];
+    if (!(g instanceof WebAssembly.Global)) throw new AppLoadError(`internal: the instrumented module lacks ${name}`);
+    return g;
+  };
+  return {
+    fuel: global(FUEL_EXPORT),
+    depth: global(DEPTH_EXPORT),
+    growRefused: global(GROW_REFUSED_EXPORT),
+    state: metered.stateGlobals.map(global),
+  };
+}
 
 function checkImports(imports: ReturnType<typeof inspectModule>["imports"]): void {
   for (const imp of imports) {

@@ -47,7 +47,7 @@ describe("deposits", () => {
 
   test("EtherPortal payload credits the sender, extra bytes are ignored", () => {
     const w = newWallet();
-    expect(w.applyDirectInput(ETHER_PORTAL, 5n, etherDeposit(ALICE, 123n))).toEqual([]);
+    expect(w.applyDirectInput(ETHER_PORTAL, 5n, etherDeposit(ALICE, 123n))).toEqual({ outputs: [], failure: null });
     w.applyDirectInput(ETHER_PORTAL, 6n, etherDeposit(ALICE, 7n, "0xdeadbeef"));
     expect(balanceOf(w, ALICE)).toBe(130n);
   });

@@ -381,7 +381,7 @@ describe("rule 8: frames", () => {
     expect(h.order()).toEqual(["D0", `${ALICE.slice(0, 6)}:0`, `${ALICE.slice(0, 6)}:1`]);
     expect(h.nonce(ALICE)).toBe(2);
     expect(h.balance(ALICE)).toBe(ETH - 1n - ETH / 2n - 2n * FEE_WEI);
-    expect(h.s.counters().skippedOps).toEqual({ bad_signature: 2, fee_below_frame: 1, app_rejected: 4 });
+    expect(h.s.counters().skippedOps).toEqual({ bad_signature: 2, fee_below_frame: 1, app_rejected: 4, app_failed: 0 });
     expect(h.s.nextBatchNonce).toBe(2n); // skips never reject the batch
   });
 

@@ -13,8 +13,11 @@
  * Failure model:
  * - anything an attacker can put on L1 (garbage payloads, bad signatures, ops the app
  *   rejects, batches at wrong nonces) is a verdict or a silent skip, never an exception;
- * - an exception thrown by the app while validating or applying is fatal (SPEC 2.4: no
- *   successor state exists): it surfaces as SchedulerFatalError and the instance is dead;
+ * - an app *failure* (SPEC 2.8: trap, fuel, depth, memory cap, non-zero result) is not
+ *   fatal either: a user op that fails in validate or apply is skipped ("app_failed"), a
+ *   direct input that fails is an included no-op. The app restores itself before either;
+ * - any other exception from the app (AppFatalError: no successor state exists) surfaces
+ *   as SchedulerFatalError and the instance is dead;
  * - inputs fed out of L1 order (a block number going backwards, an input index not
  *   increasing) are a caller bug: SchedulerInputError, state untouched.
  */
@@ -22,6 +25,7 @@ import { judgeBatch, type BatchVerdict } from "./batch-acceptance.ts";
 import type { Address } from "./bytes.ts";
 import { userOpDigest } from "./eip712.ts";
 import { SequencerError, SignatureError } from "./errors.ts";
+import { ExecutionFailedError, type FailureClass } from "./execution-limits.ts";
 import type { SequencedDirectInput, SequencedUserOp } from "./l2tx.ts";
 import { isDrainableAt, isForcedByBackstop, MAX_WAIT_BLOCKS } from "./scheduler-rules.ts";
 import { recoverSigner, type Recoverer } from "./signature.ts";
@@ -29,12 +33,15 @@ import { txHash, type Batch } from "./ssz.ts";
 
 // ---- the app, as the scheduler needs it (AppHost satisfies this) --------------------------
 
-export type SchedulerValidation = { ok: true } | { ok: false; reason: string };
+/** `failure` set: validate failed (SPEC 2.8) rather than rejected. */
+export type SchedulerValidation = { ok: true } | { ok: false; reason: string; failure?: FailureClass };
 
 export interface SchedulerApp {
   validate(sender: Address, nonce: number, fee: number, data: Uint8Array): SchedulerValidation;
+  /** Throws ExecutionFailedError when the app fails (it has restored itself). */
   applyUserOp(sender: Address, nonce: number, fee: number, data: Uint8Array, safeBlock: bigint): unknown;
-  applyDirectInput(sender: Address, block: bigint, payload: Uint8Array): unknown;
+  /** Never throws for an app failure: the input is then an included no-op. */
+  applyDirectInput(sender: Address, block: bigint, payload: Uint8Array): { failure: FailureClass | null };
 }
 
 // ---- inputs and outputs --------------------------------------------------------------------
@@ -70,6 +77,8 @@ export type ExecutedUserOp = SequencedUserOp & {
 export type ExecutedDirectInput = SequencedDirectInput & {
   /** "drained" by a frame (rule 8) or "forced" by the backstop (rule 1). */
   cause: "drained" | "forced";
+  /** Set when the app failed on it: an included no-op (SPEC 2.8). */
+  failure: FailureClass | null;
 };
 
 /**
@@ -90,7 +99,7 @@ export interface BatchVerdictRecord {
   detail: string | null;
 }
 
-export type SkipReason = "bad_signature" | "fee_below_frame" | "app_rejected";
+export type SkipReason = "bad_signature" | "fee_below_frame" | "app_rejected" | "app_failed";
 
 export interface SkippedOp {
   frameIndex: number;
@@ -136,6 +145,8 @@ export interface SchedulerCounters {
   executedUserOps: number;
   executedDirectInputs: number;
   forcedDirectInputs: number;
+  /** Direct inputs the app failed on (included no-ops, SPEC 2.8). */
+  failedDirectInputs: number;
   skippedOps: Record<SkipReason, number>;
 }
 
@@ -183,7 +194,8 @@ export class Scheduler {
     executedUserOps: 0,
     executedDirectInputs: 0,
     forcedDirectInputs: 0,
-    skippedOps: { bad_signature: 0, fee_below_frame: 0, app_rejected: 0 },
+    failedDirectInputs: 0,
+    skippedOps: { bad_signature: 0, fee_below_frame: 0, app_rejected: 0, app_failed: 0 },
   };
 
   constructor(o: SchedulerOptions) {
@@ -361,13 +373,17 @@ export class Scheduler {
           throw this.#die(batchInputIndex, "validate", e);
         }
         if (!verdict.ok) {
-          this.#skip(out, { frameIndex: f, opIndex: i, reason: "app_rejected", detail: verdict.reason, sender });
+          const reason = verdict.failure !== undefined ? "app_failed" : "app_rejected";
+          this.#skip(out, { frameIndex: f, opIndex: i, reason, detail: verdict.reason, sender });
           continue;
         }
         try {
           this.#app.applyUserOp(sender, op.nonce, frame.feePrice, op.data, frame.safeBlock);
         } catch (e) {
-          throw this.#die(batchInputIndex, "apply_user_op", e);
+          if (!(e instanceof ExecutionFailedError)) throw this.#die(batchInputIndex, "apply_user_op", e);
+          // SPEC 2.8: like a rejection; nonce, fee, count and clock unchanged
+          this.#skip(out, { frameIndex: f, opIndex: i, reason: "app_failed", detail: e.message, sender });
+          continue;
         }
         out.executedUserOps++;
         this.#counters.executedUserOps++;
@@ -390,12 +406,14 @@ export class Scheduler {
   }
 
   #executeDirect(d: QueuedDirect, cause: "drained" | "forced", atInputIndex: number): void {
+    let failure: FailureClass | null;
     try {
-      this.#app.applyDirectInput(d.sender, d.blockNumber, d.payload);
+      failure = this.#app.applyDirectInput(d.sender, d.blockNumber, d.payload).failure;
     } catch (e) {
       throw this.#die(atInputIndex, `apply_direct_input (input ${d.inputIndex})`, e);
     }
     this.#counters.executedDirectInputs++;
+    if (failure !== null) this.#counters.failedDirectInputs++;
     if (cause === "forced") this.#counters.forcedDirectInputs++;
     const entry: ExecutedDirectInput = {
       kind: "direct_input",
@@ -405,6 +423,7 @@ export class Scheduler {
       inputIndex: d.inputIndex,
       payload: d.payload,
       cause,
+      failure,
     };
     this.#onExecuted?.(entry);
   }

@@ -1,7 +1,8 @@
 import type { AppHost } from "../app/host.ts";
-import { addressFromBytes } from "../core/bytes.ts";
+import { addressFromBytes, bytesToHex } from "../core/bytes.ts";
 import { keccak256 } from "../core/keccak.ts";
 import { SequencerError } from "../core/errors.ts";
+import { ExecutionFailedError } from "../core/execution-limits.ts";
 import { batchSizeTargetBytes, maxBatchBytes, recommendedFee, type BatchPolicy } from "../core/fees.ts";
 import type { SequencedTx } from "../core/l2tx.ts";
 import { isDrainableAt, shouldOpenNewFrame } from "../core/scheduler-rules.ts";
@@ -357,7 +358,10 @@ export class InclusionLane {
       };
     }
     const verdict = app.validate(op.sender, op.nonce, this.frame.fee, op.data);
-    if (!verdict.ok) return { ok: false, code: "EXECUTION_REJECTED", message: verdict.reason };
+    if (!verdict.ok) {
+      if (verdict.failure !== undefined) this.logFailure(op, "validate", verdict.failure, verdict.reason);
+      return { ok: false, code: "EXECUTION_REJECTED", message: verdict.reason };
+    }
 
     const opBytes = WIRE_USER_OP_OVERHEAD + op.data.length;
     if (
@@ -366,7 +370,14 @@ export class InclusionLane {
     ) {
       this.closeBatch(now);
     }
-    app.applyUserOp(op.sender, op.nonce, this.frame.fee, op.data, BigInt(this.frame.safeBlock));
+    try {
+      app.applyUserOp(op.sender, op.nonce, this.frame.fee, op.data, BigInt(this.frame.safeBlock));
+    } catch (e) {
+      if (!(e instanceof ExecutionFailedError)) throw e;
+      // SPEC 2.8: the app is already back to its state before the op; nothing is stored.
+      this.logFailure(op, e.call, e.failure, e.message);
+      return { ok: false, code: "EXECUTION_REJECTED", message: e.message };
+    }
     this.o.store.insertUserOp({
       frameId: this.frame.frameId,
       sender: op.senderBytes,
@@ -392,6 +403,17 @@ export class InclusionLane {
     this.batch.projectedBytes += opBytes;
     if (this.batch.projectedBytes >= batchSizeTargetBytes(this.policy)) this.closeBatch(now);
     return { ok: true, offset };
+  }
+
+  /** One structured line per failing op: who sent it, which op, and how it failed. */
+  private logFailure(op: SignedOp, call: string, failure: string, message: string): void {
+    this.o.log.warn("op refused: the app failed executing it", {
+      sender: op.sender,
+      tx_hash: bytesToHex(op.txHash),
+      call,
+      failure,
+      reason: message,
+    });
   }
 
   /**
@@ -421,7 +443,15 @@ export class InclusionLane {
     const frameId = this.frame.frameId;
     for (const d of this.drainable(safeBlock)) {
       const sender = addressFromBytes(d.sender);
-      this.o.app.applyDirectInput(sender, BigInt(d.blockNumber), d.payload);
+      // An app failure makes the input an included no-op (SPEC 2.8); it is still sequenced.
+      const { failure } = this.o.app.applyDirectInput(sender, BigInt(d.blockNumber), d.payload);
+      if (failure !== null) {
+        this.o.log.warn("direct input included as a no-op: the app failed executing it", {
+          input_index: d.inputIndex,
+          sender,
+          failure,
+        });
+      }
       const offset = this.nextOffset++;
       this.o.store.insertDirect(offset, d.inputIndex, frameId);
       this.lastDrainedInput = d.inputIndex;

@@ -8,8 +8,9 @@ const PAGE = 4096;
 
 /**
  * Rebuilds the app state at startup by executing the stored history in order. The ops were
- * validated when accepted, so replay only applies them; a failure here means storage and app
- * disagree, which the caller must treat as fatal.
+ * validated when accepted, so replay only applies them; an op that fails here means storage
+ * and app disagree (ExecutionFailedError), which the caller must treat as fatal. A direct
+ * input may fail again: it failed when it was sequenced too (an included no-op, SPEC 2.8).
  */
 export function replayHistory(
   app: AppHost,

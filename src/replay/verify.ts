@@ -57,8 +57,8 @@ export interface VerifyReport {
   l1_inputs: number;
   last_input_index: number | null;
   last_block_number: number | null;
-  direct_inputs: { received: number; executed: number; forced: number };
-  user_ops: { executed: number; skipped: { bad_signature: number; fee_below_frame: number; app_rejected: number } };
+  direct_inputs: { received: number; executed: number; forced: number; failed: number };
+  user_ops: { executed: number; skipped: { bad_signature: number; fee_below_frame: number; app_rejected: number; app_failed: number } };
   app_wasm_keccak256: string;
   feed?: { entries: number; compared: number; rollbacks: number };
   pending_feed_entries?: number;
@@ -147,7 +147,12 @@ export function verify(p: VerifyParams): VerifyReport {
     l1_inputs: p.inputs.length,
     last_input_index: last?.inputIndex ?? null,
     last_block_number: last?.blockNumber ?? null,
-    direct_inputs: { received: c.directInputs, executed: c.executedDirectInputs, forced: c.forcedDirectInputs },
+    direct_inputs: {
+      received: c.directInputs,
+      executed: c.executedDirectInputs,
+      forced: c.forcedDirectInputs,
+      failed: c.failedDirectInputs,
+    },
     user_ops: { executed: c.executedUserOps, skipped: { ...c.skippedOps } },
     app_wasm_keccak256: digest(p.appWasm),
   };

@@ -1,0 +1,99 @@
+/**
+ * Fuel calibration (SPEC 2.8, core/execution-limits.ts): how long one call that burns its
+ * whole budget takes with the most expensive instruction mixes we know, and how much fuel
+ * the wallet's ops use. The default budget is chosen from these two numbers.
+ *
+ * Run: node_modules/.bin/bun scripts/bench/fuel.ts [--runs N]
+ * Prints one JSON line per case: the median, min and max milliseconds of a full-budget call
+ * (including the restore that follows the failure), and the fuel used per wallet op.
+ */
+import { loadDefaultAppBytes } from "../../src/app/default-app.ts";
+import { AppHost } from "../../src/app/host.ts";
+import { compileAs, etherDeposit, fixtureSource, transferData, withdrawalData } from "../../src/app/test-support.ts";
+import { EXECUTION_LIMITS, ExecutionFailedError, MAX_MEMORY_PAGES } from "../../src/core/execution-limits.ts";
+
+const runsAt = process.argv.indexOf("--runs");
+const runs = runsAt > 0 ? Number(process.argv[runsAt + 1]) : 7;
+const FEE = 1356;
+const CONFIG = {
+  feeRecipient: "0x90f79bf6eb2c4f870365e785982e1f101e93b906",
+  etherPortal: "0xc70074bdd26d8cf983ca6a5b89b8db52d5850051",
+  erc20Portal: "0x0000000000000000000000000000000000000000",
+  erc20Token: "0x0000000000000000000000000000000000000000",
+} as const;
+const ALICE = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266" as const;
+const BOB = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8" as const;
+
+// Each mode loops until the fuel runs out. Before modes 4-6, successful calls of mode 7 grow
+// memory close to the cap (one call cannot: growth is charged), so that loads miss the
+// caches and bulk operations move as many bytes as their charge allows.
+const ADVERSARY = fixtureSource(
+  {
+    apply_user_op:
+      "export function apply_user_op(s: usize, n: u32, f: u32, fl: usize, d: usize, l: usize, b: i64): i32 { return run(load<u8>(d)); }",
+  },
+  `
+const CELL = memory.data(16);
+function leaf(x: u64): u64 { return x * 6364136223846793005 + 1442695040888963407; }
+function deeper(n: i32): i32 { return n <= 0 ? 0 : deeper(n - 1) + 1; }
+function big(): usize { return <usize>memory.size() << 16; }
+function run(mode: u8): i32 {
+  let x: u64 = 12345;
+  if (mode == 0) { while (true) { x++; store<u64>(CELL, x); } }
+  if (mode == 1) { while (true) { x = x / 3 + (x % 1000003) + 1000003; store<u64>(CELL, x); } }
+  if (mode == 2) { while (true) { x = leaf(x); store<u64>(CELL, x); } }
+  if (mode == 3) { while (true) { x += <u64>deeper(${EXECUTION_LIMITS.maxCallDepth - 10}); store<u64>(CELL, x); } }
+  if (mode == 4) { const top = big() - 8; while (true) { x = x * 6364136223846793005 + 1; x += load<u64>(<usize>((x >> 20) % <u64>top)); store<u64>(CELL, x); } }
+  if (mode == 5) { const top = big(); while (true) { memory.fill(64, <u8>x, top - 64); x++; } }
+  if (mode == 6) { const top = big(); while (true) { memory.copy(64, (top >> 1), (top >> 1) - 64); x++; } }
+  if (mode == 7) { const want = min(32, ${MAX_MEMORY_PAGES - 8} - memory.size()); if (want > 0) memory.grow(want); }
+  return 0;
+}
+`,
+);
+const NAMES = ["tight loop", "division loop", "call loop", "max-depth recursion loop", "random loads over ~16 MiB", "memory.fill of ~16 MiB", "memory.copy of ~8 MiB"];
+
+const median = (xs: number[]): number => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+const wasm = await compileAs(ADVERSARY);
+for (let mode = 0; mode < NAMES.length; mode++) {
+  const h = AppHost.create(wasm, CONFIG);
+  if (mode >= 4) for (let i = 0; i < MAX_MEMORY_PAGES / 32 + 1; i++) h.applyUserOp(ALICE, 0, FEE, Uint8Array.of(7), 1n);
+  const ms: number[] = [];
+  for (let i = 0; i < runs + 1; i++) {
+    const t0 = performance.now();
+    try {
+      h.applyUserOp(ALICE, 0, FEE, Uint8Array.of(mode), 1n);
+      throw new Error(`mode ${mode} returned`);
+    } catch (e) {
+      if (!(e instanceof ExecutionFailedError) || e.failure !== "fuel") throw e;
+    }
+    if (i > 0) ms.push(performance.now() - t0); // the first run compiles
+  }
+  console.log(JSON.stringify({ case: NAMES[mode], budget: EXECUTION_LIMITS.fuelPerCall.toString(), ms_p50: +median(ms).toFixed(2), ms_min: +Math.min(...ms).toFixed(2), ms_max: +Math.max(...ms).toFixed(2), restore_ms_mean: +(h.restoreMs / h.restores).toFixed(2) }));
+}
+
+// The wallet: fuel of each kind of op, with 10k accounts in the tree.
+const w = AppHost.create(loadDefaultAppBytes(), CONFIG);
+for (let i = 0; i < 10_000; i++) {
+  const a = `0x${(0x1000 + i * 2654435761).toString(16).padStart(40, "0")}` as const;
+  w.applyDirectInput(CONFIG.etherPortal, 1n, etherDeposit(a, 10n ** 18n));
+}
+w.applyDirectInput(CONFIG.etherPortal, 1n, etherDeposit(ALICE, 10n ** 18n));
+const deposit = w.lastFuelUsed;
+const fuel: Record<string, string> = { deposit: deposit.toString() };
+let nonce = 0;
+for (const [name, data] of [
+  ["transfer to a new account", transferData(1n, BOB)],
+  ["transfer to an existing account", transferData(1n, BOB)],
+  ["withdrawal", withdrawalData(1n)],
+  ["overdraft transfer (no-op)", transferData(10n ** 30n, BOB)],
+  ["undecodable data (no-op)", Uint8Array.of(7, 7)],
+] as const) {
+  const v = w.validate(ALICE, nonce, FEE, data);
+  if (!v.ok) throw new Error(v.reason);
+  const vf = w.lastFuelUsed;
+  w.applyUserOp(ALICE, nonce++, FEE, data, 2n);
+  fuel[name] = `${vf} validate + ${w.lastFuelUsed} apply`;
+}
+console.log(JSON.stringify({ case: "wallet fuel per op (10k accounts)", ...fuel }));

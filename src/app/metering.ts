@@ -1,0 +1,508 @@
+/**
+ * Instruments an app module so that every call into it is bounded deterministically
+ * (SPEC §2.8, numbers in core/execution-limits.ts). Built on binaryen's IR (npm `binaryen`,
+ * pinned exactly: its output is part of consensus), never on a hand-written WASM parser.
+ *
+ * What the pass injects, function by function:
+ * - fuel: an i64 global, decremented by a static cost on function entry and on every loop
+ *   header (the cost of the straight-line code up to the next charge point), and by a
+ *   size-proportional cost before memory.copy / memory.fill / memory.grow. Below zero it
+ *   traps (`unreachable`);
+ * - depth: an i32 global incremented on entry (trap beyond MAX_CALL_DEPTH) and decremented
+ *   on every exit (each `return` and the end of the body);
+ * - memory: `memory.grow(n)` is rewritten to fail (return -1, as WASM does when memory is
+ *   exhausted) when it would pass MAX_MEMORY_PAGES, and records that it did in a flag global.
+ *
+ * It is also the determinism gatekeeper: only MVP instructions plus sign-extension,
+ * non-trapping float-to-int, mutable globals and bulk memory copy/fill are accepted. SIMD,
+ * threads, reference types, exceptions, tail calls, multi-value, passive data segments and
+ * multiple or 64-bit memories are refused at load: each either breaks the injected
+ * accounting (exceptions unwind past the depth counter, tail calls skip it) or cannot be
+ * restored exactly by the host (table and data-segment state).
+ *
+ * The host needs to snapshot and restore the instance (src/app/host.ts), so the pass also
+ * exports every mutable global of the module.
+ */
+import binaryen from "binaryen";
+import { createHash } from "node:crypto";
+import {
+  FUEL_COSTS,
+  FUEL_PER_MAINTENANCE_CALL,
+  MAX_CALL_DEPTH,
+  MAX_LOCALS_PER_FUNCTION,
+  MAX_MEMORY_PAGES,
+  METERING_VERSION,
+} from "../core/execution-limits.ts";
+import { AppLoadError } from "./errors.ts";
+
+/** Export names of the injected globals; a module that already uses one is refused. */
+export const FUEL_EXPORT = "__seq_fuel";
+export const DEPTH_EXPORT = "__seq_depth";
+export const GROW_REFUSED_EXPORT = "__seq_grow_refused";
+/** Mutable global number i of the module is exported as `${STATE_GLOBAL_PREFIX}${i}`. */
+export const STATE_GLOBAL_PREFIX = "__seq_g";
+
+export interface MeteredModule {
+  /** The instrumented module's bytes. */
+  bytes: Uint8Array;
+  /** sha256 of the module as given (what an operator points SEQ_APP_WASM at). */
+  moduleSha256: string;
+  /** sha256 of `bytes`: the module that actually runs. */
+  meteredSha256: string;
+  /** Export names of the module's own mutable globals (host snapshot/restore). */
+  stateGlobals: string[];
+  /** Initial memory pages. */
+  initialPages: number;
+}
+
+const ALLOWED_FEATURES =
+  binaryen.Features.MutableGlobals |
+  binaryen.Features.NontrappingFPToInt |
+  binaryen.Features.SignExt |
+  binaryen.Features.BulkMemory |
+  binaryen.Features.BulkMemoryOpt;
+
+// Internal (binaryen) names of the injected globals, and scratch globals per value type that
+// carry a value across a counter update (a return value, a bulk-memory size).
+const G_FUEL = "__seq_fuel";
+const G_DEPTH = "__seq_depth";
+const G_GROW_REFUSED = "__seq_grow_refused";
+const G_TMP_PREFIX = "__seq_tmp_";
+
+const cache = new Map<string, MeteredModule>();
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/**
+ * The metered form of `wasm`; computed once per process per module (the result is a pure
+ * function of the bytes, the limits and the pinned binaryen version).
+ * @throws AppLoadError naming what the module uses that cannot be bounded.
+ */
+export function meterModule(wasm: Uint8Array): MeteredModule {
+  const moduleSha256 = sha256Hex(wasm);
+  const hit = cache.get(moduleSha256);
+  if (hit) return hit;
+  const m = instrument(wasm, moduleSha256);
+  cache.set(moduleSha256, m);
+  return m;
+}
+
+function instrument(wasm: Uint8Array, moduleSha256: string): MeteredModule {
+  let mod: binaryen.Module;
+  try {
+    mod = binaryen.readBinaryWithFeatures(wasm, ALLOWED_FEATURES);
+  } catch (e) {
+    throw new AppLoadError(`app module cannot be read for instrumentation: ${(e as Error).message}`, { cause: e });
+  }
+  try {
+    return new Instrumenter(mod).run(moduleSha256);
+  } finally {
+    mod.dispose();
+  }
+}
+
+type Expr = binaryen.ExpressionRef;
+
+/**
+ * binaryen.js's expression classes (getters and setters by expression kind), which its
+ * typings do not declare. Every argument is an expression or function reference or an index.
+ */
+type ExprClass = Record<
+  "getBody" | "getChildAt" | "getCondition" | "getDelta" | "getDest" | "getIfFalse" | "getIfTrue" | "getLeft" | "getNumChildren" | "getNumOperands" | "getOp" | "getOperandAt" | "getPtr" | "getRight" | "getSize" | "getSource" | "getTarget" | "getValue" | "isAtomic" | "isReturn" | "setBody" | "setChildAt" | "setCondition" | "setDelta" | "setDest" | "setIfFalse" | "setIfTrue" | "setLeft" | "setOperandAt" | "setPtr" | "setRight" | "setSize" | "setSource" | "setTarget" | "setValue",
+  (...args: number[]) => number
+>;
+const X = binaryen as unknown as Record<
+  | "Function" | "Block" | "If" | "Loop" | "Break" | "Switch" | "Call" | "CallIndirect" | "LocalSet" | "GlobalSet"
+  | "Load" | "Store" | "Unary" | "Binary" | "Select" | "Drop" | "Return" | "MemoryGrow" | "MemoryCopy" | "MemoryFill",
+  ExprClass
+>;
+
+interface DataSegmentAccess {
+  getNumDataSegments(): number;
+  getDataSegmentInfo(segment: number): { passive: boolean };
+}
+
+class Instrumenter {
+  private readonly m: binaryen.Module;
+  private readonly tmp = new Map<binaryen.Type, string>();
+  private fnName = "";
+
+  constructor(m: binaryen.Module) {
+    this.m = m;
+  }
+
+  run(moduleSha256: string): MeteredModule {
+    const m = this.m;
+    // The binary parser accepts anything the feature set allows; validate() then refuses an
+    // instruction of a feature that is not in it.
+    if (!m.validate()) throw new AppLoadError("app module uses WebAssembly features the sequencer does not run (allowed: MVP, sign-ext, non-trapping float-to-int, mutable globals, bulk memory copy/fill)");
+    const initialPages = this.checkMemory();
+    this.checkNames();
+    this.addGlobal(G_FUEL, binaryen.i64, this.i64(FUEL_PER_MAINTENANCE_CALL));
+    this.addGlobal(G_DEPTH, binaryen.i32, m.i32.const(0));
+    this.addGlobal(G_GROW_REFUSED, binaryen.i32, m.i32.const(0));
+
+    const n = m.getNumFunctions();
+    for (let i = 0; i < n; i++) {
+      const f = m.getFunctionByIndex(i);
+      const info = binaryen.getFunctionInfo(f);
+      if (info.module !== "") continue; // an import: the host's code, not metered here
+      this.instrumentFunction(f, info);
+    }
+
+    // Export the counters and every mutable global of the module (host snapshot/restore).
+    m.addGlobalExport(G_FUEL, FUEL_EXPORT);
+    m.addGlobalExport(G_DEPTH, DEPTH_EXPORT);
+    m.addGlobalExport(G_GROW_REFUSED, GROW_REFUSED_EXPORT);
+    const stateGlobals: string[] = [];
+    const ng = m.getNumGlobals();
+    for (let i = 0; i < ng; i++) {
+      const g = binaryen.getGlobalInfo(m.getGlobalByIndex(i));
+      if (!g.mutable || g.module !== "" || g.name.startsWith("__seq_")) continue;
+      const name = `${STATE_GLOBAL_PREFIX}${stateGlobals.length}`;
+      m.addGlobalExport(g.name, name);
+      stateGlobals.push(name);
+    }
+
+    if (!m.validate()) throw new AppLoadError("internal: the instrumented module does not validate");
+    const bytes = m.emitBinary();
+    return { bytes, moduleSha256, meteredSha256: sha256Hex(bytes), stateGlobals, initialPages };
+  }
+
+  // ---- module-level checks ---------------------------------------------------------------
+
+  private checkMemory(): number {
+    const m = this.m;
+    if (!m.hasMemory()) throw new AppLoadError("app module has no memory");
+    const mem = m.getMemoryInfo();
+    if (mem.module !== "") throw new AppLoadError("app module imports its memory; it must define and export it");
+    if (mem.shared || mem.is64) throw new AppLoadError("app module memory must be unshared and 32-bit");
+    if (mem.initial > MAX_MEMORY_PAGES) {
+      throw new AppLoadError(`app module starts with ${mem.initial} memory pages; the limit is ${MAX_MEMORY_PAGES}`);
+    }
+    // binaryen.js has these two on the module, not where its typings put them
+    const segs = m as unknown as DataSegmentAccess;
+    for (let i = 0; i < segs.getNumDataSegments(); i++) {
+      const seg = segs.getDataSegmentInfo(m.getDataSegmentByIndex(i));
+      if (seg.passive) throw new AppLoadError("app module has a passive data segment (memory.init / data.drop are not supported)");
+    }
+    return mem.initial;
+  }
+
+  private checkNames(): void {
+    const m = this.m;
+    for (let i = 0; i < m.getNumExports(); i++) {
+      const e = binaryen.getExportInfo(m.getExportByIndex(i));
+      if (e.name.startsWith("__seq_")) throw new AppLoadError(`app module exports "${e.name}"; the __seq_ prefix is reserved for the host`);
+    }
+    for (let i = 0; i < m.getNumGlobals(); i++) {
+      const g = binaryen.getGlobalInfo(m.getGlobalByIndex(i));
+      if (g.name.startsWith("__seq_")) throw new AppLoadError(`app module has a global named "${g.name}"; the __seq_ prefix is reserved`);
+    }
+  }
+
+  /** binaryen.js takes one bigint for i64.const (its typings still show two halves). */
+  private i64(v: bigint): Expr {
+    return (this.m.i64.const as unknown as (value: bigint) => Expr)(v);
+  }
+
+  private addGlobal(name: string, type: binaryen.Type, init: Expr): void {
+    this.m.addGlobal(name, type, true, init);
+  }
+
+  /** A scratch global of `type`, used only between a set and the get that follows it. */
+  private scratch(type: binaryen.Type): string {
+    let name = this.tmp.get(type);
+    if (name === undefined) {
+      name = `${G_TMP_PREFIX}${this.tmp.size}`;
+      const m = this.m;
+      const zero =
+        type === binaryen.i32 ? m.i32.const(0)
+        : type === binaryen.i64 ? this.i64(0n)
+        : type === binaryen.f32 ? m.f32.const(0)
+        : type === binaryen.f64 ? m.f64.const(0)
+        : null;
+      if (zero === null) throw new AppLoadError(`app function ${this.fnName} returns a value of an unsupported type`);
+      this.m.addGlobal(name, type, true, zero);
+      this.tmp.set(type, name);
+    }
+    return name;
+  }
+
+  // ---- per function ------------------------------------------------------------------------
+
+  private instrumentFunction(f: binaryen.FunctionRef, info: binaryen.FunctionInfo): void {
+    const m = this.m;
+    this.fnName = info.name;
+    const results = info.results;
+    if (results !== binaryen.none && binaryen.expandType(results).length !== 1) {
+      throw new AppLoadError(`app function ${info.name} returns several values (multi-value is not supported)`);
+    }
+    const locals = binaryen.expandType(info.params).length + info.vars.length;
+    if (locals > MAX_LOCALS_PER_FUNCTION) {
+      throw new AppLoadError(`app function ${info.name} has ${locals} locals; the limit is ${MAX_LOCALS_PER_FUNCTION}`);
+    }
+    // Costs are taken from the original code, before anything is injected into it.
+    const entryCost = this.cost(info.body);
+    const body = this.visit(info.body, results);
+
+    // depth += 1 (trap past the limit); charge the entry region; run the body; depth -= 1
+    const prologue = [
+      m.global.set(G_DEPTH, m.i32.add(m.global.get(G_DEPTH, binaryen.i32), m.i32.const(1))),
+      m.if(m.i32.gt_u(m.global.get(G_DEPTH, binaryen.i32), m.i32.const(MAX_CALL_DEPTH)), m.unreachable()),
+      ...this.charge(entryCost),
+    ];
+    let wrapped: Expr;
+    if (results === binaryen.none) {
+      wrapped = m.block(null, [...prologue, body, this.depthDown()], binaryen.none);
+    } else {
+      const t = this.scratch(results);
+      wrapped = m.block(
+        null,
+        [...prologue, m.global.set(t, body), this.depthDown(), m.global.get(t, results)],
+        results,
+      );
+    }
+    X.Function.setBody(f, wrapped);
+  }
+
+  private depthDown(): Expr {
+    const m = this.m;
+    return m.global.set(G_DEPTH, m.i32.sub(m.global.get(G_DEPTH, binaryen.i32), m.i32.const(1)));
+  }
+
+  /** fuel -= cost; trap when it goes negative. */
+  private charge(cost: bigint): Expr[] {
+    if (cost === 0n) return [];
+    return this.chargeDynamic(this.i64(cost));
+  }
+
+  private chargeDynamic(amount: Expr): Expr[] {
+    const m = this.m;
+    return [
+      m.global.set(G_FUEL, m.i64.sub(m.global.get(G_FUEL, binaryen.i64), amount)),
+      m.if(m.i64.lt_s(m.global.get(G_FUEL, binaryen.i64), this.i64(0n)), m.unreachable()),
+    ];
+  }
+
+  /**
+   * Rewrites `e` and its children bottom-up; returns the expression to use in its place.
+   * Refuses every expression kind outside the allowed set.
+   */
+  private visit(e: Expr, fnResults: binaryen.Type): Expr {
+    if (e === 0) return e;
+    const m = this.m;
+    const id = binaryen.getExpressionId(e);
+    const v = (c: Expr): Expr => this.visit(c, fnResults);
+    switch (id) {
+      case binaryen.NopId:
+      case binaryen.UnreachableId:
+      case binaryen.ConstId:
+      case binaryen.LocalGetId:
+      case binaryen.GlobalGetId:
+      case binaryen.MemorySizeId:
+        return e;
+      case binaryen.BlockId: {
+        const n = X.Block.getNumChildren(e);
+        for (let i = 0; i < n; i++) X.Block.setChildAt(e, i, v(X.Block.getChildAt(e, i)));
+        return e;
+      }
+      case binaryen.IfId:
+        X.If.setCondition(e, v(X.If.getCondition(e)));
+        X.If.setIfTrue(e, v(X.If.getIfTrue(e)));
+        X.If.setIfFalse(e, v(X.If.getIfFalse(e)));
+        return e;
+      case binaryen.LoopId: {
+        // Charged on every entry of the loop header, i.e. once per iteration.
+        const original = X.Loop.getBody(e);
+        const cost = this.cost(original);
+        const body = v(original);
+        const type = binaryen.getExpressionType(body);
+        X.Loop.setBody(e, m.block(null, [...this.charge(cost), body], type));
+        return e;
+      }
+      case binaryen.BreakId:
+        X.Break.setCondition(e, v(X.Break.getCondition(e)));
+        X.Break.setValue(e, v(X.Break.getValue(e)));
+        return e;
+      case binaryen.SwitchId:
+        X.Switch.setCondition(e, v(X.Switch.getCondition(e)));
+        X.Switch.setValue(e, v(X.Switch.getValue(e)));
+        return e;
+      case binaryen.CallId: {
+        if (X.Call.isReturn(e)) throw this.refuse("return_call");
+        const n = X.Call.getNumOperands(e);
+        for (let i = 0; i < n; i++) X.Call.setOperandAt(e, i, v(X.Call.getOperandAt(e, i)));
+        return e;
+      }
+      case binaryen.CallIndirectId: {
+        if (X.CallIndirect.isReturn(e)) throw this.refuse("return_call_indirect");
+        X.CallIndirect.setTarget(e, v(X.CallIndirect.getTarget(e)));
+        const n = X.CallIndirect.getNumOperands(e);
+        for (let i = 0; i < n; i++) X.CallIndirect.setOperandAt(e, i, v(X.CallIndirect.getOperandAt(e, i)));
+        return e;
+      }
+      case binaryen.LocalSetId:
+        X.LocalSet.setValue(e, v(X.LocalSet.getValue(e)));
+        return e;
+      case binaryen.GlobalSetId:
+        X.GlobalSet.setValue(e, v(X.GlobalSet.getValue(e)));
+        return e;
+      case binaryen.LoadId:
+        if (X.Load.isAtomic(e)) throw this.refuse("atomic load");
+        X.Load.setPtr(e, v(X.Load.getPtr(e)));
+        return e;
+      case binaryen.StoreId:
+        if (X.Store.isAtomic(e)) throw this.refuse("atomic store");
+        X.Store.setPtr(e, v(X.Store.getPtr(e)));
+        X.Store.setValue(e, v(X.Store.getValue(e)));
+        return e;
+      case binaryen.UnaryId:
+        X.Unary.setValue(e, v(X.Unary.getValue(e)));
+        return e;
+      case binaryen.BinaryId:
+        X.Binary.setLeft(e, v(X.Binary.getLeft(e)));
+        X.Binary.setRight(e, v(X.Binary.getRight(e)));
+        return e;
+      case binaryen.SelectId:
+        X.Select.setIfTrue(e, v(X.Select.getIfTrue(e)));
+        X.Select.setIfFalse(e, v(X.Select.getIfFalse(e)));
+        X.Select.setCondition(e, v(X.Select.getCondition(e)));
+        return e;
+      case binaryen.DropId:
+        X.Drop.setValue(e, v(X.Drop.getValue(e)));
+        return e;
+      case binaryen.ReturnId: {
+        // Every exit decrements the depth: `return x` becomes `return (t = x; depth--; t)`,
+        // a bare `return` becomes `depth--; return`.
+        const value = X.Return.getValue(e);
+        if (value === 0) return m.block(null, [this.depthDown(), e], binaryen.unreachable);
+        const nv = v(value);
+        const t = this.scratch(fnResults);
+        X.Return.setValue(e, m.block(null, [m.global.set(t, nv), this.depthDown(), m.global.get(t, fnResults)], fnResults));
+        return e;
+      }
+      case binaryen.MemoryGrowId: {
+        // grow(n) → grow(size + n > cap ? (flag = 1, 0xffffffff) : n); the engine answers -1
+        // for any request past 65536 pages, exactly as for a real exhaustion.
+        const delta = v(X.MemoryGrow.getDelta(e));
+        const t = this.scratch(binaryen.i32);
+        const over = m.i64.gt_u(
+          m.i64.add(m.i64.extend_u(m.memory.size()), m.i64.extend_u(m.global.get(t, binaryen.i32))),
+          this.i64(BigInt(MAX_MEMORY_PAGES)),
+        );
+        const capped = m.block(null, [
+          m.global.set(t, delta),
+          ...this.chargeDynamic(m.i64.mul(m.i64.extend_u(m.global.get(t, binaryen.i32)), this.i64(FUEL_COSTS.growPage))),
+          m.if(
+            over,
+            m.block(null, [m.global.set(G_GROW_REFUSED, m.i32.const(1)), m.i32.const(-1)], binaryen.i32),
+            m.global.get(t, binaryen.i32),
+          ),
+        ], binaryen.i32);
+        X.MemoryGrow.setDelta(e, capped);
+        return e;
+      }
+      case binaryen.MemoryCopyId:
+        X.MemoryCopy.setDest(e, v(X.MemoryCopy.getDest(e)));
+        X.MemoryCopy.setSource(e, v(X.MemoryCopy.getSource(e)));
+        X.MemoryCopy.setSize(e, this.bulkSize(v(X.MemoryCopy.getSize(e))));
+        return e;
+      case binaryen.MemoryFillId:
+        X.MemoryFill.setDest(e, v(X.MemoryFill.getDest(e)));
+        X.MemoryFill.setValue(e, v(X.MemoryFill.getValue(e)));
+        X.MemoryFill.setSize(e, this.bulkSize(v(X.MemoryFill.getSize(e))));
+        return e;
+      default:
+        throw this.refuse(expressionName(id));
+    }
+  }
+
+  /**
+   * The size operand of a bulk op, charged by length. It is the op's last operand, so the
+   * charge runs after dest/value/source were evaluated and right before the copy or fill.
+   */
+  private bulkSize(size: Expr): Expr {
+    const m = this.m;
+    const t = this.scratch(binaryen.i32);
+    const perBytes = m.i64.shr_u(m.i64.extend_u(m.global.get(t, binaryen.i32)), this.i64(FUEL_COSTS.bulkBytesShift));
+    return m.block(null, [m.global.set(t, size), ...this.chargeDynamic(perBytes), m.global.get(t, binaryen.i32)], binaryen.i32);
+  }
+
+  /**
+   * Static cost of the straight-line code of `e` (original code, nothing injected yet): every
+   * instruction, except those inside a nested loop, which are charged at that loop's header.
+   */
+  private cost(e: Expr): bigint {
+    if (e === 0) return 0n;
+    const B = binaryen;
+    const c = FUEL_COSTS.instruction;
+    const sum = (...xs: Expr[]): bigint => xs.reduce((a, x) => a + this.cost(x), 0n);
+    const operands = (n: number, at: (i: number) => Expr): Expr[] => Array.from({ length: n }, (_, i) => at(i));
+    switch (B.getExpressionId(e)) {
+      case B.LoopId:
+        return c; // its body pays at the header
+      case B.BlockId:
+        return c + sum(...operands(X.Block.getNumChildren(e), (i) => X.Block.getChildAt(e, i)));
+      case B.IfId:
+        return c + sum(X.If.getCondition(e), X.If.getIfTrue(e), X.If.getIfFalse(e));
+      case B.BreakId:
+        return c + sum(X.Break.getCondition(e), X.Break.getValue(e));
+      case B.SwitchId:
+        return c + sum(X.Switch.getCondition(e), X.Switch.getValue(e));
+      case B.CallId:
+        return c + FUEL_COSTS.call + sum(...operands(X.Call.getNumOperands(e), (i) => X.Call.getOperandAt(e, i)));
+      case B.CallIndirectId:
+        return (
+          c + FUEL_COSTS.call +
+          sum(X.CallIndirect.getTarget(e), ...operands(X.CallIndirect.getNumOperands(e), (i) => X.CallIndirect.getOperandAt(e, i)))
+        );
+      case B.LocalSetId:
+        return c + sum(X.LocalSet.getValue(e));
+      case B.GlobalSetId:
+        return c + sum(X.GlobalSet.getValue(e));
+      case B.DropId:
+        return c + sum(X.Drop.getValue(e));
+      case B.ReturnId:
+        return c + sum(X.Return.getValue(e));
+      case B.UnaryId:
+        return c + sum(X.Unary.getValue(e));
+      case B.LoadId:
+        return c + sum(X.Load.getPtr(e));
+      case B.StoreId:
+        return c + sum(X.Store.getPtr(e), X.Store.getValue(e));
+      case B.BinaryId:
+        return (DIVISIONS.has(X.Binary.getOp(e) as number) ? FUEL_COSTS.division : c) + sum(X.Binary.getLeft(e), X.Binary.getRight(e));
+      case B.SelectId:
+        return c + sum(X.Select.getIfTrue(e), X.Select.getIfFalse(e), X.Select.getCondition(e));
+      case B.MemoryGrowId:
+        return c + sum(X.MemoryGrow.getDelta(e));
+      case B.MemoryCopyId:
+        return c + sum(X.MemoryCopy.getDest(e), X.MemoryCopy.getSource(e), X.MemoryCopy.getSize(e));
+      case B.MemoryFillId:
+        return c + sum(X.MemoryFill.getDest(e), X.MemoryFill.getValue(e), X.MemoryFill.getSize(e));
+      default:
+        return c; // leaves (const, local.get, global.get, memory.size, nop, unreachable); others are refused by visit
+    }
+  }
+
+  private refuse(what: string): AppLoadError {
+    return new AppLoadError(
+      `app function ${this.fnName} uses ${what}, which the sequencer cannot bound or restore deterministically (metering v${METERING_VERSION})`,
+    );
+  }
+}
+
+const DIVISIONS = new Set<number>([
+  binaryen.DivSInt32, binaryen.DivUInt32, binaryen.RemSInt32, binaryen.RemUInt32,
+  binaryen.DivSInt64, binaryen.DivUInt64, binaryen.RemSInt64, binaryen.RemUInt64,
+]);
+
+function expressionName(id: number): string {
+  for (const [k, v] of Object.entries(binaryen)) {
+    if (k.endsWith("Id") && v === id) return k.slice(0, -2);
+  }
+  return `expression #${id}`;
+}

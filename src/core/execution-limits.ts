@@ -1,0 +1,152 @@
+/**
+ * Bounded execution of the app (SPEC §2.8): the consensus parameters that bound every call
+ * into the WASM module, and the cost model the instrumentation charges against them.
+ *
+ * These are protocol constants, like MAX_WAIT_BLOCKS: the inclusion lane, the canonical
+ * scheduler (`verify`) and every later reader of the app run the module instrumented with
+ * exactly these numbers, so the same input fails at the same point everywhere. Changing any
+ * of them changes which inputs fail, i.e. the history L1 executes: it is a new deployment.
+ *
+ * Numbers only, no I/O. The instrumentation that applies them lives in src/app/metering.ts.
+ */
+import { SequencerError } from "./errors.ts";
+
+/**
+ * Fuel of one call of `validate`, `apply_user_op`, `apply_direct_input` or `inspect`.
+ *
+ * One unit is about one WASM instruction (see FUEL_COSTS). Chosen by measurement
+ * (docs/app-abi.md § Limits, scripts/bench/fuel.ts): the wallet's heaviest op uses under
+ * 2,000 units, and the most expensive instruction mix found burns this budget in ≈ 45 ms of
+ * one core of the reference machine.
+ */
+export const FUEL_PER_CALL = 2_500_000n;
+
+/**
+ * Fuel of the host's maintenance calls (`init`, `alloc`, `dealloc`, `dump`, `load`,
+ * `nonce_of`, ...). Their cost grows with the state, not with one input; a failure there is
+ * fatal (docs/app-abi.md), so the bound is generous: it only turns a hang into an error.
+ */
+export const FUEL_PER_MAINTENANCE_CALL = 1n << 40n;
+
+/**
+ * Deepest WASM call nesting. The engines' own limits depend on frame sizes and differ
+ * (Bun's native stack gives out near 10k small frames, Node's near 16k), so the injected
+ * limit must fire far below the smallest of them for any frame the module may declare
+ * (MAX_LOCALS_PER_FUNCTION bounds the frame).
+ */
+export const MAX_CALL_DEPTH = 1_000;
+
+/** A function with more params + locals than this is refused at load (it bounds frame size). */
+export const MAX_LOCALS_PER_FUNCTION = 1_000;
+
+/**
+ * Cap on linear memory, in 64 KiB pages (16 MiB). `memory.grow` beyond it returns -1. It also
+ * bounds what a failing call costs: a restore copies the whole memory back (docs/app-abi.md).
+ */
+export const MAX_MEMORY_PAGES = 256;
+
+/** Outputs one apply call may emit, and their total payload bytes; beyond, the call fails. */
+export const MAX_OUTPUTS_PER_CALL = 256;
+export const MAX_OUTPUT_BYTES_PER_CALL = 256 * 1024;
+
+/**
+ * What the instrumentation charges. Static costs are summed per straight-line region and
+ * charged on entering it (function entry, loop header), so a charge is an upper bound of
+ * the instructions run until the next charge point.
+ */
+export const FUEL_COSTS = {
+  /** Every instruction not listed below. */
+  instruction: 1n,
+  /** call and call_indirect, on top of the callee's own charge. */
+  call: 2n,
+  /** Integer division and remainder, the slowest scalar instructions. */
+  division: 4n,
+  /** memory.copy / memory.fill: one unit per 2^bulkBytesShift bytes, plus `instruction`. */
+  bulkBytesShift: 2n,
+  /** memory.grow: per page requested (zeroing 64 KiB, priced like a fill of it). */
+  growPage: 16_384n,
+} as const;
+
+/** Bumped whenever the instrumentation's output changes for the same input module. */
+export const METERING_VERSION = 1;
+
+/** The limits as one record, for /info, the export header and reports. */
+export interface ExecutionLimits {
+  fuelPerCall: bigint;
+  maxCallDepth: number;
+  maxMemoryPages: number;
+  maxOutputsPerCall: number;
+  maxOutputBytesPerCall: number;
+  meteringVersion: number;
+}
+
+export const EXECUTION_LIMITS: ExecutionLimits = Object.freeze({
+  fuelPerCall: FUEL_PER_CALL,
+  maxCallDepth: MAX_CALL_DEPTH,
+  maxMemoryPages: MAX_MEMORY_PAGES,
+  maxOutputsPerCall: MAX_OUTPUTS_PER_CALL,
+  maxOutputBytesPerCall: MAX_OUTPUT_BYTES_PER_CALL,
+  meteringVersion: METERING_VERSION,
+});
+
+/** The JSON shape of the limits (snake_case, numbers), as /info and reports show them. */
+export function limitsJson(l: ExecutionLimits = EXECUTION_LIMITS): Record<string, number | string> {
+  return {
+    fuel_per_call: l.fuelPerCall.toString(),
+    max_call_depth: l.maxCallDepth,
+    max_memory_pages: l.maxMemoryPages,
+    max_outputs_per_call: l.maxOutputsPerCall,
+    max_output_bytes_per_call: l.maxOutputBytesPerCall,
+    metering_version: l.meteringVersion,
+  };
+}
+
+/**
+ * Why a call into the app failed (SPEC §2.8). The class is deterministic; an engine's
+ * message text is not, so only the class (and text the app itself wrote) may reach the feed.
+ *
+ * - fuel: the budget ran out;        - depth: MAX_CALL_DEPTH exceeded;
+ * - memory: a trap after memory.grow was refused at MAX_MEMORY_PAGES;
+ * - trap: any other trap (unreachable, out-of-bounds, AssemblyScript abort, ...);
+ * - result: apply_* returned non-zero;
+ * - import: the app misused a host import (emit outside apply, unknown kind, bad range,
+ *   too many outputs).
+ */
+export type FailureClass = "fuel" | "depth" | "memory" | "trap" | "result" | "import";
+
+export const FAILURE_CLASSES: readonly FailureClass[] = ["fuel", "depth", "memory", "trap", "result", "import"];
+
+/** Human text for a failure class, with the limit it hit. */
+export function describeFailure(c: FailureClass, limits: ExecutionLimits = EXECUTION_LIMITS): string {
+  switch (c) {
+    case "fuel":
+      return `fuel exhausted (budget ${limits.fuelPerCall} per call)`;
+    case "depth":
+      return `call depth over ${limits.maxCallDepth}`;
+    case "memory":
+      return `memory cap of ${limits.maxMemoryPages} pages reached`;
+    case "trap":
+      return "trapped";
+    case "result":
+      return "returned a non-zero result";
+    case "import":
+      return "misused a host import";
+  }
+}
+
+/**
+ * A call into the app failed (SPEC §2.8). Not fatal: the host has already restored the app
+ * to its state before the call. The lane answers 422, the scheduler skips the op.
+ * `detail` may hold engine text and must never reach anything consensus-relevant.
+ */
+export class ExecutionFailedError extends SequencerError {
+  readonly failure: FailureClass;
+  readonly call: string;
+  readonly detail: string;
+  constructor(call: string, failure: FailureClass, detail: string, options?: { cause?: unknown }) {
+    super("EXECUTION_FAILED", `execution failed in ${call}: ${describeFailure(failure)}${detail ? ` (${detail})` : ""}`, options);
+    this.failure = failure;
+    this.call = call;
+    this.detail = detail;
+  }
+}
