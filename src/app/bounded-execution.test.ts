@@ -36,9 +36,10 @@ function run(mode: u8): i32 {
   store<u32>(CELL, load<u32>(CELL) + 1);
   if (mode == 1) { let x: u32 = 0; while (true) { x++; store<u32>(CELL, x); } }
   if (mode == 2) { return deeper(1); }
-  if (mode == 3) { while (memory.grow(8) >= 0) {} unreachable(); }
+  if (mode == 3) { while (memory.grow(4) >= 0) {} unreachable(); }
   if (mode == 4) { unreachable(); }
   if (mode == 5) { return 7; }
+  if (mode == 6) { memory.grow(100); }
   return 0;
 }
 `,
@@ -57,10 +58,15 @@ const MODES: [number, FailureClass][] = [
   [5, "result"],
 ];
 
+/**
+ * An instance with some history. Growth is charged, so one call cannot reach the page cap
+ * from a small memory: two successful ops grow it first (200 pages).
+ */
 function warmed(): AppHost {
   const h = AppHost.create(wasm, CONFIG);
   for (let i = 0; i < 3; i++) h.applyUserOp(ALICE, 0, FEE, Uint8Array.of(0), BigInt(10 + i));
   h.applyDirectInput(BOB, 20n, Uint8Array.of(0));
+  for (let i = 0; i < 2; i++) h.applyUserOp(ALICE, 0, FEE, Uint8Array.of(6), 21n);
   return h;
 }
 

@@ -7,6 +7,7 @@ import { domainSeparator } from "../core/eip712.ts";
 import { ConfigError, SignatureError, type SequencerError } from "../core/errors.ts";
 import { AppLoadError } from "../app/errors.ts";
 import { MAX_USER_OP_DATA_BYTES } from "../core/ssz.ts";
+import { limitsJson } from "../core/execution-limits.ts";
 import { FeedHub } from "../egress/feed.ts";
 import { InclusionLane } from "../ingress/lane.ts";
 import { InlineRecoveryPolicy } from "../ingress/inline-policy.ts";
@@ -58,10 +59,20 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
   const submitter = privateKeyToAddress(config.batchSubmitterPrivateKey).toLowerCase() as `0x${string}`;
 
   const app = loadApp(config, submitter);
+  log.info("app module loaded", {
+    module_sha256: app.moduleSha256,
+    metered_sha256: app.meteredSha256,
+    abi_version: app.abiVersion,
+    ...limitsJson(app.limits),
+  });
 
   const db = openDatabase(config.dataDir);
   try {
-    bindInstance(db, { chainId: config.chainId, appAddress: config.appAddress, batchSubmitter: submitter }, Date.now());
+    bindInstance(
+      db,
+      { chainId: config.chainId, appAddress: config.appAddress, batchSubmitter: submitter, appModuleSha256: app.moduleSha256 },
+      Date.now(),
+    );
   } catch (e) {
     db.close();
     throw e;
@@ -248,6 +259,8 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
         batchSubmitter: submitter,
         version: VERSION,
         appAbiVersion: app.abiVersion,
+        appModuleSha256: app.moduleSha256,
+        appMeteredSha256: app.meteredSha256,
         maxDataLength,
         currentFee: () => theLane.currentFee,
         policy,

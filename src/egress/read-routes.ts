@@ -1,6 +1,7 @@
 import { eip712Domain } from "../core/eip712.ts";
 import { recommendedFee, suggestedMaxFee, type BatchPolicy } from "../core/fees.ts";
 import { MAX_WAIT_BLOCKS } from "../core/scheduler-rules.ts";
+import { limitsJson } from "../core/execution-limits.ts";
 import { errorReply, jsonReply, type HttpReply } from "../http/reply.ts";
 
 export interface ReadRouteDeps {
@@ -13,6 +14,9 @@ export interface ReadRouteDeps {
   batchSubmitter: `0x${string}`;
   version: string;
   appAbiVersion: number;
+  /** sha256 (hex) of the app module as configured, and of the instrumented module that runs. */
+  appModuleSha256: string;
+  appMeteredSha256: string;
   maxDataLength: number;
   currentFee: () => number;
   policy: () => BatchPolicy;
@@ -51,6 +55,10 @@ export function infoRoute(d: ReadRouteDeps): HttpReply {
     max_wait_blocks: Number(MAX_WAIT_BLOCKS),
     max_data_length: d.maxDataLength,
     app_abi_version: d.appAbiVersion,
+    app_module_sha256: d.appModuleSha256,
+    app_metered_sha256: d.appMeteredSha256,
+    // SPEC 2.8: consensus parameters of the deployment, like max_wait_blocks
+    execution_limits: limitsJson(),
     version: d.version,
   });
 }

@@ -1,7 +1,7 @@
 import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { SequencerError } from "../core/errors.ts";
+import { ConfigError, SequencerError } from "../core/errors.ts";
 import { MIGRATIONS, type Migration } from "./migrations.ts";
 import { attachTxIndex } from "./tx-index.ts";
 
@@ -97,6 +97,8 @@ export interface InstanceIdentity {
   chainId: bigint;
   appAddress: `0x${string}`;
   batchSubmitter: `0x${string}`;
+  /** sha256 (hex) of the app module as given (SEQ_APP_WASM or the embedded wallet). */
+  appModuleSha256: string;
 }
 
 /**
@@ -105,12 +107,16 @@ export interface InstanceIdentity {
  */
 export function bindInstance(db: Database, id: InstanceIdentity, nowMs: number): void {
   const row = db
-    .query("SELECT chain_id AS chainId, app_address AS app, batch_submitter AS submitter FROM instance WHERE id = 1")
-    .get() as { chainId: string; app: string; submitter: string } | null;
+    .query(
+      `SELECT chain_id AS chainId, app_address AS app, batch_submitter AS submitter,
+              app_module_sha256 AS module FROM instance WHERE id = 1`,
+    )
+    .get() as { chainId: string; app: string; submitter: string; module: string | null } | null;
   if (!row) {
     db.query(
-      "INSERT INTO instance (id, chain_id, app_address, batch_submitter, created_at_ms) VALUES (1, ?, ?, ?, ?)",
-    ).run(id.chainId.toString(), id.appAddress, id.batchSubmitter, nowMs);
+      `INSERT INTO instance (id, chain_id, app_address, batch_submitter, app_module_sha256, created_at_ms)
+       VALUES (1, ?, ?, ?, ?, ?)`,
+    ).run(id.chainId.toString(), id.appAddress, id.batchSubmitter, id.appModuleSha256, nowMs);
     return;
   }
   const mismatch: string[] = [];
@@ -122,6 +128,18 @@ export function bindInstance(db: Database, id: InstanceIdentity, nowMs: number):
   if (mismatch.length > 0) {
     throw new InstanceMismatchError(
       `the data dir belongs to another deployment: ${mismatch.join(", ")}; use another SEQ_DATA_DIR`,
+    );
+  }
+  if (row.module === null) {
+    // A data dir from before the module was recorded: the module it runs now is its module.
+    db.query("UPDATE instance SET app_module_sha256 = ? WHERE id = 1").run(id.appModuleSha256);
+  } else if (row.module !== id.appModuleSha256) {
+    // The history was executed by another module: replaying it with this one would rebuild
+    // a different state (or fail much later with a misleading snapshot error).
+    throw new ConfigError(
+      "SEQ_APP_WASM",
+      `the app module (sha256 ${id.appModuleSha256}) is not the one this data dir was created with ` +
+        `(sha256 ${row.module}); run the original module, or start this module with a fresh SEQ_DATA_DIR`,
     );
   }
 }

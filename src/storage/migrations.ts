@@ -306,4 +306,10 @@ export const MIGRATIONS: readonly Migration[] = [
     // src/storage/tx-index.ts keeps the same lookup in its own file, written by the storage worker.
     sql: `DROP INDEX user_ops_tx_hash;`,
   },
+  {
+    version: 9,
+    name: "the app module's identity: a data dir runs the module it was created with",
+    // NULL only in a data dir created before this migration; the next start fills it in.
+    sql: `ALTER TABLE instance ADD COLUMN app_module_sha256 TEXT CHECK (app_module_sha256 IS NULL OR length(app_module_sha256) = 64);`,
+  },
 ];
