@@ -156,7 +156,7 @@ interface Checkpoint {
 }
 
 /** A new checkpoint is taken once the tail holds this many entries or this much fuel. */
-const TAIL_MAX_ENTRIES = 256;
+const TAIL_MAX_ENTRIES = 1024;
 const TAIL_MAX_FUEL = Number(FUEL_PER_CALL) * 2;
 
 const FUEL_PER_CALL_BIG = FUEL_PER_CALL;
