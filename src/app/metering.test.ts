@@ -1,0 +1,49 @@
+/**
+ * The instrumentation is consensus (SPEC 2.8): its output must be the same bytes wherever it
+ * is produced, and it must refuse what it cannot bound.
+ */
+import { describe, expect, test } from "bun:test";
+import binaryen from "binaryen";
+import { loadDefaultAppBytes } from "./default-app.ts";
+import { AppLoadError } from "./errors.ts";
+import { meterModule, sha256Hex } from "./metering.ts";
+
+/**
+ * The instrumented wallet, pinned. If this changes, fuel changes: a new binaryen, a new cost
+ * table or new limits is a new deployment (bump METERING_VERSION and say so).
+ */
+const METERED_WALLET_SHA256 = "3b6f77497d176db041f60349004625af4d1c5ad5ff8168ea68fc46f2800e97fb";
+
+function wat(text: string): Uint8Array {
+  const m = binaryen.parseText(text);
+  m.setFeatures(binaryen.Features.All);
+  const bytes = m.emitBinary();
+  m.dispose();
+  return bytes;
+}
+
+describe("metering", () => {
+  test("the instrumented wallet is byte-identical to the pinned one", () => {
+    const m = meterModule(loadDefaultAppBytes());
+    expect(m.meteredSha256).toBe(METERED_WALLET_SHA256);
+    expect(sha256Hex(m.bytes)).toBe(METERED_WALLET_SHA256);
+    expect(m.moduleSha256).toBe(sha256Hex(loadDefaultAppBytes()));
+  });
+
+  test("refuses SIMD, tail calls and a reserved name, each naming what it refused", () => {
+    const simd = wat(`(module (memory (export "memory") 1)
+      (func (export "f") (result i32) (i32x4.extract_lane 0 (v128.const i32x4 1 2 3 4))))`);
+    expect(() => meterModule(simd)).toThrow(AppLoadError);
+    const tail = wat(`(module (memory (export "memory") 1)
+      (func $g (result i32) (i32.const 1))
+      (func (export "f") (result i32) (return_call $g)))`);
+    expect(() => meterModule(tail)).toThrow(AppLoadError);
+    const reserved = wat(`(module (memory (export "memory") 1)
+      (global $g (mut i64) (i64.const 0)) (export "__seq_fuel" (global $g)) (func (export "f")))`);
+    expect(() => meterModule(reserved)).toThrow(/reserved/);
+  });
+
+  test("refuses a memory that starts above the cap", () => {
+    expect(() => meterModule(wat(`(module (memory (export "memory") 300))`))).toThrow(/memory pages; the limit is 256/);
+  });
+});
