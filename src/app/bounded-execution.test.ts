@@ -5,58 +5,19 @@
  * before the call (dump and counters), and leave the instance serving.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
-import { EXECUTION_LIMITS, ExecutionFailedError, MAX_MEMORY_PAGES, type FailureClass } from "../core/execution-limits.ts";
+import { EXECUTION_LIMITS, ExecutionFailedError, MAX_MEMORY_PAGES } from "../core/execution-limits.ts";
+import { compileHostileApp, FAILING_MODES, MODE } from "../../test/support/hostile-app.ts";
 import { AppHost } from "./host.ts";
 import { ALICE, BOB, CONFIG, compileAs, fixtureSource } from "./test-support.ts";
 
 const FEE = 1356;
 
-/**
- * State: a u32 counter in a global and a u32 cell in memory, both bumped by every apply
- * before it looks at its mode byte (so a failing call has already written something that
- * the restore must undo). dump() = counter || cell || memory pages.
- */
-const STATEFUL = fixtureSource(
-  {
-    apply_user_op:
-      "export function apply_user_op(s: usize, n: u32, f: u32, fl: usize, d: usize, l: usize, b: i64): i32 { return run(l > 0 ? load<u8>(d) : 0); }",
-    apply_direct_input:
-      "export function apply_direct_input(s: usize, b: i64, p: usize, l: usize): i32 { return run(l > 0 ? load<u8>(p) : 0); }",
-    dump: "export function dump(): i32 { store<u32>(OUT, counter); store<u32>(OUT, load<u32>(CELL), 4); store<u32>(OUT, <u32>memory.size(), 8); return 0; }",
-    dump_ptr: "export function dump_ptr(): usize { return OUT; }",
-    dump_len: "export function dump_len(): usize { return 12; }",
-  },
-  `
-let counter: u32 = 0;
-const CELL = memory.data(8);
-const OUT = memory.data(16);
-function deeper(n: i32): i32 { return n < 0 ? 0 : deeper(n + 1) + 1; }
-function run(mode: u8): i32 {
-  counter++;
-  store<u32>(CELL, load<u32>(CELL) + 1);
-  if (mode == 1) { let x: u32 = 0; while (true) { x++; store<u32>(CELL, x); } }
-  if (mode == 2) { return deeper(1); }
-  if (mode == 3) { while (memory.grow(4) >= 0) {} unreachable(); }
-  if (mode == 4) { unreachable(); }
-  if (mode == 5) { return 7; }
-  if (mode == 6) { memory.grow(100); }
-  return 0;
-}
-`,
-);
-
 let wasm: Uint8Array;
 beforeAll(async () => {
-  wasm = await compileAs(STATEFUL);
+  wasm = await compileHostileApp();
 });
 
-const MODES: [number, FailureClass][] = [
-  [1, "fuel"],
-  [2, "depth"],
-  [3, "memory"],
-  [4, "trap"],
-  [5, "result"],
-];
+const MODES = FAILING_MODES;
 
 /**
  * An instance with some history. Growth is charged, so one call cannot reach the page cap
@@ -66,7 +27,7 @@ function warmed(): AppHost {
   const h = AppHost.create(wasm, CONFIG);
   for (let i = 0; i < 3; i++) h.applyUserOp(ALICE, 0, FEE, Uint8Array.of(0), BigInt(10 + i));
   h.applyDirectInput(BOB, 20n, Uint8Array.of(0));
-  for (let i = 0; i < 2; i++) h.applyUserOp(ALICE, 0, FEE, Uint8Array.of(6), 21n);
+  for (let i = 0; i < 2; i++) h.applyUserOp(ALICE, 0, FEE, Uint8Array.of(MODE.grow), 21n);
   return h;
 }
 

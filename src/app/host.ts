@@ -322,7 +322,7 @@ export class AppHost {
     const r = this.#writeUserOp(sender, fee, data);
     let rc: number;
     this.#phase = Phase.Validate;
-    this.#g.fuel.value = FUEL_PER_CALL_BIG;
+    this.#arm(FUEL_PER_CALL_BIG);
     try {
       rc = this.#ex.validate(r + OFF_SENDER, nonce | 0, fee, r + OFF_FEE, r + OFF_DATA, data.length);
     } catch (e) {
@@ -396,7 +396,7 @@ export class AppHost {
     const senderBytes = this.#senderBytes(sender);
     this.#memoryView().set(senderBytes, this.#region + OFF_SENDER);
     let n: bigint;
-    this.#g.fuel.value = FUEL_PER_CALL_BIG;
+    this.#arm(FUEL_PER_CALL_BIG);
     try {
       n = this.#ex.nonce_of(this.#region + OFF_SENDER);
     } catch (e) {
@@ -410,7 +410,7 @@ export class AppHost {
   dump(): Uint8Array {
     this.#assertAlive();
     try {
-      this.#g.fuel.value = FUEL_MAINTENANCE;
+      this.#arm(FUEL_MAINTENANCE);
       const rc = this.#ex.dump();
       if (rc !== 0) throw new AppFatalError(`dump() returned ${rc}: ${this.#lastError()}`);
       const ptr = this.#ex.dump_ptr() >>> 0;
@@ -433,7 +433,7 @@ export class AppHost {
     let ptr = 0;
     let rc: number;
     try {
-      this.#g.fuel.value = FUEL_MAINTENANCE;
+      this.#arm(FUEL_MAINTENANCE);
       // a dump may be far larger than any input: use a one-off block, not the input region
       ptr = this.#ex.alloc(Math.max(bytes.length, 1));
       this.#memoryView().set(bytes, ptr);
@@ -462,8 +462,8 @@ export class AppHost {
 
   /** Fuel the last call used (its budget minus what was left). */
   get lastFuelUsed(): bigint {
-    const left = this.#g.fuel.value as bigint;
-    return this.#budgetOfLastCall - (left < 0n ? 0n : left) + (left < 0n ? -left : 0n);
+    // past zero when the call ran out: then it is the budget plus the last charge's overdraft
+    return this.#budgetOfLastCall - (this.#g.fuel.value as bigint);
   }
 
   /** True once a fatal error happened; every later call throws. */
@@ -474,14 +474,20 @@ export class AppHost {
   // ---- internals -------------------------------------------------------------------------
 
   #budgetOfLastCall = FUEL_PER_CALL_BIG;
+
+  /** Gives the next call its budget. */
+  #arm(budget: bigint): void {
+    this.#g.fuel.value = budget;
+    this.#budgetOfLastCall = budget;
+  }
   #lastFailure: ExecutionFailedError | null = null;
 
   #initialise(config: Uint8Array): void {
     let rc: number;
     try {
-      this.#g.fuel.value = FUEL_MAINTENANCE;
+      this.#arm(FUEL_MAINTENANCE);
       this.#ensureCapacity(Math.max(this.maxDataLength, MIN_PAYLOAD_CAPACITY));
-      this.#g.fuel.value = FUEL_MAINTENANCE;
+      this.#arm(FUEL_MAINTENANCE);
       this.#memoryView().set(config, this.#region + OFF_DATA);
       rc = this.#ex.init(this.#region + OFF_DATA, config.length);
     } catch (e) {
@@ -495,7 +501,7 @@ export class AppHost {
     this.#outputs = null;
     this.#outputBytes = 0;
     this.#phase = Phase.Apply;
-    this.#g.fuel.value = FUEL_PER_CALL_BIG;
+    this.#arm(FUEL_PER_CALL_BIG);
     let rc: number;
     try {
       rc = call();
@@ -524,8 +530,7 @@ export class AppHost {
 
   #logTail(entry: TailEntry): void {
     this.#tail.push(entry);
-    const left = this.#g.fuel.value as bigint;
-    this.#tailFuel += Number(FUEL_PER_CALL_BIG - left);
+    this.#tailFuel += Number(this.lastFuelUsed);
     if (this.#tail.length >= TAIL_MAX_ENTRIES || this.#tailFuel >= TAIL_MAX_FUEL) this.#takeCheckpoint();
   }
 
@@ -551,6 +556,7 @@ export class AppHost {
    * returns the failure. The class comes from the injected counters, never from engine text.
    */
   #fail(call: string, e: unknown): ExecutionFailedError {
+    if (e instanceof AppFatalError) throw this.#die(call, e);
     let failure: FailureClass;
     if (e instanceof ImportMisuse) failure = "import";
     else if (e instanceof ResultError) failure = "result";
@@ -558,7 +564,6 @@ export class AppHost {
     else if ((this.#g.depth.value as number) > MAX_CALL_DEPTH) failure = "depth";
     else if ((this.#g.growRefused.value as number) !== 0) failure = "memory";
     else failure = "trap";
-    if (e instanceof AppFatalError) throw this.#die(call, e);
     const detail = failure === "fuel" || failure === "depth" ? "" : errorText(e);
     const err = new ExecutionFailedError(call, failure, detail, { cause: e });
     this.#restore();
@@ -668,7 +673,7 @@ export class AppHost {
     let cap = Math.max(this.#regionCapacity, MIN_PAYLOAD_CAPACITY);
     while (cap < payloadLen) cap *= 2;
     try {
-      this.#g.fuel.value = FUEL_MAINTENANCE;
+      this.#arm(FUEL_MAINTENANCE);
       if (this.#region !== 0) this.#ex.dealloc(this.#region);
       this.#region = 0;
       this.#regionCapacity = 0;

@@ -289,112 +289,53 @@ class Instrumenter {
 
   /**
    * Rewrites `e` and its children bottom-up; returns the expression to use in its place.
-   * Refuses every expression kind outside the allowed set.
+   * Refuses every expression kind outside the allowed set (`childSlots` returns null).
    */
   private visit(e: Expr, fnResults: binaryen.Type): Expr {
     if (e === 0) return e;
     const m = this.m;
     const id = binaryen.getExpressionId(e);
-    const v = (c: Expr): Expr => this.visit(c, fnResults);
+    const slots = childSlots(e, id);
+    if (slots === null) throw this.refuse(expressionName(id));
+    if ((id === binaryen.CallId && X.Call.isReturn(e)) || (id === binaryen.CallIndirectId && X.CallIndirect.isReturn(e))) {
+      throw this.refuse("a tail call");
+    }
+    if ((id === binaryen.LoadId && X.Load.isAtomic(e)) || (id === binaryen.StoreId && X.Store.isAtomic(e))) {
+      throw this.refuse("an atomic memory access");
+    }
+    if (id === binaryen.LoopId) {
+      // Charged on every entry of the loop header, i.e. once per iteration; the cost is taken
+      // from the original body, before anything is injected into it.
+      const original = X.Loop.getBody(e);
+      const cost = this.cost(original);
+      const body = this.visit(original, fnResults);
+      X.Loop.setBody(e, m.block(null, [...this.charge(cost), body], binaryen.getExpressionType(body)));
+      return e;
+    }
+    for (const [get, set] of slots) {
+      const child = get();
+      if (child !== 0) set(this.visit(child, fnResults));
+    }
     switch (id) {
-      case binaryen.NopId:
-      case binaryen.UnreachableId:
-      case binaryen.ConstId:
-      case binaryen.LocalGetId:
-      case binaryen.GlobalGetId:
-      case binaryen.MemorySizeId:
-        return e;
-      case binaryen.BlockId: {
-        const n = X.Block.getNumChildren(e);
-        for (let i = 0; i < n; i++) X.Block.setChildAt(e, i, v(X.Block.getChildAt(e, i)));
-        return e;
-      }
-      case binaryen.IfId:
-        X.If.setCondition(e, v(X.If.getCondition(e)));
-        X.If.setIfTrue(e, v(X.If.getIfTrue(e)));
-        X.If.setIfFalse(e, v(X.If.getIfFalse(e)));
-        return e;
-      case binaryen.LoopId: {
-        // Charged on every entry of the loop header, i.e. once per iteration.
-        const original = X.Loop.getBody(e);
-        const cost = this.cost(original);
-        const body = v(original);
-        const type = binaryen.getExpressionType(body);
-        X.Loop.setBody(e, m.block(null, [...this.charge(cost), body], type));
-        return e;
-      }
-      case binaryen.BreakId:
-        X.Break.setCondition(e, v(X.Break.getCondition(e)));
-        X.Break.setValue(e, v(X.Break.getValue(e)));
-        return e;
-      case binaryen.SwitchId:
-        X.Switch.setCondition(e, v(X.Switch.getCondition(e)));
-        X.Switch.setValue(e, v(X.Switch.getValue(e)));
-        return e;
-      case binaryen.CallId: {
-        if (X.Call.isReturn(e)) throw this.refuse("return_call");
-        const n = X.Call.getNumOperands(e);
-        for (let i = 0; i < n; i++) X.Call.setOperandAt(e, i, v(X.Call.getOperandAt(e, i)));
-        return e;
-      }
-      case binaryen.CallIndirectId: {
-        if (X.CallIndirect.isReturn(e)) throw this.refuse("return_call_indirect");
-        X.CallIndirect.setTarget(e, v(X.CallIndirect.getTarget(e)));
-        const n = X.CallIndirect.getNumOperands(e);
-        for (let i = 0; i < n; i++) X.CallIndirect.setOperandAt(e, i, v(X.CallIndirect.getOperandAt(e, i)));
-        return e;
-      }
-      case binaryen.LocalSetId:
-        X.LocalSet.setValue(e, v(X.LocalSet.getValue(e)));
-        return e;
-      case binaryen.GlobalSetId:
-        X.GlobalSet.setValue(e, v(X.GlobalSet.getValue(e)));
-        return e;
-      case binaryen.LoadId:
-        if (X.Load.isAtomic(e)) throw this.refuse("atomic load");
-        X.Load.setPtr(e, v(X.Load.getPtr(e)));
-        return e;
-      case binaryen.StoreId:
-        if (X.Store.isAtomic(e)) throw this.refuse("atomic store");
-        X.Store.setPtr(e, v(X.Store.getPtr(e)));
-        X.Store.setValue(e, v(X.Store.getValue(e)));
-        return e;
-      case binaryen.UnaryId:
-        X.Unary.setValue(e, v(X.Unary.getValue(e)));
-        return e;
-      case binaryen.BinaryId:
-        X.Binary.setLeft(e, v(X.Binary.getLeft(e)));
-        X.Binary.setRight(e, v(X.Binary.getRight(e)));
-        return e;
-      case binaryen.SelectId:
-        X.Select.setIfTrue(e, v(X.Select.getIfTrue(e)));
-        X.Select.setIfFalse(e, v(X.Select.getIfFalse(e)));
-        X.Select.setCondition(e, v(X.Select.getCondition(e)));
-        return e;
-      case binaryen.DropId:
-        X.Drop.setValue(e, v(X.Drop.getValue(e)));
-        return e;
       case binaryen.ReturnId: {
         // Every exit decrements the depth: `return x` becomes `return (t = x; depth--; t)`,
         // a bare `return` becomes `depth--; return`.
         const value = X.Return.getValue(e);
         if (value === 0) return m.block(null, [this.depthDown(), e], binaryen.unreachable);
-        const nv = v(value);
         const t = this.scratch(fnResults);
-        X.Return.setValue(e, m.block(null, [m.global.set(t, nv), this.depthDown(), m.global.get(t, fnResults)], fnResults));
+        X.Return.setValue(e, m.block(null, [m.global.set(t, value), this.depthDown(), m.global.get(t, fnResults)], fnResults));
         return e;
       }
       case binaryen.MemoryGrowId: {
         // grow(n) → grow(size + n > cap ? (flag = 1, 0xffffffff) : n); the engine answers -1
         // for any request past 65536 pages, exactly as for a real exhaustion.
-        const delta = v(X.MemoryGrow.getDelta(e));
         const t = this.scratch(binaryen.i32);
         const over = m.i64.gt_u(
           m.i64.add(m.i64.extend_u(m.memory.size()), m.i64.extend_u(m.global.get(t, binaryen.i32))),
           this.i64(BigInt(MAX_MEMORY_PAGES)),
         );
         const capped = m.block(null, [
-          m.global.set(t, delta),
+          m.global.set(t, X.MemoryGrow.getDelta(e)),
           ...this.chargeDynamic(m.i64.mul(m.i64.extend_u(m.global.get(t, binaryen.i32)), this.i64(FUEL_COSTS.growPage))),
           m.if(
             over,
@@ -406,17 +347,13 @@ class Instrumenter {
         return e;
       }
       case binaryen.MemoryCopyId:
-        X.MemoryCopy.setDest(e, v(X.MemoryCopy.getDest(e)));
-        X.MemoryCopy.setSource(e, v(X.MemoryCopy.getSource(e)));
-        X.MemoryCopy.setSize(e, this.bulkSize(v(X.MemoryCopy.getSize(e))));
+        X.MemoryCopy.setSize(e, this.bulkSize(X.MemoryCopy.getSize(e)));
         return e;
       case binaryen.MemoryFillId:
-        X.MemoryFill.setDest(e, v(X.MemoryFill.getDest(e)));
-        X.MemoryFill.setValue(e, v(X.MemoryFill.getValue(e)));
-        X.MemoryFill.setSize(e, this.bulkSize(v(X.MemoryFill.getSize(e))));
+        X.MemoryFill.setSize(e, this.bulkSize(X.MemoryFill.getSize(e)));
         return e;
       default:
-        throw this.refuse(expressionName(id));
+        return e;
     }
   }
 
@@ -437,61 +374,89 @@ class Instrumenter {
    */
   private cost(e: Expr): bigint {
     if (e === 0) return 0n;
-    const B = binaryen;
-    const c = FUEL_COSTS.instruction;
-    const sum = (...xs: Expr[]): bigint => xs.reduce((a, x) => a + this.cost(x), 0n);
-    const operands = (n: number, at: (i: number) => Expr): Expr[] => Array.from({ length: n }, (_, i) => at(i));
-    switch (B.getExpressionId(e)) {
-      case B.LoopId:
-        return c; // its body pays at the header
-      case B.BlockId:
-        return c + sum(...operands(X.Block.getNumChildren(e), (i) => X.Block.getChildAt(e, i)));
-      case B.IfId:
-        return c + sum(X.If.getCondition(e), X.If.getIfTrue(e), X.If.getIfFalse(e));
-      case B.BreakId:
-        return c + sum(X.Break.getCondition(e), X.Break.getValue(e));
-      case B.SwitchId:
-        return c + sum(X.Switch.getCondition(e), X.Switch.getValue(e));
-      case B.CallId:
-        return c + FUEL_COSTS.call + sum(...operands(X.Call.getNumOperands(e), (i) => X.Call.getOperandAt(e, i)));
-      case B.CallIndirectId:
-        return (
-          c + FUEL_COSTS.call +
-          sum(X.CallIndirect.getTarget(e), ...operands(X.CallIndirect.getNumOperands(e), (i) => X.CallIndirect.getOperandAt(e, i)))
-        );
-      case B.LocalSetId:
-        return c + sum(X.LocalSet.getValue(e));
-      case B.GlobalSetId:
-        return c + sum(X.GlobalSet.getValue(e));
-      case B.DropId:
-        return c + sum(X.Drop.getValue(e));
-      case B.ReturnId:
-        return c + sum(X.Return.getValue(e));
-      case B.UnaryId:
-        return c + sum(X.Unary.getValue(e));
-      case B.LoadId:
-        return c + sum(X.Load.getPtr(e));
-      case B.StoreId:
-        return c + sum(X.Store.getPtr(e), X.Store.getValue(e));
-      case B.BinaryId:
-        return (DIVISIONS.has(X.Binary.getOp(e) as number) ? FUEL_COSTS.division : c) + sum(X.Binary.getLeft(e), X.Binary.getRight(e));
-      case B.SelectId:
-        return c + sum(X.Select.getIfTrue(e), X.Select.getIfFalse(e), X.Select.getCondition(e));
-      case B.MemoryGrowId:
-        return c + sum(X.MemoryGrow.getDelta(e));
-      case B.MemoryCopyId:
-        return c + sum(X.MemoryCopy.getDest(e), X.MemoryCopy.getSource(e), X.MemoryCopy.getSize(e));
-      case B.MemoryFillId:
-        return c + sum(X.MemoryFill.getDest(e), X.MemoryFill.getValue(e), X.MemoryFill.getSize(e));
-      default:
-        return c; // leaves (const, local.get, global.get, memory.size, nop, unreachable); others are refused by visit
-    }
+    const id = binaryen.getExpressionId(e);
+    if (id === binaryen.LoopId) return FUEL_COSTS.instruction; // its body pays at the header
+    let own: bigint = FUEL_COSTS.instruction;
+    if (id === binaryen.CallId || id === binaryen.CallIndirectId) own += FUEL_COSTS.call;
+    else if (id === binaryen.BinaryId && DIVISIONS.has(X.Binary.getOp(e))) own = FUEL_COSTS.division;
+    let sum = own;
+    for (const [get] of childSlots(e, id) ?? []) sum += this.cost(get());
+    return sum;
   }
 
   private refuse(what: string): AppLoadError {
     return new AppLoadError(
       `app function ${this.fnName} uses ${what}, which the sequencer cannot bound or restore deterministically (metering v${METERING_VERSION})`,
     );
+  }
+}
+
+type Slot = readonly [get: () => Expr, set: (v: Expr) => void];
+
+/**
+ * The operands of an expression in evaluation order, each as a getter and a setter: the one
+ * table of which expression kinds the sequencer runs (null for any other kind). Both the
+ * rewrite and the cost model walk it.
+ */
+function childSlots(e: Expr, id: number): Slot[] | null {
+  const slot = (cls: ExprClass, get: keyof ExprClass, set: keyof ExprClass): Slot => [
+    () => cls[get](e),
+    (v) => void cls[set](e, v),
+  ];
+  const indexed = (cls: ExprClass, count: number, get: keyof ExprClass, set: keyof ExprClass): Slot[] =>
+    Array.from({ length: count }, (_, i): Slot => [() => cls[get](e, i), (v) => void cls[set](e, i, v)]);
+  const B = binaryen;
+  switch (id) {
+    case B.NopId:
+    case B.UnreachableId:
+    case B.ConstId:
+    case B.LocalGetId:
+    case B.GlobalGetId:
+    case B.MemorySizeId:
+      return [];
+    case B.BlockId:
+      return indexed(X.Block, X.Block.getNumChildren(e), "getChildAt", "setChildAt");
+    case B.IfId:
+      return [slot(X.If, "getCondition", "setCondition"), slot(X.If, "getIfTrue", "setIfTrue"), slot(X.If, "getIfFalse", "setIfFalse")];
+    case B.LoopId:
+      return [slot(X.Loop, "getBody", "setBody")];
+    case B.BreakId:
+      return [slot(X.Break, "getValue", "setValue"), slot(X.Break, "getCondition", "setCondition")];
+    case B.SwitchId:
+      return [slot(X.Switch, "getValue", "setValue"), slot(X.Switch, "getCondition", "setCondition")];
+    case B.CallId:
+      return indexed(X.Call, X.Call.getNumOperands(e), "getOperandAt", "setOperandAt");
+    case B.CallIndirectId:
+      return [
+        ...indexed(X.CallIndirect, X.CallIndirect.getNumOperands(e), "getOperandAt", "setOperandAt"),
+        slot(X.CallIndirect, "getTarget", "setTarget"),
+      ];
+    case B.LocalSetId:
+      return [slot(X.LocalSet, "getValue", "setValue")];
+    case B.GlobalSetId:
+      return [slot(X.GlobalSet, "getValue", "setValue")];
+    case B.LoadId:
+      return [slot(X.Load, "getPtr", "setPtr")];
+    case B.StoreId:
+      return [slot(X.Store, "getPtr", "setPtr"), slot(X.Store, "getValue", "setValue")];
+    case B.UnaryId:
+      return [slot(X.Unary, "getValue", "setValue")];
+    case B.BinaryId:
+      return [slot(X.Binary, "getLeft", "setLeft"), slot(X.Binary, "getRight", "setRight")];
+    case B.SelectId:
+      return [slot(X.Select, "getIfTrue", "setIfTrue"), slot(X.Select, "getIfFalse", "setIfFalse"), slot(X.Select, "getCondition", "setCondition")];
+    case B.DropId:
+      return [slot(X.Drop, "getValue", "setValue")];
+    case B.ReturnId:
+      return [slot(X.Return, "getValue", "setValue")];
+    case B.MemoryGrowId:
+      return [slot(X.MemoryGrow, "getDelta", "setDelta")];
+    case B.MemoryCopyId:
+      return [slot(X.MemoryCopy, "getDest", "setDest"), slot(X.MemoryCopy, "getSource", "setSource"), slot(X.MemoryCopy, "getSize", "setSize")];
+    case B.MemoryFillId:
+      return [slot(X.MemoryFill, "getDest", "setDest"), slot(X.MemoryFill, "getValue", "setValue"), slot(X.MemoryFill, "getSize", "setSize")];
+    default:
+      return null;
   }
 }
 

@@ -12,41 +12,19 @@ import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Hex } from "viem";
-import { compileAs, fixtureSource } from "../../src/app/test-support.ts";
 import { EXECUTION_LIMITS } from "../../src/core/execution-limits.ts";
 import { DEVNET_ADDRESSES, DEVNET_KEYS } from "../../src/l1/contracts.ts";
 import { withDevnetAnvil, type DevnetAnvil } from "../support/anvil.ts";
+import { compileHostileApp, MODE } from "../support/hostile-app.ts";
 import { getJson, postTx, signOp } from "../support/client.ts";
 import { startSequencerProcess, tempDir, type SequencerProcess } from "../support/sequencer.ts";
 
-/** Accepts every op; applying it runs the failure its first data byte selects (0 = none). */
-const HOSTILE = fixtureSource(
-  {
-    apply_user_op:
-      "export function apply_user_op(s: usize, n: u32, f: u32, fl: usize, d: usize, l: usize, b: i64): i32 { return run(l > 0 ? load<u8>(d) : 0); }",
-  },
-  `
-let applied: u32 = 0;
-function deeper(n: i32): i32 { return n < 0 ? 0 : deeper(n + 1) + 1; }
-function run(mode: u8): i32 {
-  applied++;
-  if (mode == 1) { let x: u32 = 0; while (true) { x++; store<u32>(64, x); } }
-  if (mode == 2) { return deeper(1); }
-  if (mode == 3) { while (memory.grow(4) >= 0) {} unreachable(); }
-  if (mode == 4) { unreachable(); }
-  if (mode == 5) { return 7; }
-  if (mode == 6) { memory.grow(100); }
-  return 0;
-}
-`,
-);
-
 const FAILURES: [number, RegExp][] = [
-  [1, /fuel exhausted/],
-  [2, /call depth over/],
-  [3, /memory cap of \d+ pages reached/],
-  [4, /trapped/],
-  [5, /returned a non-zero result/],
+  [MODE.loop, /fuel exhausted/],
+  [MODE.recursion, /call depth over/],
+  [MODE.memory, /memory cap of \d+ pages reached/],
+  [MODE.unreachable, /trapped/],
+  [MODE.nonZero, /returned a non-zero result/],
 ];
 /** The bound this test states: no valid op waits longer than this for its 200. */
 const VALID_ACK_BOUND_MS = 1_000;
@@ -62,7 +40,7 @@ const BAD = DEVNET_ADDRESSES[5]!.toLowerCase();
 const GROW_KEY = DEVNET_KEYS[3] as Hex;
 
 beforeAll(async () => {
-  const wasm = await compileAs(HOSTILE);
+  const wasm = await compileHostileApp();
   modulePath = join(dir.path, "hostile.wasm");
   writeFileSync(modulePath, wasm);
   moduleSha256 = createHash("sha256").update(wasm).digest("hex");
@@ -114,7 +92,7 @@ describe("a hostile app module (SPEC 2.8)", () => {
     // Growth is charged (one call cannot reach the page cap from a small memory): a third,
     // valid user first grows the memory with two ops that succeed.
     for (let i = 0; i < 2; i++) {
-      const r = await postTx(seq.url, await signOp(GROW_KEY, { nonce: i, maxFee: 1409, data: "0x06" }));
+      const r = await postTx(seq.url, await signOp(GROW_KEY, { nonce: i, maxFee: 1409, data: `0x0${MODE.grow}` }));
       expect(r.status).toBe(200);
     }
     // Two hostile clients in parallel, 4 rounds of every failure each.

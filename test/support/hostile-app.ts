@@ -1,0 +1,58 @@
+/**
+ * A hostile app module for SPEC 2.8 tests, compiled from AssemblyScript in the test. Every
+ * op and every direct input is accepted; applying one runs what its first byte selects:
+ *
+ *   0 nothing   1 an infinite loop   2 unbounded recursion   3 memory growth to the cap
+ *   4 `unreachable`   5 a non-zero result   6 grow memory by 100 pages and succeed
+ *
+ * Growth is charged, so one call cannot reach the page cap from a small memory: mode 6, which
+ * succeeds, is how a test grows memory first. State: a u32 counter in a global and a u32 cell
+ * in memory, both bumped by every apply before it looks at its mode (so a failing call has
+ * already written something a restore must undo). dump() = counter || cell || memory pages.
+ */
+import { compileAs, fixtureSource } from "../../src/app/test-support.ts";
+import type { FailureClass } from "../../src/core/execution-limits.ts";
+
+export const MODE = { ok: 0, loop: 1, recursion: 2, memory: 3, unreachable: 4, nonZero: 5, grow: 6 } as const;
+
+/** Each failing mode and the class the host must report for it. */
+export const FAILING_MODES: readonly (readonly [mode: number, failure: FailureClass])[] = [
+  [MODE.loop, "fuel"],
+  [MODE.recursion, "depth"],
+  [MODE.memory, "memory"],
+  [MODE.unreachable, "trap"],
+  [MODE.nonZero, "result"],
+];
+
+export const HOSTILE_SOURCE = fixtureSource(
+  {
+    apply_user_op:
+      "export function apply_user_op(s: usize, n: u32, f: u32, fl: usize, d: usize, l: usize, b: i64): i32 { return run(l > 0 ? load<u8>(d) : 0); }",
+    apply_direct_input:
+      "export function apply_direct_input(s: usize, b: i64, p: usize, l: usize): i32 { return run(l > 0 ? load<u8>(p) : 0); }",
+    dump: "export function dump(): i32 { store<u32>(OUT, counter); store<u32>(OUT, load<u32>(CELL), 4); store<u32>(OUT, <u32>memory.size(), 8); return 0; }",
+    dump_ptr: "export function dump_ptr(): usize { return OUT; }",
+    dump_len: "export function dump_len(): usize { return 12; }",
+  },
+  `
+let counter: u32 = 0;
+const CELL = memory.data(8);
+const OUT = memory.data(16);
+function deeper(n: i32): i32 { return n < 0 ? 0 : deeper(n + 1) + 1; }
+function run(mode: u8): i32 {
+  counter++;
+  store<u32>(CELL, load<u32>(CELL) + 1);
+  if (mode == 1) { let x: u32 = 0; while (true) { x++; store<u32>(CELL, x); } }
+  if (mode == 2) { return deeper(1); }
+  if (mode == 3) { while (memory.grow(4) >= 0) {} unreachable(); }
+  if (mode == 4) { unreachable(); }
+  if (mode == 5) { return 7; }
+  if (mode == 6) { memory.grow(100); }
+  return 0;
+}
+`,
+);
+
+export function compileHostileApp(): Promise<Uint8Array> {
+  return compileAs(HOSTILE_SOURCE);
+}
