@@ -23,6 +23,7 @@ declare function hostEmit(kind: i32, ptr: usize, len: usize): void;
 
 const OUTPUT_NOTICE: i32 = 0;
 const OUTPUT_VOUCHER: i32 = 1;
+const OUTPUT_REPORT: i32 = 2;
 
 // ---- ABI constants ---------------------------------------------------------------------
 
@@ -71,6 +72,9 @@ let errLen: usize = 0;
 
 // one output record: at most from(20) || to(20) || amount(32)
 const OUT_BUF: usize = memory.data(96, 16);
+// a report's text
+const REPORT_CAP: usize = 128;
+const REPORT_BUF: usize = memory.data(128, 16);
 // scratch u256 values (LE)
 const TMP_A: usize = memory.data(32, 16);
 const TMP_B: usize = memory.data(32, 16);
@@ -105,6 +109,13 @@ function errText(s: string): void {
 function errU32(v: u32): void {
   if (v >= 10) errU32(v / 10);
   errByte(<u8>(48 + (v % 10)));
+}
+
+/** Emits a report (a diagnostic: why an included input did nothing). ASCII literals only. */
+function report(text: string): void {
+  let n: usize = 0;
+  for (let i = 0; i < text.length && n < REPORT_CAP; i++) store<u8>(REPORT_BUF + n++, <u8>text.charCodeAt(i));
+  hostEmit(OUTPUT_REPORT, REPORT_BUF, n);
 }
 
 function fail(code: i32, text: string): i32 {
@@ -218,8 +229,10 @@ export function apply_user_op(
     withdraw(acct, data + 1);
   } else if (dataLen == TRANSFER_LEN && load<u8>(data) == SELECTOR_TRANSFER) {
     transfer(acct, data + 1, data + 33);
+  } else {
+    // does not decode: included as a no-op (nonce and fee already taken)
+    report("undecodable data: neither a withdrawal (0x00, 33 bytes) nor a transfer (0x01, 53 bytes)");
   }
-  // anything else does not decode: included as a no-op (nonce and fee already taken)
   return OK;
 }
 
@@ -232,7 +245,10 @@ function creditSaturating(balance: usize, amount: usize): void {
 // Voucher bytes: destination(20) || value(32, big-endian) || payload (empty for ETH).
 function withdraw(acct: usize, amountLE: usize): void {
   memory.copy(TMP_A, amountLE, 32);
-  if (u256Lt(acct + LEAF_BALANCE, TMP_A)) return; // insufficient funds: no-op
+  if (u256Lt(acct + LEAF_BALANCE, TMP_A)) {
+    report("withdrawal: insufficient balance");
+    return;
+  }
   u256SubInPlace(acct + LEAF_BALANCE, TMP_A);
   memory.copy(OUT_BUF, acct, ADDR_LEN);
   u256ToBE(OUT_BUF + 20, TMP_A);
@@ -243,12 +259,18 @@ function withdraw(acct: usize, amountLE: usize): void {
 // abi.encodePacked(address from, address to, uint256 amount).
 function transfer(from: usize, amountLE: usize, to: usize): void {
   memory.copy(TMP_A, amountLE, 32);
-  if (u256Lt(from + LEAF_BALANCE, TMP_A)) return; // insufficient funds: no-op
+  if (u256Lt(from + LEAF_BALANCE, TMP_A)) {
+    report("transfer: insufficient balance");
+    return;
+  }
   if (!addressEq(from, to) && !u256IsZero(TMP_A)) {
     // look up before creating so that a refused transfer leaves no empty account behind
     const existing = findAccount(to);
     if (existing != 0) {
-      if (u256Add(TMP_B, existing + LEAF_BALANCE, TMP_A)) return; // would overflow: no-op
+      if (u256Add(TMP_B, existing + LEAF_BALANCE, TMP_A)) {
+        report("transfer: the recipient's balance would overflow");
+        return;
+      }
       memory.copy(existing + LEAF_BALANCE, TMP_B, 32);
     } else {
       memory.copy(getOrCreateAccount(to) + LEAF_BALANCE, TMP_A, 32);
@@ -271,28 +293,40 @@ export function apply_direct_input(sender: usize, block: i64, payload: usize, le
   releaseDump();
   if (!initialized) return fail(ERR_NOT_INITIALIZED, "not initialized");
   if (!isZeroAddress(ETHER_PORTAL) && addressEq(sender, ETHER_PORTAL)) {
-    if (len >= ETHER_DEPOSIT_MIN) deposit(payload, payload + 20);
+    if (len >= ETHER_DEPOSIT_MIN) deposit(sender, payload, payload + 20);
+    else report("ether deposit: payload shorter than 52 bytes");
   } else if (!isZeroAddress(ERC20_PORTAL) && addressEq(sender, ERC20_PORTAL)) {
-    if (len >= ERC20_DEPOSIT_MIN && !isZeroAddress(ERC20_TOKEN) && addressEq(payload, ERC20_TOKEN)) {
-      deposit(payload + 20, payload + 40);
-    }
+    if (len < ERC20_DEPOSIT_MIN) report("erc20 deposit: payload shorter than 72 bytes");
+    else if (isZeroAddress(ERC20_TOKEN) || !addressEq(payload, ERC20_TOKEN)) report("erc20 deposit: not the configured token");
+    else deposit(sender, payload + 20, payload + 40);
+  } else {
+    report("input ignored: not from a configured portal");
   }
   return OK;
 }
 
-// A deposit that would overflow the balance is refused (included no-op): the funds stay
-// locked in the portal rather than being silently clamped. Zero deposits create nothing,
-// which keeps "absent" and "all zero" the same state.
-function deposit(owner: usize, valueBE: usize): void {
+// A deposit that would overflow the balance is refused (included no-op, with a report): the
+// funds stay locked in the portal rather than being silently clamped. Zero deposits create
+// nothing, which keeps "absent" and "all zero" the same state. Notice bytes, shaped like a
+// transfer's: portal(20) || owner(20) || amount(32, big-endian).
+function deposit(portal: usize, owner: usize, valueBE: usize): void {
   u256FromBE(TMP_A, valueBE);
-  if (u256IsZero(TMP_A)) return;
-  const existing = findAccount(owner);
-  if (existing != 0) {
-    if (u256Add(TMP_B, existing + LEAF_BALANCE, TMP_A)) return;
-    memory.copy(existing + LEAF_BALANCE, TMP_B, 32);
-  } else {
-    memory.copy(getOrCreateAccount(owner) + LEAF_BALANCE, TMP_A, 32);
+  if (!u256IsZero(TMP_A)) {
+    const existing = findAccount(owner);
+    if (existing != 0) {
+      if (u256Add(TMP_B, existing + LEAF_BALANCE, TMP_A)) {
+        report("deposit refused: the balance would overflow");
+        return;
+      }
+      memory.copy(existing + LEAF_BALANCE, TMP_B, 32);
+    } else {
+      memory.copy(getOrCreateAccount(owner) + LEAF_BALANCE, TMP_A, 32);
+    }
   }
+  memory.copy(OUT_BUF, portal, ADDR_LEN);
+  memory.copy(OUT_BUF + 20, owner, ADDR_LEN);
+  memory.copy(OUT_BUF + 40, valueBE, 32);
+  hostEmit(OUTPUT_NOTICE, OUT_BUF, 72);
 }
 
 // ---- ABI exports: queries --------------------------------------------------------------

@@ -33,6 +33,7 @@ import {
   type FailureClass,
 } from "../core/execution-limits.ts";
 import { feeToLinear } from "../core/fees.ts";
+import { OUTPUT_KINDS, type Output } from "../core/l2tx.ts";
 import { AppArgumentError, AppFatalError, AppLoadError, AppSnapshotError } from "./errors.ts";
 import { DEPTH_EXPORT, FUEL_EXPORT, GROW_REFUSED_EXPORT, meterModule, type MeteredModule } from "./metering.ts";
 import { inspectModule, sigEquals, sigToString, type FuncSig, type ValType } from "./wasm-inspect.ts";
@@ -50,8 +51,7 @@ export interface AppConfig {
   erc20Token: `0x${string}`;
 }
 
-export type OutputKind = "notice" | "voucher" | "report";
-export type AppOutput = { kind: OutputKind; payload: Uint8Array };
+export type AppOutput = Output;
 /** A rejection carries `failure` when validate failed (SPEC 2.8) rather than said no. */
 export type Validation = { ok: true } | { ok: false; reason: string; failure?: FailureClass };
 /** A direct input is always included; `failure` says it was a no-op because the app failed. */
@@ -134,7 +134,6 @@ const OFF_FEE = 32;
 const OFF_DATA = 64;
 const MIN_PAYLOAD_CAPACITY = 256;
 
-const OUTPUT_KINDS = ["notice", "voucher", "report"] as const;
 const ACCEPTED: Validation = Object.freeze({ ok: true });
 const NO_OUTPUTS: readonly AppOutput[] = Object.freeze([]);
 const I64_MAX = (1n << 63n) - 1n;

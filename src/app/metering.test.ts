@@ -12,7 +12,7 @@ import { meterModule, sha256Hex } from "./metering.ts";
  * The instrumented wallet, pinned. If this changes, fuel changes: a new binaryen, a new cost
  * table or new limits is a new deployment (bump METERING_VERSION and say so).
  */
-const METERED_WALLET_SHA256 = "3b6f77497d176db041f60349004625af4d1c5ad5ff8168ea68fc46f2800e97fb";
+const METERED_WALLET_SHA256 = "cd22bd236c71ea79fe5d756f27ef3b577cc931555c3f5cd64ee42279bb04c099";
 
 function wat(text: string): Uint8Array {
   const m = binaryen.parseText(text);

@@ -41,13 +41,30 @@ function funded(who: Addr = ALICE, amount = ETH): AppHost {
 }
 
 describe("deposits", () => {
+  test("every deposit that does nothing says why in a report (SPEC 2.8 outputs)", () => {
+    const w = newWallet();
+    const reportOf = (r: { outputs: readonly { kind: string; payload: Uint8Array }[] }) =>
+      r.outputs.map((o) => `${o.kind}:${new TextDecoder().decode(o.payload)}`);
+    expect(reportOf(w.applyDirectInput(ETHER_PORTAL, 1n, new Uint8Array(51)))).toEqual(["report:ether deposit: payload shorter than 52 bytes"]);
+    expect(reportOf(w.applyDirectInput(ERC20_PORTAL, 1n, new Uint8Array(71)))).toEqual(["report:erc20 deposit: payload shorter than 72 bytes"]);
+    expect(reportOf(w.applyDirectInput(ERC20_PORTAL, 1n, erc20Deposit(CAROL, BOB, 1n)))).toEqual(["report:erc20 deposit: not the configured token"]);
+    expect(reportOf(w.applyDirectInput(CAROL, 1n, etherDeposit(BOB, 1n)))).toEqual(["report:input ignored: not from a configured portal"]);
+    w.applyDirectInput(ETHER_PORTAL, 1n, etherDeposit(BOB, U256_MAX));
+    expect(reportOf(w.applyDirectInput(ETHER_PORTAL, 1n, etherDeposit(BOB, 1n)))).toEqual(["report:deposit refused: the balance would overflow"]);
+    expect(balanceOf(w, BOB)).toBe(U256_MAX);
+  });
+
   test("the fee vector the wallet is charged is the core's fee_to_linear", () => {
     expect(feeToLinear(FEE)).toBe(FEE_LINEAR);
   });
 
   test("EtherPortal payload credits the sender, extra bytes are ignored", () => {
     const w = newWallet();
-    expect(w.applyDirectInput(ETHER_PORTAL, 5n, etherDeposit(ALICE, 123n))).toEqual({ outputs: [], failure: null });
+    // the notice is shaped like a transfer's: portal || owner || amount (big-endian)
+    expect(w.applyDirectInput(ETHER_PORTAL, 5n, etherDeposit(ALICE, 123n))).toEqual({
+      outputs: [{ kind: "notice", payload: Uint8Array.of(...hexToBytes(ETHER_PORTAL), ...hexToBytes(ALICE), ...u256BE(123n)) }],
+      failure: null,
+    });
     w.applyDirectInput(ETHER_PORTAL, 6n, etherDeposit(ALICE, 7n, "0xdeadbeef"));
     expect(balanceOf(w, ALICE)).toBe(130n);
   });
@@ -166,7 +183,7 @@ describe("apply_user_op", () => {
   test("transfer without funds is a no-op, but the nonce is consumed and the fee paid", () => {
     const w = funded(ALICE, 50_000n);
     const out = w.applyUserOp(ALICE, 0, FEE, transferData(50_000n, BOB), 10n); // 50000 - fee < amount
-    expect(out).toEqual([]);
+    expect(out).toEqual([{ kind: "report", payload: new TextEncoder().encode("transfer: insufficient balance") }]);
     expect(balanceOf(w, ALICE)).toBe(50_000n - FEE_LINEAR);
     expect(balanceOf(w, BOB)).toBe(0n);
     expect(balanceOf(w, FEE_RECIPIENT)).toBe(FEE_LINEAR);
@@ -187,7 +204,7 @@ describe("apply_user_op", () => {
   test("transfer that would overflow the recipient is a no-op", () => {
     const w = funded(ALICE, ETH);
     w.applyDirectInput(ETHER_PORTAL, 2n, etherDeposit(BOB, U256_MAX));
-    expect(w.applyUserOp(ALICE, 0, FEE, transferData(1n, BOB), 10n)).toEqual([]);
+    expect(w.applyUserOp(ALICE, 0, FEE, transferData(1n, BOB), 10n)).toEqual([{ kind: "report", payload: new TextEncoder().encode("transfer: the recipient's balance would overflow") }]);
     expect(balanceOf(w, BOB)).toBe(U256_MAX);
     expect(balanceOf(w, ALICE)).toBe(ETH - FEE_LINEAR);
   });
@@ -202,7 +219,7 @@ describe("apply_user_op", () => {
 
   test("withdrawal beyond the balance is a no-op with the fee paid", () => {
     const w = funded(ALICE, 100_000n);
-    expect(w.applyUserOp(ALICE, 0, FEE, withdrawalData(100_000n), 10n)).toEqual([]);
+    expect(w.applyUserOp(ALICE, 0, FEE, withdrawalData(100_000n), 10n)).toEqual([{ kind: "report", payload: new TextEncoder().encode("withdrawal: insufficient balance") }]);
     expect(balanceOf(w, ALICE)).toBe(100_000n - FEE_LINEAR);
   });
 
@@ -216,7 +233,7 @@ describe("apply_user_op", () => {
       transferData(1n, BOB).subarray(0, 52),
       Uint8Array.of(0x00, ...new Uint8Array(52)), // transfer-sized withdrawal selector
     ];
-    cases.forEach((data, i) => expect(w.applyUserOp(ALICE, i, FEE, data, 10n)).toEqual([]));
+    cases.forEach((data, i) => expect(w.applyUserOp(ALICE, i, FEE, data, 10n)).toEqual([{ kind: "report", payload: new TextEncoder().encode("undecodable data: neither a withdrawal (0x00, 33 bytes) nor a transfer (0x01, 53 bytes)") }]));
     expect(balanceOf(w, ALICE)).toBe(ETH - FEE_LINEAR * BigInt(cases.length));
     expect(balanceOf(w, BOB)).toBe(0n);
     expect(w.nonceOf(ALICE)).toBe(cases.length);

@@ -152,11 +152,13 @@ describe("SPEC §2.4 worked example", () => {
     const lines = h.executed.map(feedMessage);
     expect(lines[0]).toBe(
       `{"kind":"direct_input","offset":0,"sender":"${ETHER_PORTAL}","block_number":5,"input_index":0,` +
-        `"payload":"${bytesToHex(etherDeposit(ALICE, ETH))}"}`,
+        `"payload":"${bytesToHex(etherDeposit(ALICE, ETH))}",` +
+        `"outputs":[{"kind":"notice","payload":"${ETHER_PORTAL}${ALICE.slice(2)}${ETH.toString(16).padStart(64, "0")}"}],"failure":null}`,
     );
     expect(lines[1]).toBe(
       `{"kind":"user_op","offset":1,"sender":"${ALICE}","fee":${FEE},"data":"${bytesToHex(u0.data)}",` +
-        `"nonce":0,"tx_hash":"${bytesToHex(txHash(u0))}"}`,
+        `"nonce":0,"tx_hash":"${bytesToHex(txHash(u0))}",` +
+        `"outputs":[{"kind":"notice","payload":"${ALICE}${BOB.slice(2)}${(5n).toString(16).padStart(64, "0")}"}]}`,
     );
   });
 });

@@ -26,7 +26,7 @@ import type { Address } from "./bytes.ts";
 import { userOpDigest } from "./eip712.ts";
 import { SequencerError, SignatureError } from "./errors.ts";
 import { ExecutionFailedError, type FailureClass } from "./execution-limits.ts";
-import type { SequencedDirectInput, SequencedUserOp } from "./l2tx.ts";
+import type { Output, SequencedDirectInput, SequencedUserOp } from "./l2tx.ts";
 import { isDrainableAt, isForcedByBackstop, MAX_WAIT_BLOCKS } from "./scheduler-rules.ts";
 import { recoverSigner, type Recoverer } from "./signature.ts";
 import { txHash, type Batch } from "./ssz.ts";
@@ -38,10 +38,10 @@ export type SchedulerValidation = { ok: true } | { ok: false; reason: string; fa
 
 export interface SchedulerApp {
   validate(sender: Address, nonce: number, fee: number, data: Uint8Array): SchedulerValidation;
-  /** Throws ExecutionFailedError when the app fails (it has restored itself). */
-  applyUserOp(sender: Address, nonce: number, fee: number, data: Uint8Array, safeBlock: bigint): unknown;
-  /** Never throws for an app failure: the input is then an included no-op. */
-  applyDirectInput(sender: Address, block: bigint, payload: Uint8Array): { failure: FailureClass | null };
+  /** The op's outputs; throws ExecutionFailedError when the app fails (it has restored itself). */
+  applyUserOp(sender: Address, nonce: number, fee: number, data: Uint8Array, safeBlock: bigint): readonly Output[];
+  /** Never throws for an app failure: the input is then an included no-op without outputs. */
+  applyDirectInput(sender: Address, block: bigint, payload: Uint8Array): { outputs: readonly Output[]; failure: FailureClass | null };
 }
 
 // ---- inputs and outputs --------------------------------------------------------------------
@@ -377,8 +377,9 @@ export class Scheduler {
           this.#skip(out, { frameIndex: f, opIndex: i, reason, detail: verdict.reason, sender });
           continue;
         }
+        let outputs: readonly Output[];
         try {
-          this.#app.applyUserOp(sender, op.nonce, frame.feePrice, op.data, frame.safeBlock);
+          outputs = this.#app.applyUserOp(sender, op.nonce, frame.feePrice, op.data, frame.safeBlock);
         } catch (e) {
           if (!(e instanceof ExecutionFailedError)) throw this.#die(batchInputIndex, "apply_user_op", e);
           // SPEC 2.8: like a rejection; nonce, fee, count and clock unchanged
@@ -395,6 +396,7 @@ export class Scheduler {
           data: op.data,
           nonce: op.nonce,
           txHash: txHash(op),
+          outputs,
           batchNonce: batch.nonce,
           batchInputIndex,
           frameIndex: f,
@@ -406,12 +408,13 @@ export class Scheduler {
   }
 
   #executeDirect(d: QueuedDirect, cause: "drained" | "forced", atInputIndex: number): void {
-    let failure: FailureClass | null;
+    let result: { outputs: readonly Output[]; failure: FailureClass | null };
     try {
-      failure = this.#app.applyDirectInput(d.sender, d.blockNumber, d.payload).failure;
+      result = this.#app.applyDirectInput(d.sender, d.blockNumber, d.payload);
     } catch (e) {
       throw this.#die(atInputIndex, `apply_direct_input (input ${d.inputIndex})`, e);
     }
+    const failure = result.failure;
     this.#counters.executedDirectInputs++;
     if (failure !== null) this.#counters.failedDirectInputs++;
     if (cause === "forced") this.#counters.forcedDirectInputs++;
@@ -422,8 +425,9 @@ export class Scheduler {
       blockNumber: Number(d.blockNumber),
       inputIndex: d.inputIndex,
       payload: d.payload,
-      cause,
+      outputs: result.outputs,
       failure,
+      cause,
     };
     this.#onExecuted?.(entry);
   }

@@ -49,7 +49,7 @@ class RecordingSink implements FeedSink {
   }
 }
 
-const direct = (offset: number): SequencedTx => ({ kind: "direct_input", offset, sender: "0x0101010101010101010101010101010101010101", blockNumber: 1, inputIndex: offset, payload: new Uint8Array([offset & 255]) });
+const direct = (offset: number): SequencedTx => ({ kind: "direct_input", offset, sender: "0x0101010101010101010101010101010101010101", blockNumber: 1, inputIndex: offset, payload: new Uint8Array([offset & 255]), outputs: [], failure: null });
 
 describe("FeedHub", () => {
   test("catch-up in pages, then live without gaps or duplicates", async () => {

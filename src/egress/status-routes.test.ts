@@ -77,6 +77,7 @@ describe("GET /tx/:tx_hash", () => {
       batch_nonce: 0,
       l1_tx_hash: bytesToHex(L1_TX),
       l1_block: 12,
+      outputs: [],
     });
     expect(body(txStatusRoute(status, bytesToHex(hashes[2]!)))).toEqual({
       tx_hash: bytesToHex(hashes[2]!),
@@ -85,6 +86,7 @@ describe("GET /tx/:tx_hash", () => {
       batch_nonce: 1,
       l1_tx_hash: null,
       l1_block: null,
+      outputs: [],
     });
   });
 

@@ -1,4 +1,5 @@
 import { bytesToHex, hexToBytes } from "../core/bytes.ts";
+import { outputsJson } from "../core/l2tx.ts";
 import { errorReply, jsonReply, type HttpReply } from "../http/reply.ts";
 import { MAX_BATCHES_PAGE, type BatchView, type TxStatus } from "../storage/status-queries.ts";
 
@@ -29,6 +30,8 @@ export function txStatusRoute(src: TxStatusSource, rawHash: string | undefined):
     batch_nonce: s.batchNonce,
     l1_tx_hash: s.l1TxHash === null ? null : bytesToHex(s.l1TxHash),
     l1_block: s.l1Block,
+    // the same rendering as the feed's (core/l2tx.ts)
+    outputs: JSON.parse(outputsJson(s.outputs)) as unknown,
   });
 }
 

@@ -4,7 +4,7 @@ import { keccak256 } from "../core/keccak.ts";
 import { SequencerError } from "../core/errors.ts";
 import { ExecutionFailedError } from "../core/execution-limits.ts";
 import { batchSizeTargetBytes, maxBatchBytes, recommendedFee, type BatchPolicy } from "../core/fees.ts";
-import type { SequencedTx } from "../core/l2tx.ts";
+import type { Output, SequencedTx } from "../core/l2tx.ts";
 import { isDrainableAt, shouldOpenNewFrame } from "../core/scheduler-rules.ts";
 import { BATCH_OVERHEAD, encodeBatch, FRAME_OVERHEAD, WIRE_USER_OP_OVERHEAD } from "../core/ssz.ts";
 import type { Logger } from "../observability/log.ts";
@@ -370,8 +370,9 @@ export class InclusionLane {
     ) {
       this.closeBatch(now);
     }
+    let outputs: readonly Output[];
     try {
-      app.applyUserOp(op.sender, op.nonce, this.frame.fee, op.data, BigInt(this.frame.safeBlock));
+      outputs = app.applyUserOp(op.sender, op.nonce, this.frame.fee, op.data, BigInt(this.frame.safeBlock));
     } catch (e) {
       if (!(e instanceof ExecutionFailedError)) throw e;
       // SPEC 2.8: the app is already back to its state before the op; nothing is stored.
@@ -389,6 +390,7 @@ export class InclusionLane {
       acceptedAtMs: now,
     });
     const offset = this.nextOffset++;
+    this.o.store.insertOutputs(offset, outputs, null);
     entries.push({
       kind: "user_op",
       offset,
@@ -397,6 +399,7 @@ export class InclusionLane {
       data: op.data,
       nonce: op.nonce,
       txHash: op.txHash,
+      outputs,
     });
     this.batch.userOpCount++;
     this.frame.entries++;
@@ -444,7 +447,7 @@ export class InclusionLane {
     for (const d of this.drainable(safeBlock)) {
       const sender = addressFromBytes(d.sender);
       // An app failure makes the input an included no-op (SPEC 2.8); it is still sequenced.
-      const { failure } = this.o.app.applyDirectInput(sender, BigInt(d.blockNumber), d.payload);
+      const { outputs, failure } = this.o.app.applyDirectInput(sender, BigInt(d.blockNumber), d.payload);
       if (failure !== null) {
         this.o.log.warn("direct input included as a no-op: the app failed executing it", {
           input_index: d.inputIndex,
@@ -454,6 +457,7 @@ export class InclusionLane {
       }
       const offset = this.nextOffset++;
       this.o.store.insertDirect(offset, d.inputIndex, frameId);
+      this.o.store.insertOutputs(offset, outputs, failure);
       this.lastDrainedInput = d.inputIndex;
       this.frame.entries++;
       this.batch.directCount++;
@@ -464,6 +468,8 @@ export class InclusionLane {
         blockNumber: d.blockNumber,
         inputIndex: d.inputIndex,
         payload: d.payload,
+        outputs,
+        failure,
       });
     }
     this.drainPending = false;

@@ -12,7 +12,8 @@
  */
 import { bytesToHex, hexToBytes, normalizeAddress, type Address, type Hex } from "../core/bytes.ts";
 import { SequencerError } from "../core/errors.ts";
-import type { SequencedTx } from "../core/l2tx.ts";
+import { FAILURE_CLASSES, type FailureClass } from "../core/execution-limits.ts";
+import { OUTPUT_KINDS, type Output, type OutputKind, type SequencedTx } from "../core/l2tx.ts";
 
 /** An input file that cannot be read or does not parse; `line` is 1-based (0: whole file). */
 export class ReplayInputError extends SequencerError {
@@ -90,8 +91,9 @@ export interface ParsedFeed {
 
 /**
  * Parses a feed recording from offset 0. A `rollback` message truncates the history at its
- * offset (SPEC §4); every other entry must carry exactly the next offset. Fields the feed
- * may add later are ignored (the comparison covers the fields defined in core/l2tx.ts).
+ * offset (SPEC §4); every other entry must carry exactly the next offset, and its outputs
+ * (SPEC 2.8). Fields the feed may add later are ignored (the comparison covers the fields
+ * defined in core/l2tx.ts).
  * @throws ReplayInputError naming the line.
  */
 export function parseFeed(text: string, file: string): ParsedFeed {
@@ -133,6 +135,7 @@ export function parseFeed(text: string, file: string): ParsedFeed {
         data: f.hex("data"),
         nonce,
         txHash: f.hex("tx_hash", 32),
+        outputs: f.outputs(),
       });
     } else if (kind === "direct_input") {
       entries.push({
@@ -142,6 +145,8 @@ export function parseFeed(text: string, file: string): ParsedFeed {
         blockNumber: f.uint("block_number"),
         inputIndex: f.uint("input_index"),
         payload: f.hex("payload"),
+        outputs: f.outputs(),
+        failure: f.failure(),
       });
     } else {
       throw new ReplayInputError(file, n, `unknown message kind ${JSON.stringify(kind)}`);
@@ -208,6 +213,31 @@ function fields(o: Record<string, unknown>, file: string, n: number) {
       } catch (e) {
         return fail(`"${k}": ${(e as Error).message}`, e);
       }
+    },
+    /** `outputs`: required; each `{kind, payload}` with a known kind (SPEC 2.8). */
+    outputs(): Output[] {
+      const v = get("outputs");
+      if (!Array.isArray(v)) return fail(`"outputs" must be an array`);
+      return v.map((x, i) => {
+        if (x === null || typeof x !== "object" || !OUTPUT_KINDS.includes((x as { kind: OutputKind }).kind)) {
+          return fail(`"outputs"[${i}] must be {"kind": ${OUTPUT_KINDS.map((k) => `"${k}"`).join("|")}, "payload": "0x.."}`);
+        }
+        const payload = (x as { payload: unknown }).payload;
+        try {
+          return { kind: (x as { kind: OutputKind }).kind, payload: hexToBytes(payload as string) };
+        } catch (e) {
+          return fail(`"outputs"[${i}].payload: ${(e as Error).message}`, e);
+        }
+      });
+    },
+    /** `failure`: required on direct inputs; null or a failure class. */
+    failure(): FailureClass | null {
+      const v = get("failure");
+      if (v === null) return null;
+      if (typeof v !== "string" || !FAILURE_CLASSES.includes(v as FailureClass)) {
+        return fail(`"failure" must be null or one of ${FAILURE_CLASSES.join(", ")}, got ${JSON.stringify(v)}`);
+      }
+      return v as FailureClass;
     },
     noOthers(allowed: string[]): void {
       for (const k of Object.keys(o)) if (!allowed.includes(k)) fail(`unexpected field "${k}"`);

@@ -214,13 +214,13 @@ function asJson(e: SequencedTx): JsonFeedEntry {
   return JSON.parse(feedMessage(e)) as JsonFeedEntry;
 }
 
-/** Every field of the feed message is compared (kind, offset, sender, fee, data, nonce, tx_hash / block_number, input_index, payload). */
+/** Every field of the feed message is compared (kind, offset, sender, fee, data, nonce, tx_hash / block_number, input_index, payload; outputs, failure). */
 function differingFields(expected: SequencedTx, got: SequencedTx): string[] {
   if (feedMessage(expected) === feedMessage(got)) return [];
   const a = asJson(expected);
   const b = asJson(got);
   if (a.kind !== b.kind) return ["kind"];
-  return Object.keys(a).filter((k) => a[k] !== b[k]);
+  return Object.keys(a).filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
 }
 
 function firstDifference(a: Uint8Array, b: Uint8Array): number {

@@ -1,5 +1,8 @@
 import type { Database } from "bun:sqlite";
+import type { FailureClass } from "../core/execution-limits.ts";
+import type { Output } from "../core/l2tx.ts";
 import { transactionRunner } from "./db.ts";
+import { encodeOutputs } from "./outputs-codec.ts";
 
 /**
  * The inclusion lane's writes: batches, frames, user ops and the ordered history. Nothing else
@@ -60,6 +63,7 @@ export class LaneStore {
   private readonly qLastBatch;
   private readonly qRestamp;
   private readonly qFrameEntries;
+  private readonly qInsertOutputs;
 
   constructor(private readonly db: Database) {
     this.runInTx = transactionRunner(db);
@@ -113,6 +117,7 @@ export class LaneStore {
        WHERE frame_id = ?3 AND NOT EXISTS (SELECT 1 FROM sequenced_l2_txs WHERE frame_id = ?3)`,
     );
     this.qFrameEntries = db.query("SELECT COUNT(*) AS n FROM sequenced_l2_txs WHERE frame_id = ?");
+    this.qInsertOutputs = db.query("INSERT INTO l2_outputs (l2_offset, outputs, failure) VALUES (?, ?, ?)");
     this.qNextOffset = db.query(
       "SELECT COALESCE(MAX(l2_offset) + 1, 0) AS n FROM sequenced_l2_txs",
     );
@@ -146,6 +151,15 @@ export class LaneStore {
 
   insertDirect(offset: number, inputIndex: number, frameId: number): void {
     this.qInsertDirect.run(offset, inputIndex, frameId);
+  }
+
+  /**
+   * Records what applying the entry at `offset` emitted (after its history row). Nothing is
+   * written for an entry with no outputs and no failure, the common case of a direct input.
+   */
+  insertOutputs(offset: number, outputs: readonly Output[], failure: FailureClass | null): void {
+    if (outputs.length === 0 && failure === null) return;
+    this.qInsertOutputs.run(offset, encodeOutputs(outputs), failure);
   }
 
   openBatch(nonce: number, parentId: number | null, nowMs: number): number {

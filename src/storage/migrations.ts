@@ -10,6 +10,8 @@
  *   snapshots ............................................ inclusion lane (insert), snapshot GC (delete)
  *   finalized_snapshot ................................... input reader
  *   snapshot_leases ...................................... internal state routes
+ *   l2_outputs ........................................... inclusion lane (insert); a recovery
+ *                                                          cascade deletes them with their history rows
  */
 export interface Migration {
   version: number;
@@ -311,5 +313,20 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "the app module's identity: a data dir runs the module it was created with",
     // NULL only in a data dir created before this migration; the next start fills it in.
     sql: `ALTER TABLE instance ADD COLUMN app_module_sha256 TEXT CHECK (app_module_sha256 IS NULL OR length(app_module_sha256) = 64);`,
+  },
+  {
+    version: 10,
+    name: "app outputs of each history entry (SPEC 2.8)",
+    sql: `
+      -- What applying an entry emitted, in order (storage/outputs-codec.ts), and for a direct
+      -- input the app failed on, the failure class. A row only when there is something to
+      -- say. Written by the lane in the entry's own transaction; a cascade that truncates the
+      -- history deletes these with it (the outputs are recomputable from the inputs).
+      CREATE TABLE l2_outputs (
+        l2_offset   INTEGER PRIMARY KEY REFERENCES sequenced_l2_txs(l2_offset) ON DELETE CASCADE,
+        outputs     BLOB NOT NULL,
+        failure     TEXT CHECK (failure IS NULL OR failure IN ('fuel', 'depth', 'memory', 'trap', 'result', 'import'))
+      );
+    `,
   },
 ];

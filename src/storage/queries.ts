@@ -1,6 +1,8 @@
 import type { Database } from "bun:sqlite";
 import { addressFromBytes } from "../core/bytes.ts";
+import type { FailureClass } from "../core/execution-limits.ts";
 import type { SequencedTx } from "../core/l2tx.ts";
+import { decodeOutputs } from "./outputs-codec.ts";
 import type { Batch, Frame } from "../core/ssz.ts";
 
 /**
@@ -23,6 +25,9 @@ export interface HistoryRow {
   iSender: Uint8Array | null;
   blockNumber: number | null;
   payload: Uint8Array | null;
+  /** l2_outputs: encoded outputs and failure class, null when the entry has no row there. */
+  outputs: Uint8Array | null;
+  failure: FailureClass | null;
 }
 
 /** One history entry with only what re-executing it needs (startup replay, recovery). */
@@ -39,12 +44,13 @@ export interface ReplayRow {
   payload: Uint8Array | null;
 }
 
-/** A page of the history in offset order, each entry joined with its frame, op or input. */
-const HISTORY_PAGE_FROM = `FROM sequenced_l2_txs s
+/** Each history entry joined with its frame, op or input. */
+const HISTORY_JOINS = `FROM sequenced_l2_txs s
        JOIN frames f ON f.frame_id = s.frame_id
        LEFT JOIN user_ops u ON u.user_op_id = s.user_op_id
-       LEFT JOIN safe_inputs i ON i.input_index = s.input_index
-       WHERE s.l2_offset >= ? ORDER BY s.l2_offset LIMIT ?`;
+       LEFT JOIN safe_inputs i ON i.input_index = s.input_index`;
+/** A page in offset order. */
+const PAGE_WHERE = "WHERE s.l2_offset >= ? ORDER BY s.l2_offset LIMIT ?";
 
 export class HistoryQueries {
   private readonly qPage;
@@ -59,16 +65,20 @@ export class HistoryQueries {
               f.fee AS fee, f.safe_block AS safeBlock,
               u.sender AS uSender, u.nonce AS nonce, u.max_fee AS maxFee, u.data AS data,
               u.signature AS signature, u.tx_hash AS txHash,
-              i.sender AS iSender, i.block_number AS blockNumber, i.payload AS payload
-       ${HISTORY_PAGE_FROM}`,
+              i.sender AS iSender, i.block_number AS blockNumber, i.payload AS payload,
+              o.outputs AS outputs, o.failure AS failure
+       ${HISTORY_JOINS}
+       LEFT JOIN l2_outputs o ON o.l2_offset = s.l2_offset
+       ${PAGE_WHERE}`,
     );
-    // The same page without the signature, hash and max fee: replay reads every entry once,
-    // and each blob column is a copy per row.
+    // The same page without the signature, hash, max fee and outputs: replay reads every
+    // entry once (and recomputes the outputs), and each blob column is a copy per row.
     this.qReplayPage = db.query(
       `SELECT s.l2_offset AS offset, s.user_op_id AS userOpId, f.fee AS fee, f.safe_block AS safeBlock,
               u.sender AS uSender, u.nonce AS nonce, u.data AS data,
               i.sender AS iSender, i.block_number AS blockNumber, i.payload AS payload
-       ${HISTORY_PAGE_FROM}`,
+       ${HISTORY_JOINS}
+       ${PAGE_WHERE}`,
     );
     this.qFrames = db.query(
       `SELECT frame_id AS frameId, safe_block AS safeBlock, fee FROM frames
@@ -137,6 +147,7 @@ export function rowToTx(r: HistoryRow): SequencedTx {
       data: r.data!,
       nonce: r.nonce!,
       txHash: r.txHash!,
+      outputs: decodeOutputs(r.outputs),
     };
   }
   return {
@@ -146,5 +157,7 @@ export function rowToTx(r: HistoryRow): SequencedTx {
     blockNumber: r.blockNumber!,
     inputIndex: r.inputIndex!,
     payload: r.payload!,
+    outputs: decodeOutputs(r.outputs),
+    failure: r.failure,
   };
 }

@@ -131,7 +131,7 @@ describe("StatusQueries.txStatus", () => {
     const w = new World();
     const { batchId, hashes } = w.batch(0, [2], { close: false });
     const h = hashes[1]!;
-    const base = { txHash: h, offset: 1, batchNonce: 0 };
+    const base = { txHash: h, offset: 1, batchNonce: 0, outputs: [] };
 
     expect(w.status.txStatus(h)).toEqual({ ...base, status: "soft_confirmed", l1TxHash: null, l1Block: null });
     const payload = w.close(batchId, 0);
@@ -180,7 +180,7 @@ describe("StatusQueries.txStatus", () => {
     w.sub.markMined(h32(3), 11);
     w.invalidate(b.batchId);
     const h = b.hashes[0]!;
-    expect(w.status.txStatus(h)).toEqual({ txHash: h, status: "invalidated", offset: 0, batchNonce: 0, l1TxHash: null, l1Block: null });
+    expect(w.status.txStatus(h)).toEqual({ txHash: h, status: "invalidated", offset: 0, batchNonce: 0, l1TxHash: null, l1Block: null, outputs: [] });
 
     // The same signed op accepted again into a new live batch at the same nonce.
     w.lane.transaction(() => {

@@ -1,4 +1,6 @@
 import type { Database } from "bun:sqlite";
+import type { Output } from "../core/l2tx.ts";
+import { decodeOutputs } from "./outputs-codec.ts";
 import { TX_CANDIDATES_SQL } from "./tx-index.ts";
 import { BATCH_OVERHEAD, FRAME_OVERHEAD, SIGNATURE_BYTES, WIRE_USER_OP_OVERHEAD } from "../core/ssz.ts";
 
@@ -103,6 +105,8 @@ export interface TxStatus {
   batchNonce: number;
   l1TxHash: Uint8Array | null;
   l1Block: number | null;
+  /** What applying the op emitted (SPEC 2.8); none once recovery cut its history row. */
+  outputs: readonly Output[];
 }
 
 export interface BatchView {
@@ -131,7 +135,7 @@ export interface BatchView {
 
 export const MAX_BATCHES_PAGE = 1000;
 
-type TxStatusRow = BatchL1Facts & { offset: number | null; batchNonce: number };
+type TxStatusRow = BatchL1Facts & { offset: number | null; batchNonce: number; outputs: Uint8Array | null };
 type BatchRow = BatchL1Facts & {
   batchId: number;
   nonce: number;
@@ -153,12 +157,13 @@ type BatchRow = BatchL1Facts & {
  */
 export const TX_STATUS_SQL = `
   WITH cand(id) AS (${TX_CANDIDATES_SQL})
-  SELECT b.nonce AS batchNonce, st.l2_offset AS offset, ${BATCH_L1_COLUMNS}
+  SELECT b.nonce AS batchNonce, st.l2_offset AS offset, o.outputs AS outputs, ${BATCH_L1_COLUMNS}
   FROM cand
   CROSS JOIN user_ops u ON u.user_op_id = cand.id
   JOIN frames f ON f.frame_id = u.frame_id
   JOIN batches b ON b.batch_id = f.batch_id
   LEFT JOIN sequenced_l2_txs st ON st.user_op_id = u.user_op_id
+  LEFT JOIN l2_outputs o ON o.l2_offset = st.l2_offset
   ${BATCH_L1_JOINS}
   WHERE u.tx_hash = ?1
   ORDER BY (b.invalidated_at_ms IS NULL) DESC, u.user_op_id DESC
@@ -228,6 +233,7 @@ export class StatusQueries {
       batchNonce: r.batchNonce,
       l1TxHash: p.txHash,
       l1Block: p.block,
+      outputs: decodeOutputs(r.outputs),
     };
   }
 
