@@ -26,14 +26,19 @@ const OUT_FILE = WALLET_WASM_PATH;
  */
 export const ASC_ARGS: readonly string[] = ["--config", "asconfig.json"];
 
-/** Compiles the wallet in memory (no file written). */
-export async function compileWallet(): Promise<Uint8Array> {
+/**
+ * Compiles the wallet in memory (no file written). `overrides` replaces or adds files by
+ * path relative to app-wasm/ (tests build variants of the wallet this way).
+ */
+export async function compileWallet(overrides: Readonly<Record<string, string>> = {}): Promise<Uint8Array> {
   let binary: Uint8Array | undefined;
   const stderr: string[] = [];
   const { error } = await asc.main([...ASC_ARGS], {
     // resolve sources relative to app-wasm/ without chdir-ing the whole process
     readFile: (name: string, baseDir: string) => {
-      const p = join(APP_DIR, baseDir, name);
+      const rel = join(baseDir, name);
+      if (rel in overrides) return overrides[rel]!;
+      const p = join(APP_DIR, rel);
       return existsSync(p) ? readFileSync(p, "utf8") : null;
     },
     writeFile: (name: string, contents: Uint8Array | string) => {

@@ -5,25 +5,33 @@
  * `export-l1`: the `verify` code path never loads network code of its own.
  *
  * Exit codes — export-l1: 0 written, 1 L1 or file failure (no FILE written), 2 usage.
- * verify: 0 match, 1 mismatch (or the app died), 2 usage or unreadable/malformed input.
+ * verify: 0 match (every recorded entry compared), 1 divergence (or the app died, or the
+ * export's module or limits are not these), 2 usage or unreadable/malformed input,
+ * 3 incomplete (no divergence, but recorded entries lie beyond what L1 covers).
  */
 import { readFileSync } from "node:fs";
 import { loadAppBytes } from "../app/default-app.ts";
 import { AppLoadError } from "../app/errors.ts";
 import type { Address } from "../core/bytes.ts";
 import { createLogger } from "../observability/log.ts";
-import { parseFeed, parseL1Inputs, ReplayInputError, type ParsedFeed } from "../replay/files.ts";
+import type { ExportParameters } from "../replay/export.ts";
+import { parseFeed, parseL1Export, ReplayInputError, type ParsedFeed } from "../replay/files.ts";
+import { resolveParameters, type ParameterFlags } from "../replay/parameters.ts";
 import { reportLine, verify, VerifyInputError } from "../replay/verify.ts";
+
+/** verify: nothing contradicts the recording, but part of it is not on L1 yet. */
+const VERIFY_INCOMPLETE = 3;
 import { DEFAULT_ERC20_PORTAL, DEFAULT_ETHER_PORTAL, ZERO_ADDRESS, type Env } from "./config.ts";
 import { EXIT } from "./lifecycle.ts";
 
-export const REPLAY_HELP = `  sequencer export-l1  --rpc-url URL --input-box ADDR --app ADDR [--from-block N] [--to-block M] --out FILE
-                       Write the app's raw InputBox inputs (JSON lines) up to the L1 safe block
-  sequencer verify     --l1-inputs FILE --chain-id N --app ADDR --batch-submitter ADDR
-                       [--app-wasm PATH] [--ether-portal ADDR] [--erc20-portal ADDR] [--erc20-token ADDR]
-                       [--feed FILE] [--state FILE [--state-l2-tx-index N]]
-                       Offline: fold the inputs through the canonical scheduler and compare
-                       (exit 0 match, 1 mismatch, 2 usage/input error; see docs/replay.md)`;
+export const REPLAY_HELP = `  sequencer export-l1  --rpc-url URL --input-box ADDR --app ADDR [--sequencer URL] [--from-block N] [--to-block M] --out FILE
+                       Write the app's raw InputBox inputs (JSON lines) up to the L1 safe block, after a
+                       header with the deployment's parameters (from the sequencer's /info with --sequencer)
+  sequencer verify     --l1-inputs FILE [--app-wasm PATH] [--feed FILE] [--state FILE [--state-l2-tx-index N]]
+                       [--chain-id N] [--app ADDR] [--batch-submitter ADDR] [--ether-portal ADDR] [--erc20-portal ADDR] [--erc20-token ADDR]
+                       Offline: fold the inputs through the canonical scheduler and compare. Parameters come
+                       from the export's header; a flag overrides one and the report says so
+                       (exit 0 match, 1 divergence, 2 usage/input error, 3 incomplete; see docs/replay.md)`;
 
 class UsageError extends Error {}
 /** A file named on the command line is unreadable or malformed (also exit 2, no help hint). */
@@ -92,6 +100,7 @@ async function exportCommand(argv: string[], env: Env): Promise<number> {
     "from-block": {},
     "to-block": {},
     out: { required: true },
+    sequencer: {},
   });
   const rpcUrl = a.get("rpc-url")!;
   if (!/^(https?|wss?):\/\//.test(rpcUrl)) throw new UsageError(`--rpc-url must be an http(s) or ws(s) URL, got "${rpcUrl}"`);
@@ -118,6 +127,15 @@ async function exportCommand(argv: string[], env: Env): Promise<number> {
   });
   // Lazy: only this command loads viem's transports.
   const { exportL1Inputs } = await import("../replay/export.ts");
+  let parameters: ExportParameters | undefined;
+  if (a.has("sequencer")) {
+    try {
+      parameters = await parametersFromInfo(a.get("sequencer")!, app, inputBox);
+    } catch (e) {
+      process.stderr.write(`export-l1: failed, ${out} not written: ${(e as Error).message}\n`);
+      return EXIT.FAILURE;
+    }
+  }
   const { makePublicClient } = await import("../l1/setup.ts");
   try {
     const r = await exportL1Inputs({
@@ -129,6 +147,7 @@ async function exportCommand(argv: string[], env: Env): Promise<number> {
       out,
       log,
       ...(codes ? { longRangeErrorCodes: codes } : {}),
+      ...(parameters ? { parameters } : {}),
     });
     log.info("export-l1 done", {
       file: r.file,
@@ -146,6 +165,42 @@ async function exportCommand(argv: string[], env: Env): Promise<number> {
   }
 }
 
+/**
+ * The deployment's consensus parameters as the sequencer states them (`GET /info`). They
+ * must describe the app and InputBox being exported; the auditor then checks them all.
+ */
+async function parametersFromInfo(url: string, app: Address, inputBox: Address): Promise<ExportParameters> {
+  const infoUrl = `${url.replace(/\/+$/, "")}/info`;
+  let info: Record<string, unknown>;
+  try {
+    const res = await fetch(infoUrl);
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    info = (await res.json()) as Record<string, unknown>;
+  } catch (e) {
+    throw new Error(`--sequencer: cannot read ${infoUrl}: ${(e as Error).message}`);
+  }
+  const addr = (k: string): Address => {
+    const v = info[k];
+    if (typeof v !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(v)) throw new Error(`--sequencer: ${infoUrl} has no valid ${k}`);
+    return v.toLowerCase() as Address;
+  };
+  if (addr("app_address") !== app) throw new Error(`--sequencer: ${infoUrl} serves app ${addr("app_address")}, not --app ${app}`);
+  if (addr("input_box_address") !== inputBox) {
+    throw new Error(`--sequencer: ${infoUrl} reads InputBox ${addr("input_box_address")}, not --input-box ${inputBox}`);
+  }
+  const sha = info.app_module_sha256;
+  const limits = info.execution_limits;
+  return {
+    batchSubmitter: addr("batch_submitter_address"),
+    etherPortal: addr("ether_portal_address"),
+    erc20Portal: addr("erc20_portal_address"),
+    erc20Token: addr("erc20_token_address"),
+    appModuleSha256: typeof sha === "string" && /^[0-9a-f]{64}$/.test(sha) ? sha : null,
+    executionLimits: limits !== null && typeof limits === "object" ? (limits as Record<string, unknown>) : null,
+    source: infoUrl,
+  };
+}
+
 // ---- verify ----------------------------------------------------------------------------------
 
 function readText(flag: string, path: string): string {
@@ -159,9 +214,9 @@ function readText(flag: string, path: string): string {
 function verifyCommand(argv: string[]): number {
   const a = parseArgs(argv, {
     "l1-inputs": { required: true },
-    "chain-id": { required: true },
-    app: { required: true },
-    "batch-submitter": { required: true },
+    "chain-id": {},
+    app: {},
+    "batch-submitter": {},
     "app-wasm": {},
     "ether-portal": {},
     "erc20-portal": {},
@@ -170,13 +225,17 @@ function verifyCommand(argv: string[]): number {
     state: {},
     "state-l2-tx-index": {},
   });
-  const chainId = uint("chain-id", a.get("chain-id")!);
-  if (chainId === 0n) throw new UsageError("--chain-id must be positive");
-  const app = address("app", a.get("app")!);
-  const batchSubmitter = address("batch-submitter", a.get("batch-submitter")!);
-  const etherPortal = address("ether-portal", a.get("ether-portal") ?? DEFAULT_ETHER_PORTAL);
-  const erc20Portal = address("erc20-portal", a.get("erc20-portal") ?? DEFAULT_ERC20_PORTAL);
-  const erc20Token = address("erc20-token", a.get("erc20-token") ?? ZERO_ADDRESS);
+  // Each of these overrides the export's header (the report lists every override).
+  const flags: ParameterFlags = {};
+  if (a.has("chain-id")) {
+    flags.chainId = uint("chain-id", a.get("chain-id")!);
+    if (flags.chainId === 0n) throw new UsageError("--chain-id must be positive");
+  }
+  if (a.has("app")) flags.app = address("app", a.get("app")!);
+  if (a.has("batch-submitter")) flags.batchSubmitter = address("batch-submitter", a.get("batch-submitter")!);
+  if (a.has("ether-portal")) flags.etherPortal = address("ether-portal", a.get("ether-portal")!);
+  if (a.has("erc20-portal")) flags.erc20Portal = address("erc20-portal", a.get("erc20-portal")!);
+  if (a.has("erc20-token")) flags.erc20Token = address("erc20-token", a.get("erc20-token")!);
   let stateL2TxIndex: number | undefined;
   if (a.has("state-l2-tx-index")) {
     if (!a.has("state")) throw new UsageError("--state-l2-tx-index needs --state");
@@ -202,19 +261,27 @@ function verifyCommand(argv: string[]): number {
   }
   try {
     const inputsFile = a.get("l1-inputs")!;
-    const inputs = parseL1Inputs(readText("l1-inputs", inputsFile), inputsFile);
+    const { header, inputs } = parseL1Export(readText("l1-inputs", inputsFile), inputsFile);
+    const p = resolveParameters(header, flags, {
+      etherPortal: DEFAULT_ETHER_PORTAL,
+      erc20Portal: DEFAULT_ERC20_PORTAL,
+      erc20Token: ZERO_ADDRESS,
+    });
     let feed: ParsedFeed | undefined;
     if (a.has("feed")) feed = parseFeed(readText("feed", a.get("feed")!), a.get("feed")!);
     const started = performance.now();
     const report = verify({
       inputs,
-      chainId,
-      app,
-      batchSubmitter,
+      chainId: p.chainId,
+      app: p.app,
+      batchSubmitter: p.batchSubmitter,
       appWasm,
-      etherPortal,
-      erc20Portal,
-      erc20Token,
+      etherPortal: p.etherPortal,
+      erc20Portal: p.erc20Portal,
+      erc20Token: p.erc20Token,
+      expectedModuleSha256: header?.appModuleSha256 ?? null,
+      expectedLimits: header?.executionLimits ?? null,
+      provenance: { from: p.from, overrides: p.overrides, defaulted: p.defaulted },
       ...(feed ? { feed } : {}),
       ...(state ? { state } : {}),
       ...(stateL2TxIndex !== undefined ? { stateL2TxIndex } : {}),
@@ -224,11 +291,12 @@ function verifyCommand(argv: string[]): number {
     // Timing goes to stderr so that stdout is a deterministic function of the inputs.
     createLogger().info("verify finished", {
       match: report.match,
+      verdict: report.verdict,
       l1_inputs: inputs.length,
       fold_ms: Math.round(ms),
       inputs_per_s: ms > 0 ? Math.round((inputs.length * 1000) / ms) : null,
     });
-    return report.match ? EXIT.OK : EXIT.FAILURE;
+    return report.verdict === "match" ? EXIT.OK : report.verdict === "incomplete" ? VERIFY_INCOMPLETE : EXIT.FAILURE;
   } catch (e) {
     if (e instanceof ReplayInputError || e instanceof VerifyInputError) throw new InputError(e.message);
     if (e instanceof AppLoadError) throw new InputError(`--app-wasm: ${e.message}`);

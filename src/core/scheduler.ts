@@ -102,6 +102,8 @@ export interface BatchVerdictRecord {
 export type SkipReason = "bad_signature" | "fee_below_frame" | "app_rejected" | "app_failed";
 
 export interface SkippedOp {
+  /** The offset the op would have had: entries executed before it. */
+  offset: number;
   frameIndex: number;
   opIndex: number;
   reason: SkipReason;
@@ -432,9 +434,9 @@ export class Scheduler {
     this.#onExecuted?.(entry);
   }
 
-  #skip(out: Extract<InputOutcome, { kind: "batch" }>, s: SkippedOp): void {
+  #skip(out: Extract<InputOutcome, { kind: "batch" }>, s: Omit<SkippedOp, "offset">): void {
     this.#counters.skippedOps[s.reason]++;
-    out.skipped.push(s);
+    out.skipped.push({ offset: this.#executed, ...s });
   }
 
   #dequeue(): void {

@@ -1,6 +1,7 @@
 /**
  * `sequencer export-l1`: writes the app's raw InputBox inputs to a JSON-lines file
- * (files.ts formatL1InputLine), the input of the offline `sequencer verify`.
+ * (files.ts formatL1InputLine), the input of the offline `sequencer verify`, after a header
+ * line with the deployment's consensus parameters (files.ts formatDeploymentHeader).
  *
  * The file is written to FILE.tmp, fsynced and renamed, so FILE is either absent or
  * complete. Completeness is checked, not assumed: indices must be contiguous, and when the
@@ -14,7 +15,23 @@ import { DecodeError, SequencerError } from "../core/errors.ts";
 import { inputBoxAbi } from "../l1/contracts.ts";
 import { getInputAddedLogsSplitting } from "../l1/input-logs.ts";
 import type { Logger } from "../observability/log.ts";
-import { formatL1InputLine, type L1InputRecord } from "./files.ts";
+import { formatDeploymentHeader, formatL1InputLine, type DeploymentHeader, type L1InputRecord } from "./files.ts";
+
+/** The consensus parameters an export records beyond chain, app and InputBox (null: unknown). */
+export type ExportParameters = Pick<
+  DeploymentHeader,
+  "batchSubmitter" | "etherPortal" | "erc20Portal" | "erc20Token" | "appModuleSha256" | "executionLimits" | "source"
+>;
+
+export const UNKNOWN_PARAMETERS: ExportParameters = {
+  batchSubmitter: null,
+  etherPortal: null,
+  erc20Portal: null,
+  erc20Token: null,
+  appModuleSha256: null,
+  executionLimits: null,
+  source: null,
+};
 
 export const DEFAULT_LONG_RANGE_ERROR_CODES: readonly number[] = [-32005, -32600, -32602, -32616];
 export const DEFAULT_MAX_LOG_RANGE = 10_000n;
@@ -38,6 +55,8 @@ export interface ExportOptions {
   longRangeErrorCodes?: readonly number[];
   /** Largest block span asked of eth_getLogs at once (halved on "range too large"). */
   maxLogRange?: bigint;
+  /** Written into the header line (default: all unknown). */
+  parameters?: ExportParameters;
 }
 
 export interface ExportResult {
@@ -83,6 +102,17 @@ export async function exportL1Inputs(o: ExportOptions): Promise<ExportResult> {
   let first: number | null = null;
   let last: number | null = null;
   try {
+    writeSync(
+      fd,
+      formatDeploymentHeader({
+        chainId: BigInt(chainId),
+        app,
+        inputBox: o.inputBox,
+        ...(o.parameters ?? UNKNOWN_PARAMETERS),
+        fromBlock: Number(fromBlock),
+        toBlock: Number(toBlock),
+      }) + "\n",
+    );
     const total = toBlock >= fromBlock ? toBlock - fromBlock + 1n : 0n;
     const started = Date.now();
     let buffered: string[] = [];

@@ -48,14 +48,121 @@ export function formatL1InputLine(r: L1InputRecord): string {
 }
 
 /**
- * Parses an L1 inputs file. Input indices must be contiguous and block numbers
- * non-decreasing (L1 order); blank lines are ignored.
+ * The deployment's consensus parameters, written by `export-l1` as the first line of the
+ * export (issue 14), so that `verify` needs only the file and the module. A parameter the
+ * exporter could not learn is null; `verify` then needs it as a flag.
+ */
+export interface DeploymentHeader {
+  chainId: bigint;
+  app: Address;
+  inputBox: Address;
+  batchSubmitter: Address | null;
+  etherPortal: Address | null;
+  erc20Portal: Address | null;
+  erc20Token: Address | null;
+  /** sha256 (hex, no 0x) of the app module the sequencer runs. */
+  appModuleSha256: string | null;
+  /** core/execution-limits.ts limitsJson() as the sequencer reported it. */
+  executionLimits: Record<string, unknown> | null;
+  fromBlock: number;
+  toBlock: number;
+  /** Where the parameters beyond chain, app and InputBox came from (e.g. the sequencer's /info URL). */
+  source: string | null;
+}
+
+export const EXPORT_FORMAT = 1;
+
+/** The header line (no newline); field order is fixed. */
+export function formatDeploymentHeader(h: DeploymentHeader): string {
+  return JSON.stringify({
+    kind: "deployment",
+    format: EXPORT_FORMAT,
+    chain_id: Number(h.chainId),
+    app: h.app.toLowerCase(),
+    input_box: h.inputBox.toLowerCase(),
+    batch_submitter: h.batchSubmitter?.toLowerCase() ?? null,
+    ether_portal: h.etherPortal?.toLowerCase() ?? null,
+    erc20_portal: h.erc20Portal?.toLowerCase() ?? null,
+    erc20_token: h.erc20Token?.toLowerCase() ?? null,
+    app_module_sha256: h.appModuleSha256,
+    execution_limits: h.executionLimits,
+    from_block: h.fromBlock,
+    to_block: h.toBlock,
+    source: h.source,
+  });
+}
+
+export interface L1Export {
+  /** Null for an export written before the header existed. */
+  header: DeploymentHeader | null;
+  inputs: L1InputRecord[];
+}
+
+/**
+ * Parses an export: an optional deployment header line, then the inputs. Input indices must
+ * be contiguous and block numbers non-decreasing (L1 order); blank lines are ignored.
  * @throws ReplayInputError naming the line.
  */
+export function parseL1Export(text: string, file: string): L1Export {
+  let header: DeploymentHeader | null = null;
+  let first = true;
+  const inputs = parseInputLines(text, file, (o, n) => {
+    const isHeader = o.kind === "deployment";
+    if (isHeader && !first) throw new ReplayInputError(file, n, "a deployment header may only be the first line");
+    first = false;
+    if (isHeader) header = parseHeader(o, file, n);
+    return isHeader;
+  });
+  return { header, inputs };
+}
+
+/** The inputs of an export (its header, if any, skipped). */
 export function parseL1Inputs(text: string, file: string): L1InputRecord[] {
+  return parseL1Export(text, file).inputs;
+}
+
+function parseHeader(o: Record<string, unknown>, file: string, n: number): DeploymentHeader {
+  const f = fields(o, file, n);
+  const format = f.uint("format");
+  if (format !== EXPORT_FORMAT) throw new ReplayInputError(file, n, `export format ${format} is not supported (this verify reads ${EXPORT_FORMAT})`);
+  const opt = (k: string): Address | null => (o[k] === null ? null : f.address(k));
+  const sha = o.app_module_sha256;
+  if (sha !== null && (typeof sha !== "string" || !/^[0-9a-f]{64}$/.test(sha))) {
+    throw new ReplayInputError(file, n, `"app_module_sha256" must be null or 64 lowercase hex digits`);
+  }
+  const limits = o.execution_limits;
+  if (limits !== null && (typeof limits !== "object" || Array.isArray(limits))) {
+    throw new ReplayInputError(file, n, `"execution_limits" must be null or an object`);
+  }
+  const source = o.source;
+  if (source !== null && typeof source !== "string") throw new ReplayInputError(file, n, `"source" must be null or a string`);
+  const h: DeploymentHeader = {
+    chainId: BigInt(f.uint("chain_id")),
+    app: f.address("app"),
+    inputBox: f.address("input_box"),
+    batchSubmitter: opt("batch_submitter"),
+    etherPortal: opt("ether_portal"),
+    erc20Portal: opt("erc20_portal"),
+    erc20Token: opt("erc20_token"),
+    appModuleSha256: sha as string | null,
+    executionLimits: limits as Record<string, unknown> | null,
+    fromBlock: f.uint("from_block"),
+    toBlock: f.uint("to_block"),
+    source: source as string | null,
+  };
+  f.noOthers(["kind", "format", "chain_id", "app", "input_box", "batch_submitter", "ether_portal", "erc20_portal", "erc20_token", "app_module_sha256", "execution_limits", "from_block", "to_block", "source"]);
+  return h;
+}
+
+function parseInputLines(
+  text: string,
+  file: string,
+  other: (o: Record<string, unknown>, lineNumber: number) => boolean,
+): L1InputRecord[] {
   const out: L1InputRecord[] = [];
   forEachLine(text, (line, n) => {
     const o = parseObject(line, file, n);
+    if (other(o, n)) return;
     const f = fields(o, file, n);
     const r: L1InputRecord = {
       inputIndex: f.uint("input_index"),

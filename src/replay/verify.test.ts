@@ -65,14 +65,40 @@ describe("verify (in process)", () => {
     expect(r.feed).toBeUndefined();
   });
 
-  test("a faithful feed matches; extra feed entries are pending, not a mismatch", () => {
+  test("a faithful feed matches, every entry compared", () => {
     const feed = parseFeed(feedText(ref.feed), "feed");
-    expect(verify(params({ feed }))).toMatchObject({ match: true, pending_feed_entries: 0, feed: { compared: ref.feed.length } });
-    const extra: SequencedTx = { kind: "direct_input", offset: ref.feed.length, sender: PORTAL, blockNumber: 99999, inputIndex: 9999, payload: new Uint8Array(3), outputs: [], failure: null };
-    const longer = parseFeed(feedText([...ref.feed, extra]), "feed");
-    const r = verify(params({ feed: longer }));
-    expect(r).toMatchObject({ match: true, pending_feed_entries: 1 });
+    expect(verify(params({ feed }))).toMatchObject({
+      match: true,
+      verdict: "match",
+      pending_feed_entries: 0,
+      feed: { compared: ref.feed.length },
+    });
+  });
+
+  test("recorded entries beyond what L1 covers are pending: incomplete, never a match", () => {
+    // L1 cut before the first batch with an op the scheduler skips: nothing covers the rest
+    let k = inputs.length;
+    while (k > 0 && Object.values(verify(params({ inputs: inputs.slice(0, k) })).user_ops.skipped).some((n) => n > 0)) k--;
+    const prefix = verify(params({ inputs: inputs.slice(0, k) }));
+    expect(prefix.batches.accepted).toBeGreaterThan(0);
+    const r = verify(params({ inputs: inputs.slice(0, k), feed: parseFeed(feedText(ref.feed), "feed") }));
+    expect(r).toMatchObject({
+      match: false,
+      verdict: "incomplete",
+      pending_feed_entries: ref.feed.length - prefix.executed_input_count,
+      feed: { compared: prefix.executed_input_count },
+    });
     expect(r.first_divergence).toBeUndefined();
+  });
+
+  test("recorded entries inside accepted batches that the fold skipped are a divergence, not pending", () => {
+    // the accepted batches hold ops the fold skips (bad signatures, rejections); a recording
+    // claiming more entries than the fold executed is contradicted at the first one missing
+    expect(Object.values(verify(params()).user_ops.skipped).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    const extra: SequencedTx = { kind: "direct_input", offset: ref.feed.length, sender: PORTAL, blockNumber: 99999, inputIndex: 9999, payload: new Uint8Array(3), outputs: [], failure: null };
+    const r = verify(params({ feed: parseFeed(feedText([...ref.feed, extra]), "feed") }));
+    expect(r).toMatchObject({ match: false, verdict: "divergence", first_divergence: { offset: ref.feed.length, fields: ["missing"] } });
+    expect(r.first_divergence!.reason).toMatch(/skipped/);
   });
 
   test("a feed that is shorter than what L1 executed is a mismatch at the first missing offset", () => {

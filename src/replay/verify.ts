@@ -12,7 +12,11 @@ import { SequencerError } from "../core/errors.ts";
 import { feedMessage, type SequencedTx } from "../core/l2tx.ts";
 import { Scheduler, SchedulerFatalError, type ExecutedEntry } from "../core/scheduler.ts";
 import type { Recoverer } from "../core/signature.ts";
+import { createHash } from "node:crypto";
+import { limitsJson } from "../core/execution-limits.ts";
 import type { L1InputRecord, ParsedFeed } from "./files.ts";
+import type { ResolvedParameters } from "./parameters.ts";
+import { VerifyInputError } from "./verify-errors.ts";
 
 export interface VerifyParams {
   /** The app's InputBox inputs from index 0, in L1 order (files.ts parseL1Inputs). */
@@ -35,12 +39,24 @@ export interface VerifyParams {
    */
   stateL2TxIndex?: number;
   recover?: Recoverer;
+  /** The export header's module hash and limits: the fold must run that module, so limits. */
+  expectedModuleSha256?: string | null;
+  expectedLimits?: Record<string, unknown> | null;
+  /** Where the parameters came from, for the report (parameters.ts). */
+  provenance?: Pick<ResolvedParameters, "from" | "overrides" | "defaulted">;
 }
 
 export type JsonFeedEntry = Record<string, unknown>;
 
 export interface VerifyReport {
+  /** True only when nothing diverged and every recorded feed entry was compared. */
   match: boolean;
+  /**
+   * match; divergence (the fold contradicts the recording, the state file or the export's
+   * parameters); incomplete (nothing contradicts, but recorded entries lie beyond what the
+   * accepted batches on L1 cover: export again later).
+   */
+  verdict: "match" | "divergence" | "incomplete";
   executed_input_count: number;
   next_batch_nonce: number;
   /** keccak256 of app.dump() after the last input; null if the app died. */
@@ -60,11 +76,25 @@ export interface VerifyReport {
   direct_inputs: { received: number; executed: number; forced: number; failed: number };
   user_ops: { executed: number; skipped: { bad_signature: number; fee_below_frame: number; app_rejected: number; app_failed: number } };
   app_wasm_keccak256: string;
+  app_module_sha256: string;
+  parameters: Record<string, unknown>;
+  parameters_from?: "export" | "flags";
+  overrides?: ResolvedParameters["overrides"];
+  defaulted?: string[];
+  /** Export parameters the fold cannot honour: another module, other execution limits. */
+  parameter_mismatch?: Record<string, { export: unknown; used: unknown }>;
   feed?: { entries: number; compared: number; rollbacks: number };
   pending_feed_entries?: number;
   state_match?: boolean;
   state?: { l2_tx_index: number; expected_digest: string; got_digest: string | null; first_differing_byte?: number; note?: string };
-  first_divergence?: { offset: number; fields: string[]; expected: JsonFeedEntry | null; got: JsonFeedEntry | null };
+  first_divergence?: {
+    offset: number;
+    fields: string[];
+    expected: JsonFeedEntry | null;
+    got: JsonFeedEntry | null;
+    /** Why the fold has no entry there, e.g. an op of an accepted batch that it skipped. */
+    reason?: string;
+  };
   app_fatal?: { input_index: number; message: string };
 }
 
@@ -111,14 +141,24 @@ export function verify(p: VerifyParams): VerifyReport {
   });
 
   let fatal: VerifyReport["app_fatal"];
+  let skipped = 0;
+  let firstSkip: string | undefined;
   for (const input of p.inputs) {
     try {
-      scheduler.processInput({
+      const outcome = scheduler.processInput({
         sender: input.sender,
         inclusionBlock: BigInt(input.blockNumber),
         payload: input.payload,
         inputIndex: input.inputIndex,
       });
+      // Ops of accepted batches that the fold did not execute: an honest sequencer never
+      // batches one, and its feed shows each op it batched, so they extend what L1 covers.
+      if (outcome.kind === "batch") {
+        for (const skip of outcome.skipped) {
+          skipped++;
+          firstSkip ??= `op ${skip.opIndex} of frame ${skip.frameIndex} of the accepted batch at input ${input.inputIndex} (${skip.reason}: ${skip.detail})`;
+        }
+      }
     } catch (e) {
       if (!(e instanceof SchedulerFatalError)) throw e;
       fatal = { input_index: e.inputIndex, message: e.message };
@@ -130,8 +170,10 @@ export function verify(p: VerifyParams): VerifyReport {
   const executed = scheduler.executedCount;
   const finalDump = fatal ? null : app.dump();
   const last = p.inputs[p.inputs.length - 1];
+  const moduleSha256 = createHash("sha256").update(p.appWasm).digest("hex");
   const report: VerifyReport = {
     match: true,
+    verdict: "match",
     executed_input_count: executed,
     next_batch_nonce: Number(scheduler.nextBatchNonce),
     state_digest: finalDump ? digest(finalDump) : null,
@@ -155,15 +197,53 @@ export function verify(p: VerifyParams): VerifyReport {
     },
     user_ops: { executed: c.executedUserOps, skipped: { ...c.skippedOps } },
     app_wasm_keccak256: digest(p.appWasm),
+    app_module_sha256: moduleSha256,
+    parameters: {
+      chain_id: Number(p.chainId),
+      app: p.app,
+      batch_submitter: p.batchSubmitter.toLowerCase(),
+      ether_portal: p.etherPortal.toLowerCase(),
+      erc20_portal: p.erc20Portal.toLowerCase(),
+      erc20_token: p.erc20Token.toLowerCase(),
+      execution_limits: limitsJson(),
+    },
+    ...(p.provenance
+      ? { parameters_from: p.provenance.from, overrides: p.provenance.overrides, defaulted: p.provenance.defaulted }
+      : {}),
   };
+  const mismatch: NonNullable<VerifyReport["parameter_mismatch"]> = {};
+  if (p.expectedModuleSha256 != null && p.expectedModuleSha256 !== moduleSha256) {
+    mismatch.app_module_sha256 = { export: p.expectedModuleSha256, used: moduleSha256 };
+  }
+  if (p.expectedLimits != null && JSON.stringify(p.expectedLimits) !== JSON.stringify(limitsJson())) {
+    mismatch.execution_limits = { export: p.expectedLimits, used: limitsJson() };
+  }
+  if (Object.keys(mismatch).length > 0) {
+    report.match = false;
+    report.verdict = "divergence";
+    report.parameter_mismatch = mismatch;
+  }
 
   if (feed !== undefined) {
     report.feed = { entries: feed.length, compared, rollbacks: p.feed!.rollbacks };
-    report.pending_feed_entries = Math.max(0, feed.length - executed);
-    if (divergence !== undefined) {
-      report.match = false;
-      report.first_divergence = divergence;
+    // A recorded entry may be pending only beyond what the accepted batches cover; one
+    // inside them that the fold did not reproduce is a divergence.
+    const covered = executed + skipped;
+    report.pending_feed_entries = Math.max(0, feed.length - covered);
+    if (divergence === undefined && feed.length > executed && skipped > 0) {
+      divergence = {
+        offset: executed,
+        fields: ["missing"],
+        expected: null,
+        got: asJson(feed[executed]!),
+        reason: `L1's accepted batches cover ${Math.min(feed.length, covered) - executed} more recorded entries than the fold executed; the first op skipped: ${firstSkip}`,
+      };
     }
+  }
+  if (divergence !== undefined) {
+    report.match = false;
+    report.verdict = "divergence";
+    report.first_divergence = divergence;
   }
 
   if (p.state !== undefined) {
@@ -186,12 +266,21 @@ export function verify(p: VerifyParams): VerifyReport {
     }
     report.state_match = ok;
     report.state = s;
-    if (!ok) report.match = false;
+    if (!ok) {
+      report.match = false;
+      report.verdict = "divergence";
+    }
   }
 
   if (fatal) {
     report.match = false;
+    report.verdict = "divergence";
     report.app_fatal = fatal;
+  }
+  if (report.verdict === "match" && (report.pending_feed_entries ?? 0) > 0) {
+    // Nothing contradicts the recording, but part of it was not checked: never a match.
+    report.match = false;
+    report.verdict = "incomplete";
   }
   return report;
 }
@@ -201,12 +290,7 @@ export function reportLine(r: VerifyReport): string {
   return JSON.stringify(r);
 }
 
-/** The inputs cannot be verified as given (e.g. they do not start at index 0). */
-export class VerifyInputError extends SequencerError {
-  constructor(message: string) {
-    super("VERIFY_INPUT_ERROR", message);
-  }
-}
+export { VerifyInputError };
 
 // ---- comparison ------------------------------------------------------------------------------
 

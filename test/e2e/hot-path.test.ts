@@ -71,6 +71,8 @@ describe("hot path on anvil", () => {
       data: body.message.data,
       nonce: 0,
       tx_hash: res.json.tx_hash,
+      // the wallet's transfer notice: from || to || amount (big-endian)
+      outputs: [{ kind: "notice", payload: `${USER}${RECIPIENT.slice(2).toLowerCase()}${(10n ** 15n).toString(16).padStart(64, "0")}` }],
     });
     expect((await getJson(`${seq.url}/nonce?sender=${USER}`)).json.next_nonce).toBe(1);
     feed.close();

@@ -67,7 +67,16 @@ test("an op is observed in every status, and the batch view agrees", async () =>
 
   // Durable here, nothing on L1.
   const soft = await status(hash.toUpperCase().replace("0X", "0x"));
-  expect(soft).toEqual({ tx_hash: hash, status: "soft_confirmed", offset: ack.json.offset, batch_nonce: 0, l1_tx_hash: null, l1_block: null });
+  expect(soft).toEqual({
+    tx_hash: hash,
+    status: "soft_confirmed",
+    offset: ack.json.offset,
+    batch_nonce: 0,
+    l1_tx_hash: null,
+    l1_block: null,
+    // the wallet's transfer notice: from || to || amount
+    outputs: [{ kind: "notice", payload: `${DEVNET_ADDRESSES[2]!.toLowerCase()}${TO.slice(2)}${(1n).toString(16).padStart(64, "0")}` }],
+  });
 
   // The batch closes and is broadcast; with automine off it waits in the mempool.
   const submitted = await statusIs(hash, "submitted");

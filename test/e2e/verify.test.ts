@@ -33,25 +33,9 @@ function run(args: string[], wrap: string[] = []): { code: number; out: string; 
 const inputsFile = join(dir.path, "l1-inputs.jsonl");
 const feedFile = join(dir.path, "feed.jsonl");
 
-function verifyArgs(inputs: string, feed: string): string[] {
-  const d = anvil.deployment;
-  return [
-    "verify",
-    "--l1-inputs",
-    inputs,
-    "--chain-id",
-    String(d.chainId),
-    "--app",
-    d.application,
-    "--batch-submitter",
-    d.batchSubmitter,
-    "--ether-portal",
-    d.etherPortal,
-    "--erc20-portal",
-    d.erc20Portal,
-    "--feed",
-    feed,
-  ];
+/** The export carries the deployment's parameters: an auditor passes only the files. */
+function verifyArgs(inputs: string, feed: string, ...extra: string[]): string[] {
+  return ["verify", "--l1-inputs", inputs, "--feed", feed, ...extra];
 }
 
 beforeAll(async () => {
@@ -119,9 +103,21 @@ describe("export-l1 + verify on a real devnet", () => {
 
     // ---- export (online) -----------------------------------------------------------------
     const d = anvil.deployment;
-    const exp = run(["export-l1", "--rpc-url", anvil.url, "--input-box", d.inputBox, "--app", d.application, "--out", inputsFile]);
+    const exp = run(["export-l1", "--rpc-url", anvil.url, "--input-box", d.inputBox, "--app", d.application, "--sequencer", seq.url, "--out", inputsFile]);
     expect(exp.code).toBe(0);
-    const lines = readFileSync(inputsFile, "utf8").trim().split("\n");
+    const [headerLine, ...lines] = readFileSync(inputsFile, "utf8").trim().split("\n");
+    const info = (await getJson(`${seq.url}/info`)).json;
+    expect(JSON.parse(headerLine!)).toMatchObject({
+      kind: "deployment",
+      chain_id: d.chainId,
+      app: d.application.toLowerCase(),
+      input_box: d.inputBox.toLowerCase(),
+      batch_submitter: d.batchSubmitter.toLowerCase(),
+      ether_portal: d.etherPortal.toLowerCase(),
+      erc20_portal: d.erc20Portal.toLowerCase(),
+      app_module_sha256: info.app_module_sha256,
+      execution_limits: info.execution_limits,
+    });
     const inputs = lines.map((l) => JSON.parse(l));
     expect(inputs.map((i) => i.input_index)).toEqual(inputs.map((_, k) => k));
     expect(inputs.filter((i) => i.sender === d.batchSubmitter.toLowerCase()).length).toBeGreaterThanOrEqual(3);
@@ -138,7 +134,19 @@ describe("export-l1 + verify on a real devnet", () => {
     expect(ok.err).not.toContain("error");
     expect(ok.code).toBe(0);
     const report = JSON.parse(ok.out);
-    expect(report).toMatchObject({ match: true, queued_direct_inputs: 0, batches: { rejected: 0, stale: 0 } });
+    expect(report).toMatchObject({
+      match: true,
+      verdict: "match",
+      parameters_from: "export",
+      overrides: {},
+      defaulted: [],
+      app_module_sha256: info.app_module_sha256,
+      queued_direct_inputs: 0,
+      batches: { rejected: 0, stale: 0 },
+      // every recorded entry was compared, outputs included
+      feed: { entries: expectedEntries, compared: expectedEntries },
+      pending_feed_entries: 0,
+    });
     expect(report.executed_input_count).toBeGreaterThanOrEqual(expectedEntries);
     expect(report.next_batch_nonce).toBeGreaterThanOrEqual(3);
     expect(report.user_ops.executed).toBe(hashes.length);
@@ -154,16 +162,17 @@ describe("export-l1 + verify on a real devnet", () => {
     t.payload = t.payload.slice(0, pos) + (t.payload[pos] === "0" ? "1" : "0") + t.payload.slice(pos + 1);
     tampered[target] = JSON.stringify(t);
     const tamperedFile = join(dir.path, "tampered.jsonl");
-    writeFileSync(tamperedFile, tampered.join("\n") + "\n");
+    writeFileSync(tamperedFile, [headerLine, ...tampered].join("\n") + "\n");
     const bad = run(verifyArgs(tamperedFile, feedFile));
     expect(bad.code).toBe(1);
     const badReport = JSON.parse(bad.out);
     const depositOffset = feedLines.map((l) => JSON.parse(l)).find((e) => e.kind === "direct_input" && e.input_index === target).offset;
     expect(badReport.match).toBe(false);
-    expect(badReport.first_divergence).toMatchObject({ offset: depositOffset, fields: ["payload"] });
+    // the credited amount changed, so the deposit notice did too
+    expect(badReport.first_divergence).toMatchObject({ offset: depositOffset, fields: ["payload", "outputs"] });
     expect(badReport.first_divergence.expected.payload).toBe(t.payload);
 
-    // ---- feed ahead of L1 → pending, still exit 0 ---------------------------------------
+    // ---- feed ahead of L1 → pending: exit 3, incomplete, never a match -------------------
     const ahead = JSON.stringify({
       kind: "direct_input",
       offset: feedLines.length,
@@ -171,12 +180,34 @@ describe("export-l1 + verify on a real devnet", () => {
       block_number: 999_999,
       input_index: inputs.length,
       payload: "0x00",
+      outputs: [],
+      failure: null,
     });
     const aheadFile = join(dir.path, "feed-ahead.jsonl");
     writeFileSync(aheadFile, [...feedLines, ahead].join("\n") + "\n");
     const pend = run(verifyArgs(inputsFile, aheadFile));
-    expect(pend.code).toBe(0);
-    expect(JSON.parse(pend.out)).toMatchObject({ match: true, pending_feed_entries: feedLines.length + 1 - report.executed_input_count });
+    expect(pend.code).toBe(3);
+    expect(JSON.parse(pend.out)).toMatchObject({ match: false, verdict: "incomplete", pending_feed_entries: feedLines.length + 1 - report.executed_input_count });
+
+    // ---- wrong parameters never verify (issue 14: an auditor is never told "match") ----
+    // a wrong portal: deposits become no-ops, the ops cannot pay: divergence inside the batches
+    const wrongPortal = run(verifyArgs(inputsFile, feedFile, "--ether-portal", who(6)));
+    expect(wrongPortal.code).toBe(1);
+    const wp = JSON.parse(wrongPortal.out);
+    expect(wp).toMatchObject({ match: false, verdict: "divergence", overrides: { ether_portal: { export: d.etherPortal.toLowerCase(), used: who(6) } } });
+    expect(wp.first_divergence.offset).toBe(0); // the first deposit's notice already differs
+    // a wrong submitter: no batch is accepted, nothing the recording claims is covered
+    const wrongSubmitter = run(verifyArgs(inputsFile, feedFile, "--batch-submitter", who(5)));
+    expect(wrongSubmitter.code).not.toBe(0);
+    expect(JSON.parse(wrongSubmitter.out)).toMatchObject({ match: false, batches: { accepted: 0 }, overrides: { batch_submitter: { used: who(5) } } });
+    // a wrong module: the export names the one the sequencer ran. This one is the wallet plus
+    // a custom section: it would even fold the same, and is still refused
+    const otherModule = join(dir.path, "other.wasm");
+    const custom = Buffer.from([0x00, 0x03, 0x01, 0x78, 0x00]); // section 0, "x", one byte
+    writeFileSync(otherModule, Buffer.concat([readFileSync(join(import.meta.dir, "..", "..", "app-wasm", "build", "wallet.wasm")), custom]));
+    const wrongModule = run(verifyArgs(inputsFile, feedFile, "--app-wasm", otherModule));
+    expect(wrongModule.code).toBe(1);
+    expect(JSON.parse(wrongModule.out)).toMatchObject({ match: false, verdict: "divergence", parameter_mismatch: { app_module_sha256: { export: info.app_module_sha256 } } });
 
     // ---- no network at all ---------------------------------------------------------------
     const probe = Bun.spawnSync(["unshare", "-n", "true"], { stdout: "ignore", stderr: "ignore" });

@@ -13,7 +13,7 @@
 import type { Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { AppHost } from "../../src/app/host.ts";
-import { loadDefaultAppBytes } from "../../src/app/default-app.ts";
+import { chaosWalletBytes, CHAOS } from "../support/chaos-wallet.ts";
 import { hexToBytes } from "../../src/core/bytes.ts";
 import { domainSeparator } from "../../src/core/eip712.ts";
 import type { SequencedTx } from "../../src/core/l2tx.ts";
@@ -47,10 +47,24 @@ const USERS = KEYS.map((k) => privateKeyToAccount(k).address.toLowerCase() as He
 export type Action =
   | { t: "deposit"; user: number; amount: bigint }
   | { t: "other"; payload: Uint8Array }
-  | { t: "op"; user: number; kind: "transfer" | "overdraft" | "withdraw" | "bad_nonce" | "low_fee" | "junk"; to: number }
+  | { t: "op"; user: number; kind: OpKind; to: number }
+  /** A direct input the app fails on (SPEC 2.8): an included no-op on both sides. */
+  | { t: "failing_input" }
   | { t: "advance"; blocks: number }
   | { t: "post"; delay: number; duplicate: boolean }
   | { t: "malformed"; bytes: Uint8Array };
+
+/** Failing kinds: the lane refuses them (422) and must restore the app exactly. */
+export type OpKind =
+  | "transfer" | "overdraft" | "withdraw" | "bad_nonce" | "low_fee" | "junk"
+  | "fail_loop" | "fail_trap" | "fail_recursion" | "fail_validate";
+
+const FAILING_DATA: Partial<Record<OpKind, Hex>> = {
+  fail_loop: `0x${CHAOS.applyLoop.toString(16)}00`,
+  fail_trap: `0x${CHAOS.applyTrap.toString(16)}00`,
+  fail_recursion: `0x${CHAOS.applyRecursion.toString(16)}00`,
+  fail_validate: `0x${CHAOS.validateLoop.toString(16)}00`,
+};
 
 const BLOCK_MS = 12_000;
 const MAX_OPEN_MS = 5 * BLOCK_MS;
@@ -78,10 +92,17 @@ export interface RunResult {
   lastInclusionBlock: number;
   queuedAtEnd: number;
   stale: number;
+  /** Ops the app failed on (refused by the lane) and direct inputs it failed on. */
+  failedOps: number;
+  failedInputs: number;
 }
 
-function appFor(): AppHost {
-  return AppHost.create(loadDefaultAppBytes(), {
+/**
+ * The wallet with failure triggers (test/support/chaos-wallet.ts): identical to the wallet on
+ * every other input.
+ */
+function appForWasm(wasm: Uint8Array): AppHost {
+  return AppHost.create(wasm, {
     feeRecipient: SUBMITTER,
     etherPortal: PORTAL,
     erc20Portal: "0x0000000000000000000000000000000000000000",
@@ -91,6 +112,8 @@ function appFor(): AppHost {
 
 /** Runs one workload end to end and returns what the property compares. */
 export async function runWorkload(actions: readonly Action[]): Promise<RunResult> {
+  const wasm = await chaosWalletBytes();
+  const appFor = (): AppHost => appForWasm(wasm);
   const dir = tempDir("seq-prop-");
   const db = openDatabase(dir.path);
   try {
@@ -176,6 +199,7 @@ export async function runWorkload(actions: readonly Action[]): Promise<RunResult
       }
     };
     const nonces = [0, 0, 0, 0];
+    let failedOps = 0;
     for (const a of actions) {
       switch (a.t) {
         case "deposit": {
@@ -187,6 +211,9 @@ export async function runWorkload(actions: readonly Action[]): Promise<RunResult
         }
         case "other":
           land(OTHER, a.payload);
+          break;
+        case "failing_input":
+          land(OTHER, Uint8Array.of(CHAOS.applyLoop, 0));
           break;
         case "malformed":
           future.push({ block: block + 1, seq: futureSeq++, sender: SUBMITTER, payload: a.bytes });
@@ -205,13 +232,14 @@ export async function runWorkload(actions: readonly Action[]): Promise<RunResult
           const nonce = a.kind === "bad_nonce" ? nonces[u]! + 3 : nonces[u]!;
           const maxFee = a.kind === "low_fee" ? 1000 : 1409;
           const data =
-            a.kind === "withdraw"
+            FAILING_DATA[a.kind] ??
+            (a.kind === "withdraw"
               ? withdrawalData(1000n)
               : a.kind === "overdraft"
                 ? transferData(10n ** 30n, USERS[a.to]!)
                 : a.kind === "junk"
                   ? ("0x07aa" as Hex)
-                  : transferData(12_345n, USERS[a.to]!);
+                  : transferData(12_345n, USERS[a.to]!));
           const body = await signOp(KEYS[u]!, { nonce, maxFee, data }, CHAIN, APP);
           const op: SignedOp = {
             sender: USERS[u]!,
@@ -225,6 +253,10 @@ export async function runWorkload(actions: readonly Action[]): Promise<RunResult
           if (!lane.tryReserve()) throw new Error("queue full in a simulation");
           const r = await lane.submit(op);
           if (r.ok) nonces[u]!++;
+          if (FAILING_DATA[a.kind] !== undefined) {
+            if (r.ok) throw new Error(`a failing op (${a.kind}) was included`);
+            failedOps++;
+          }
           break;
         }
       }
@@ -293,6 +325,8 @@ export async function runWorkload(actions: readonly Action[]): Promise<RunResult
       lastInclusionBlock: l1.at(-1)?.block ?? 0,
       queuedAtEnd: first.scheduler.queuedDirectCount,
       stale: first.verdicts.filter((v) => v === "stale").length,
+      failedOps,
+      failedInputs: rows.filter((r) => r.failure !== null).length,
     };
   } finally {
     db.close();
@@ -300,9 +334,10 @@ export async function runWorkload(actions: readonly Action[]): Promise<RunResult
   }
 }
 
-/** The fields the feed promises equal between the sequencer's order and L1's. */
+/** The fields the feed promises equal between the sequencer's order and L1's, outputs included. */
 export function comparable(e: SequencedTx): Record<string, unknown> {
+  const outputs = e.outputs.map((o) => `${o.kind}:${Buffer.from(o.payload).toString("hex")}`);
   return e.kind === "user_op"
-    ? { kind: e.kind, sender: e.sender, data: Buffer.from(e.data).toString("hex"), fee: e.fee, nonce: e.nonce }
-    : { kind: e.kind, sender: e.sender, payload: Buffer.from(e.payload).toString("hex"), input_index: e.inputIndex };
+    ? { kind: e.kind, sender: e.sender, data: Buffer.from(e.data).toString("hex"), fee: e.fee, nonce: e.nonce, outputs }
+    : { kind: e.kind, sender: e.sender, payload: Buffer.from(e.payload).toString("hex"), input_index: e.inputIndex, outputs, failure: e.failure };
 }

@@ -9,7 +9,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { MAX_WAIT_BLOCKS } from "../../src/core/scheduler-rules.ts";
-import { comparable, runWorkload, type Action } from "./equivalence-harness.ts";
+import { comparable, runWorkload, type Action, type OpKind } from "./equivalence-harness.ts";
 
 export const actionArb: fc.Arbitrary<Action> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ t: fc.constant("deposit" as const), user: fc.integer({ min: 0, max: 2 }), amount: fc.bigInt({ min: 1n, max: 10n ** 18n }) }) },
@@ -19,7 +19,11 @@ export const actionArb: fc.Arbitrary<Action> = fc.oneof(
     arbitrary: fc.record({
       t: fc.constant("op" as const),
       user: fc.integer({ min: 0, max: 3 }),
-      kind: fc.constantFrom("transfer", "transfer", "transfer", "overdraft", "withdraw", "bad_nonce", "low_fee", "junk"),
+      kind: fc.constantFrom<OpKind>(
+        "transfer", "transfer", "transfer", "overdraft", "withdraw", "bad_nonce", "low_fee", "junk",
+        // SPEC 2.8: the app fails; the lane refuses the op and must restore the app exactly
+        "fail_loop", "fail_trap", "fail_recursion", "fail_validate",
+      ),
       to: fc.integer({ min: 0, max: 3 }),
     }),
   },
@@ -46,6 +50,8 @@ export const actionArb: fc.Arbitrary<Action> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ t: fc.constant("malformed" as const), bytes: fc.uint8Array({ maxLength: 64 }) }) },
+  // a direct input the app fails on: an included no-op on both sides (SPEC 2.8)
+  { weight: 1, arbitrary: fc.constant({ t: "failing_input" as const }) },
 );
 
 /** Every workload starts with funded users, so that most ops can actually pay their fee. */
@@ -60,7 +66,9 @@ export const workloadArb = fc
   .array(actionArb, { minLength: 4, maxLength: 40 })
   .map((actions) => [...PROLOGUE, ...actions]);
 
-export async function checkWorkload(actions: readonly Action[]): Promise<{ stale: boolean; ops: number }> {
+export async function checkWorkload(
+  actions: readonly Action[],
+): Promise<{ stale: boolean; ops: number; failedOps: number; failedInputs: number }> {
   const r = await runWorkload(actions);
   const history = r.history.map(comparable);
   const executed = r.executed.map(comparable);
@@ -85,7 +93,12 @@ export async function checkWorkload(actions: readonly Action[]): Promise<{ stale
     const idx = rest.map((e) => (e.kind === "direct_input" ? e.inputIndex : -1));
     expect(idx).toEqual([...idx].sort((a, b) => a - b));
   }
-  return { stale: r.accepted < r.sealed, ops: r.history.filter((h) => h.kind === "user_op").length };
+  return {
+    stale: r.accepted < r.sealed,
+    ops: r.history.filter((h) => h.kind === "user_op").length,
+    failedOps: r.failedOps,
+    failedInputs: r.failedInputs,
+  };
 }
 
 describe("sequencer ≡ scheduler", () => {
@@ -107,6 +120,31 @@ describe("sequencer ≡ scheduler", () => {
     expect(r.sealed).toBeGreaterThan(1);
     expect(r.accepted).toBe(r.sealed);
     expect(r.history.filter((h) => h.kind === "user_op").length).toBe(3);
+    await checkWorkload(actions);
+  });
+
+  test("failing ops are refused with the app restored, failing deposits are included no-ops, on both sides (SPEC 2.8)", async () => {
+    const actions: Action[] = [
+      { t: "deposit", user: 0, amount: 10n ** 18n },
+      { t: "advance", blocks: 6 },
+      { t: "op", user: 0, kind: "transfer", to: 1 },
+      { t: "op", user: 0, kind: "fail_loop", to: 0 },
+      { t: "op", user: 0, kind: "transfer", to: 2 },
+      { t: "op", user: 0, kind: "fail_trap", to: 0 },
+      { t: "op", user: 0, kind: "fail_recursion", to: 0 },
+      { t: "op", user: 0, kind: "fail_validate", to: 0 },
+      { t: "failing_input" },
+      { t: "advance", blocks: 6 },
+      { t: "op", user: 0, kind: "withdraw", to: 0 },
+      { t: "advance", blocks: 7 },
+    ];
+    const r = await runWorkload(actions);
+    expect(r.failedOps).toBe(4);
+    expect(r.failedInputs).toBe(1);
+    // the ops around the failures kept consecutive nonces: nothing of a failed op remained
+    expect(r.history.filter((h) => h.kind === "user_op").map((h) => h.kind === "user_op" && h.nonce)).toEqual([0, 1, 2]);
+    const failed = r.history.find((h) => h.kind === "direct_input" && h.failure !== null);
+    expect(failed).toMatchObject({ failure: "fuel", outputs: [] });
     await checkWorkload(actions);
   });
 
@@ -149,17 +187,26 @@ describe("sequencer ≡ scheduler", () => {
     const runs = Number(process.env.SEQ_PROPERTY_RUNS ?? 200);
     let stale = 0;
     let ops = 0;
+    let failedOps = 0;
+    let failedInputs = 0;
     await fc.assert(
       fc.asyncProperty(workloadArb, async (actions) => {
         const r = await checkWorkload(actions);
         if (r.stale) stale++;
         ops += r.ops;
+        failedOps += r.failedOps;
+        failedInputs += r.failedInputs;
       }),
       { seed: 20261123, numRuns: runs, endOnFailure: true },
     );
     // The generator really exercises both regimes.
     expect(stale).toBeGreaterThan(0);
     expect(ops).toBeGreaterThan(runs);
-    console.log(`equivalence: ${runs} random schedules, ${stale} with a stale batch, ${ops} ops sequenced`);
+    expect(failedOps).toBeGreaterThan(runs / 4);
+    expect(failedInputs).toBeGreaterThan(0);
+    console.log(
+      `equivalence: ${runs} random schedules, ${stale} with a stale batch, ${ops} ops sequenced, ` +
+        `${failedOps} failing ops refused, ${failedInputs} failing direct inputs included as no-ops`,
+    );
   }, 600_000);
 });
