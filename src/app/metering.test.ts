@@ -6,13 +6,9 @@ import { describe, expect, test } from "bun:test";
 import binaryen from "binaryen";
 import { loadDefaultAppBytes } from "./default-app.ts";
 import { AppLoadError } from "./errors.ts";
+import { METERED_WALLET_SHA256 } from "../../test/support/metering-pins.ts";
 import { meterModule, sha256Hex } from "./metering.ts";
 
-/**
- * The instrumented wallet, pinned. If this changes, fuel changes: a new binaryen, a new cost
- * table or new limits is a new deployment (bump METERING_VERSION and say so).
- */
-const METERED_WALLET_SHA256 = "cd22bd236c71ea79fe5d756f27ef3b577cc931555c3f5cd64ee42279bb04c099";
 
 function wat(text: string): Uint8Array {
   const m = binaryen.parseText(text);

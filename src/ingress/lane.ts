@@ -388,9 +388,9 @@ export class InclusionLane {
       signature: op.signature,
       txHash: op.txHash,
       acceptedAtMs: now,
+      outputs,
     });
     const offset = this.nextOffset++;
-    this.o.store.insertOutputs(offset, outputs, null);
     entries.push({
       kind: "user_op",
       offset,
@@ -457,7 +457,7 @@ export class InclusionLane {
       }
       const offset = this.nextOffset++;
       this.o.store.insertDirect(offset, d.inputIndex, frameId);
-      this.o.store.insertOutputs(offset, outputs, failure);
+      this.o.store.insertDirectOutputs(offset, outputs, failure);
       this.lastDrainedInput = d.inputIndex;
       this.frame.entries++;
       this.batch.directCount++;

@@ -32,6 +32,8 @@ export interface NewUserOp {
   signature: Uint8Array;
   txHash: Uint8Array;
   acceptedAtMs: number;
+  /** What applying it emitted (SPEC 2.8); none when absent. */
+  outputs?: readonly Output[];
 }
 
 export interface PendingDirect {
@@ -68,8 +70,8 @@ export class LaneStore {
   constructor(private readonly db: Database) {
     this.runInTx = transactionRunner(db);
     this.qInsertUserOp = db.query(
-      `INSERT INTO user_ops (frame_id, sender, nonce, max_fee, data, signature, tx_hash, accepted_at_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO user_ops (frame_id, sender, nonce, max_fee, data, signature, tx_hash, accepted_at_ms, outputs)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.qInsertDirect = db.query(
       "INSERT INTO sequenced_l2_txs (l2_offset, input_index, frame_id) VALUES (?, ?, ?)",
@@ -117,7 +119,7 @@ export class LaneStore {
        WHERE frame_id = ?3 AND NOT EXISTS (SELECT 1 FROM sequenced_l2_txs WHERE frame_id = ?3)`,
     );
     this.qFrameEntries = db.query("SELECT COUNT(*) AS n FROM sequenced_l2_txs WHERE frame_id = ?");
-    this.qInsertOutputs = db.query("INSERT INTO l2_outputs (l2_offset, outputs, failure) VALUES (?, ?, ?)");
+    this.qInsertOutputs = db.query("INSERT INTO direct_outputs (l2_offset, outputs, failure) VALUES (?, ?, ?)");
     this.qNextOffset = db.query(
       "SELECT COALESCE(MAX(l2_offset) + 1, 0) AS n FROM sequenced_l2_txs",
     );
@@ -146,6 +148,7 @@ export class LaneStore {
       op.signature,
       op.txHash,
       op.acceptedAtMs,
+      op.outputs === undefined || op.outputs.length === 0 ? null : encodeOutputs(op.outputs),
     );
   }
 
@@ -154,10 +157,10 @@ export class LaneStore {
   }
 
   /**
-   * Records what applying the entry at `offset` emitted (after its history row). Nothing is
-   * written for an entry with no outputs and no failure, the common case of a direct input.
+   * Records what applying the direct input at `offset` emitted, or that the app failed on it
+   * (after its history row). Nothing is written when there is neither.
    */
-  insertOutputs(offset: number, outputs: readonly Output[], failure: FailureClass | null): void {
+  insertDirectOutputs(offset: number, outputs: readonly Output[], failure: FailureClass | null): void {
     if (outputs.length === 0 && failure === null) return;
     this.qInsertOutputs.run(offset, encodeOutputs(outputs), failure);
   }

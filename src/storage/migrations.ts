@@ -10,7 +10,7 @@
  *   snapshots ............................................ inclusion lane (insert), snapshot GC (delete)
  *   finalized_snapshot ................................... input reader
  *   snapshot_leases ...................................... internal state routes
- *   l2_outputs ........................................... inclusion lane (insert); a recovery
+ *   direct_outputs ....................................... inclusion lane (insert); a recovery
  *                                                          cascade deletes them with their history rows
  */
 export interface Migration {
@@ -318,11 +318,15 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 10,
     name: "app outputs of each history entry (SPEC 2.8)",
     sql: `
-      -- What applying an entry emitted, in order (storage/outputs-codec.ts), and for a direct
-      -- input the app failed on, the failure class. A row only when there is something to
-      -- say. Written by the lane in the entry's own transaction; a cascade that truncates the
-      -- history deletes these with it (the outputs are recomputable from the inputs).
-      CREATE TABLE l2_outputs (
+      -- What applying the op emitted, in order (storage/outputs-codec.ts); NULL when nothing.
+      -- In the op's own row, so the group commit writes no extra page per op.
+      ALTER TABLE user_ops ADD COLUMN outputs BLOB;
+
+      -- The same for a direct input, and when the app failed on it, the failure class. A row
+      -- only when there is something to say. Keyed by offset: a recovery cascade that
+      -- truncates the history deletes these with it (the new generation reuses the offsets,
+      -- and re-executes the re-drained inputs).
+      CREATE TABLE direct_outputs (
         l2_offset   INTEGER PRIMARY KEY REFERENCES sequenced_l2_txs(l2_offset) ON DELETE CASCADE,
         outputs     BLOB NOT NULL,
         failure     TEXT CHECK (failure IS NULL OR failure IN ('fuel', 'depth', 'memory', 'trap', 'result', 'import'))

@@ -1,5 +1,5 @@
 /**
- * How an entry's outputs are stored in `l2_outputs.outputs`: for each output, in emission
+ * How an entry's outputs are stored (`user_ops.outputs`, `direct_outputs.outputs`): for each output, in emission
  * order, its kind code (u8, core/l2tx.ts OUTPUT_KINDS) || payload length (u32 LE) || payload.
  * Compact and self-delimiting; only this module reads or writes it.
  */

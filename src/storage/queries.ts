@@ -25,7 +25,7 @@ export interface HistoryRow {
   iSender: Uint8Array | null;
   blockNumber: number | null;
   payload: Uint8Array | null;
-  /** l2_outputs: encoded outputs and failure class, null when the entry has no row there. */
+  /** user_ops.outputs or direct_outputs: encoded outputs (null: none), and a direct input's failure class. */
   outputs: Uint8Array | null;
   failure: FailureClass | null;
 }
@@ -66,9 +66,9 @@ export class HistoryQueries {
               u.sender AS uSender, u.nonce AS nonce, u.max_fee AS maxFee, u.data AS data,
               u.signature AS signature, u.tx_hash AS txHash,
               i.sender AS iSender, i.block_number AS blockNumber, i.payload AS payload,
-              o.outputs AS outputs, o.failure AS failure
+              COALESCE(u.outputs, o.outputs) AS outputs, o.failure AS failure
        ${HISTORY_JOINS}
-       LEFT JOIN l2_outputs o ON o.l2_offset = s.l2_offset
+       LEFT JOIN direct_outputs o ON o.l2_offset = s.l2_offset
        ${PAGE_WHERE}`,
     );
     // The same page without the signature, hash, max fee and outputs: replay reads every

@@ -157,13 +157,13 @@ type BatchRow = BatchL1Facts & {
  */
 export const TX_STATUS_SQL = `
   WITH cand(id) AS (${TX_CANDIDATES_SQL})
-  SELECT b.nonce AS batchNonce, st.l2_offset AS offset, o.outputs AS outputs, ${BATCH_L1_COLUMNS}
+  SELECT b.nonce AS batchNonce, st.l2_offset AS offset,
+         CASE WHEN st.l2_offset IS NULL THEN NULL ELSE u.outputs END AS outputs, ${BATCH_L1_COLUMNS}
   FROM cand
   CROSS JOIN user_ops u ON u.user_op_id = cand.id
   JOIN frames f ON f.frame_id = u.frame_id
   JOIN batches b ON b.batch_id = f.batch_id
   LEFT JOIN sequenced_l2_txs st ON st.user_op_id = u.user_op_id
-  LEFT JOIN l2_outputs o ON o.l2_offset = st.l2_offset
   ${BATCH_L1_JOINS}
   WHERE u.tx_hash = ?1
   ORDER BY (b.invalidated_at_ms IS NULL) DESC, u.user_op_id DESC

@@ -13,6 +13,7 @@ import { parseEther, type Hex } from "viem";
 import { DEVNET_ADDRESSES, DEVNET_BATCH_SUBMITTER_INDEX, DEVNET_DEPLOYMENT, DEVNET_KEYS } from "../../src/l1/contracts.ts";
 import { type DevnetAnvil, withDevnetAnvil } from "../support/anvil.ts";
 import { type FeedClient, getJson, postTx, signOp, subscribe, transferData, until } from "../support/client.ts";
+import { METERED_WALLET_SHA256 } from "../support/metering-pins.ts";
 import { type SequencerProcess, startSequencerProcess, tempDir } from "../support/sequencer.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
@@ -237,6 +238,9 @@ describe("dist/sequencer run against a devnet anvil", () => {
       "the deposit as a direct_input in the feed",
     );
     expect(deposit.sender.toLowerCase()).toBe(DEVNET_DEPLOYMENT.etherPortal.toLowerCase());
+
+    // the compiled binary instruments the wallet to the same bytes as Bun does (fuel is consensus)
+    expect((await getJson(`${seq.url}/info`)).json.app_metered_sha256).toBe(METERED_WALLET_SHA256);
 
     const fee = await getJson(`${seq.url}/fee`);
     expect(fee.status).toBe(200);
