@@ -6,7 +6,7 @@
  */
 import { beforeAll, describe, expect, test } from "bun:test";
 import { EXECUTION_LIMITS, ExecutionFailedError, MAX_MEMORY_PAGES } from "../core/execution-limits.ts";
-import { compileHostileApp, FAILING_MODES, MODE } from "../../test/support/hostile-app.ts";
+import { compileHostileApp, FAILING_MODES, GROW_CALLS_TO_NEAR_CAP, MODE } from "../../test/support/hostile-app.ts";
 import { AppHost } from "./host.ts";
 import { ALICE, BOB, CONFIG, compileAs, fixtureSource } from "./test-support.ts";
 
@@ -21,13 +21,13 @@ const MODES = FAILING_MODES;
 
 /**
  * An instance with some history. Growth is charged, so one call cannot reach the page cap
- * from a small memory: two successful ops grow it first (200 pages).
+ * from a small memory: successful ops grow it close to the cap first.
  */
 function warmed(): AppHost {
   const h = AppHost.create(wasm, CONFIG);
   for (let i = 0; i < 3; i++) h.applyUserOp(ALICE, 0, FEE, Uint8Array.of(0), BigInt(10 + i));
   h.applyDirectInput(BOB, 20n, Uint8Array.of(0));
-  for (let i = 0; i < 2; i++) h.applyUserOp(ALICE, 0, FEE, Uint8Array.of(MODE.grow), 21n);
+  for (let i = 0; i < GROW_CALLS_TO_NEAR_CAP; i++) h.applyUserOp(ALICE, 0, FEE, Uint8Array.of(MODE.grow), 21n);
   return h;
 }
 

@@ -530,7 +530,15 @@ export class AppHost {
   #logTail(entry: TailEntry): void {
     this.#tail.push(entry);
     this.#tailFuel += Number(this.lastFuelUsed);
-    if (this.#tail.length >= TAIL_MAX_ENTRIES || this.#tailFuel >= TAIL_MAX_FUEL) this.#takeCheckpoint();
+    // Also right after memory grew: a restore then never has to re-grow a fresh instance
+    // through the tail (growing a large memory is the slowest thing a restore can do).
+    if (
+      this.#tail.length >= TAIL_MAX_ENTRIES ||
+      this.#tailFuel >= TAIL_MAX_FUEL ||
+      this.#ex.memory.buffer.byteLength !== this.#checkpoint!.image.length
+    ) {
+      this.#takeCheckpoint();
+    }
   }
 
   #takeCheckpoint(): void {

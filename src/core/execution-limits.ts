@@ -15,11 +15,12 @@ import { SequencerError } from "./errors.ts";
  * Fuel of one call of `validate`, `apply_user_op`, `apply_direct_input` or `inspect`.
  *
  * One unit is about one WASM instruction (see FUEL_COSTS). Chosen by measurement
- * (docs/app-abi.md § Limits, scripts/bench/fuel.ts): the wallet's heaviest op uses under
- * 2,000 units, and the most expensive instruction mix found burns this budget in ≈ 45 ms of
- * one core of the reference machine.
+ * (docs/app-abi.md §9, scripts/bench/fuel.ts): the wallet's heaviest op uses ≈ 4,700 units
+ * (validate + apply), and the most expensive instruction mix found (random loads over a full
+ * memory) burns this budget in ≈ 11–14 ms of one core of the reference machine, restore
+ * included; the rest of the ≈ 50 ms target is margin.
  */
-export const FUEL_PER_CALL = 2_500_000n;
+export const FUEL_PER_CALL = 2_000_000n;
 
 /**
  * Fuel of the host's maintenance calls (`init`, `alloc`, `dealloc`, `dump`, `load`,
@@ -61,10 +62,10 @@ export const FUEL_COSTS = {
   call: 2n,
   /** Integer division and remainder, the slowest scalar instructions. */
   division: 4n,
-  /** memory.copy / memory.fill: one unit per 2^bulkBytesShift bytes, plus `instruction`. */
-  bulkBytesShift: 2n,
+  /** memory.copy / memory.fill: one unit per 2^bulkBytesShift bytes (per byte), plus `instruction`. */
+  bulkBytesShift: 0n,
   /** memory.grow: per page requested (zeroing 64 KiB, priced like a fill of it). */
-  growPage: 16_384n,
+  growPage: 65_536n,
 } as const;
 
 /** Bumped whenever the instrumentation's output changes for the same input module. */

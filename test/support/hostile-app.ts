@@ -3,15 +3,19 @@
  * op and every direct input is accepted; applying one runs what its first byte selects:
  *
  *   0 nothing   1 an infinite loop   2 unbounded recursion   3 memory growth to the cap
- *   4 `unreachable`   5 a non-zero result   6 grow memory by 100 pages and succeed
+ *   4 `unreachable`   5 a non-zero result   6 grow memory by 24 pages and succeed
  *
- * Growth is charged, so one call cannot reach the page cap from a small memory: mode 6, which
- * succeeds, is how a test grows memory first. State: a u32 counter in a global and a u32 cell
+ * Growth is charged (65,536 units a page), so one call cannot reach the page cap from a small
+ * memory: mode 6, which succeeds, is how a test grows memory first (GROW_CALLS_TO_NEAR_CAP
+ * calls bring it within a few pages of the cap). State: a u32 counter in a global and a u32 cell
  * in memory, both bumped by every apply before it looks at its mode (so a failing call has
  * already written something a restore must undo). dump() = counter || cell || memory pages.
  */
 import { compileAs, fixtureSource } from "../../src/app/test-support.ts";
 import type { FailureClass } from "../../src/core/execution-limits.ts";
+
+/** Calls of mode 6 that take a fresh instance to within 16 pages of MAX_MEMORY_PAGES (256). */
+export const GROW_CALLS_TO_NEAR_CAP = 10;
 
 export const MODE = { ok: 0, loop: 1, recursion: 2, memory: 3, unreachable: 4, nonZero: 5, grow: 6 } as const;
 
@@ -47,7 +51,7 @@ function run(mode: u8): i32 {
   if (mode == 3) { while (memory.grow(4) >= 0) {} unreachable(); }
   if (mode == 4) { unreachable(); }
   if (mode == 5) { return 7; }
-  if (mode == 6) { memory.grow(100); }
+  if (mode == 6) { memory.grow(24); }
   return 0;
 }
 `,

@@ -4,4 +4,4 @@
  * deployment (bump METERING_VERSION and say so). Checked under Bun (src/app/metering.test.ts)
  * and in the compiled binary's /info (test/binary/binary.test.ts).
  */
-export const METERED_WALLET_SHA256 = "cd22bd236c71ea79fe5d756f27ef3b577cc931555c3f5cd64ee42279bb04c099";
+export const METERED_WALLET_SHA256 = "03cb9b6908212dd18d77558ef9780adb252184178403a1e3d99324471fe5442a";
