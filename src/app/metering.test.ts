@@ -5,6 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import binaryen from "binaryen";
 import { loadDefaultAppBytes } from "./default-app.ts";
+import { MAX_MEMORY_PAGES } from "../core/execution-limits.ts";
 import { AppLoadError } from "./errors.ts";
 import { METERED_WALLET_SHA256 } from "../../test/support/metering-pins.ts";
 import { meterModule, sha256Hex } from "./metering.ts";
@@ -40,6 +41,8 @@ describe("metering", () => {
   });
 
   test("refuses a memory that starts above the cap", () => {
-    expect(() => meterModule(wat(`(module (memory (export "memory") 300))`))).toThrow(/memory pages; the limit is 256/);
+    expect(() => meterModule(wat(`(module (memory (export "memory") ${MAX_MEMORY_PAGES + 1}))`))).toThrow(
+      new RegExp(`starts with ${MAX_MEMORY_PAGES + 1} memory pages; the limit is ${MAX_MEMORY_PAGES}`),
+    );
   });
 });

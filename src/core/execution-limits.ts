@@ -17,8 +17,8 @@ import { SequencerError } from "./errors.ts";
  * One unit is about one WASM instruction (see FUEL_COSTS). Chosen by measurement
  * (docs/app-abi.md §9, scripts/bench/fuel.ts): the wallet's heaviest op uses ≈ 4,700 units
  * (validate + apply), and the most expensive instruction mix found (random loads over a full
- * memory) burns this budget in ≈ 11–14 ms of one core of the reference machine, restore
- * included; the rest of the ≈ 50 ms target is margin.
+ * memory) burns this budget in ≈ 12–14 ms of one core of the reference machine, restore
+ * included. The slowest failure is not a fuel matter (see MAX_MEMORY_PAGES).
  */
 export const FUEL_PER_CALL = 2_000_000n;
 
@@ -41,8 +41,11 @@ export const MAX_CALL_DEPTH = 1_000;
 export const MAX_LOCALS_PER_FUNCTION = 1_000;
 
 /**
- * Cap on linear memory, in 64 KiB pages (16 MiB). `memory.grow` beyond it returns -1. It also
- * bounds what a failing call costs: a restore copies the whole memory back (docs/app-abi.md).
+ * Cap on linear memory, in 64 KiB pages (16 MiB: about 150k wallet accounts). `memory.grow`
+ * beyond it returns -1. It bounds what a failing call costs, which is the worst case of all:
+ * a call that grows memory and then fails is restored into a fresh instance, whose pages
+ * fault in on first touch (≈ 3 ms per MiB on the reference machine, ≈ 50 ms at this cap;
+ * 64 MiB measured ≈ 195 ms). docs/app-abi.md §9.
  */
 export const MAX_MEMORY_PAGES = 256;
 

@@ -12,10 +12,10 @@
  * already written something a restore must undo). dump() = counter || cell || memory pages.
  */
 import { compileAs, fixtureSource } from "../../src/app/test-support.ts";
-import type { FailureClass } from "../../src/core/execution-limits.ts";
+import { MAX_MEMORY_PAGES, type FailureClass } from "../../src/core/execution-limits.ts";
 
-/** Calls of mode 6 that take a fresh instance to within 16 pages of MAX_MEMORY_PAGES (256). */
-export const GROW_CALLS_TO_NEAR_CAP = 10;
+/** Calls of mode 6 that take a fresh instance to within 16 pages of MAX_MEMORY_PAGES. */
+export const GROW_CALLS_TO_NEAR_CAP = Math.ceil((MAX_MEMORY_PAGES - 16) / 24);
 
 export const MODE = { ok: 0, loop: 1, recursion: 2, memory: 3, unreachable: 4, nonZero: 5, grow: 6 } as const;
 
