@@ -121,3 +121,49 @@ describe("restore", () => {
     expect(a.lastFuelUsed).toBe(used);
   });
 });
+
+describe("the lane's admission margin (not consensus)", () => {
+  test("an op using 95 % of the budget is applied with the full budget, and refused (restored) under the lane's 90 % limit", async () => {
+    const wasm = await compileAs(
+      fixtureSource(
+        {
+          apply_user_op:
+            "export function apply_user_op(s: usize, n: u32, f: u32, fl: usize, d: usize, l: usize, b: i64): i32 { const k = load<u32>(d); for (let i: u32 = 0; i < k; i++) store<u32>(CELL, load<u32>(CELL) + 1); return 0; }",
+          dump: "export function dump(): i32 { return 0; }",
+          dump_ptr: "export function dump_ptr(): usize { return CELL; }",
+          dump_len: "export function dump_len(): usize { return 4; }",
+        },
+        "const CELL = memory.data(8);",
+      ),
+    );
+    const h = AppHost.create(wasm, CONFIG);
+    const iterations = (k: number) => new Uint8Array(new Uint32Array([k]).buffer);
+    // calibrate: fuel is linear in the iteration count
+    h.applyUserOp(ALICE, 0, FEE, iterations(1000), 1n);
+    const a = h.lastFuelUsed;
+    h.applyUserOp(ALICE, 0, FEE, iterations(2000), 1n);
+    const perIteration = (h.lastFuelUsed - a) / 1000n;
+    const base = a - 1000n * perIteration;
+    const k = Number((EXECUTION_LIMITS.fuelPerCall * 95n) / 100n - base) / Number(perIteration);
+    const data = iterations(Math.floor(k));
+
+    const before = h.dump();
+    const limit = (EXECUTION_LIMITS.fuelPerCall * 9n) / 10n;
+    let err: unknown;
+    try {
+      h.applyUserOp(ALICE, 0, FEE, data, 2n, limit);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ExecutionFailedError);
+    expect((err as ExecutionFailedError).failure).toBe("fuel");
+    expect((err as ExecutionFailedError).message).toMatch(/over the sequencer's admission limit of 1800000/);
+    expect(h.dump()).toEqual(before);
+
+    // the scheduler's view: the full budget, the op is included
+    h.applyUserOp(ALICE, 0, FEE, data, 2n);
+    expect(h.lastFuelUsed).toBeGreaterThan(limit);
+    expect(h.lastFuelUsed).toBeLessThan(EXECUTION_LIMITS.fuelPerCall);
+    expect(h.dump()).not.toEqual(before);
+  });
+});

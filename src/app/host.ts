@@ -310,9 +310,11 @@ export class AppHost {
   /**
    * Read-only admission check of an op at fee exponent `fee` (the frame's fee). A failure
    * (SPEC 2.8) is a rejection carrying `failure`, with the app already restored.
+   * @param admissionFuel the caller's own stricter limit (the lane's margin): a call that
+   *        used more is treated as a fuel failure. The scheduler passes none.
    * @throws AppArgumentError on malformed arguments, AppFatalError if a restore fails.
    */
-  validate(sender: Sender, nonce: number, fee: number, data: Uint8Array): Validation {
+  validate(sender: Sender, nonce: number, fee: number, data: Uint8Array, admissionFuel?: bigint): Validation {
     this.#assertAlive();
     checkNonce(nonce);
     if (data.length > this.maxDataLength) {
@@ -330,6 +332,10 @@ export class AppHost {
     } finally {
       this.#phase = Phase.Idle;
     }
+    if (admissionFuel !== undefined && this.lastFuelUsed > admissionFuel) {
+      const f = this.#fail("validate", new OverAdmission(this.lastFuelUsed, admissionFuel));
+      return { ok: false, reason: f.message, failure: f.failure };
+    }
     if (rc === 0) return ACCEPTED;
     return { ok: false, reason: this.#lastError() || `rejected by the app (code ${rc})` };
   }
@@ -338,10 +344,18 @@ export class AppHost {
    * Executes an op that validate() just accepted in the current state. Included even when
    * its business action fails (the app then consumes the nonce and the fee).
    * @returns the op's outputs, in emission order (a shared frozen empty array when none)
+   * @param admissionFuel as for validate: over it, the op fails with class fuel (restored)
    * @throws ExecutionFailedError when the app fails (SPEC 2.8; the app is restored, the op
    *         must not be included); AppArgumentError before executing anything.
    */
-  applyUserOp(sender: Sender, nonce: number, fee: number, data: Uint8Array, safeBlock: bigint): readonly AppOutput[] {
+  applyUserOp(
+    sender: Sender,
+    nonce: number,
+    fee: number,
+    data: Uint8Array,
+    safeBlock: bigint,
+    admissionFuel?: bigint,
+  ): readonly AppOutput[] {
     this.#assertAlive();
     checkNonce(nonce);
     checkBlock(safeBlock);
@@ -349,8 +363,11 @@ export class AppHost {
       throw new AppArgumentError(`data too long: max ${this.maxDataLength}, got ${data.length} (validate first)`);
     }
     const r = this.#writeUserOp(sender, fee, data);
-    const outputs = this.#runApply("apply_user_op", safeBlock, () =>
-      this.#ex.apply_user_op(r + OFF_SENDER, nonce | 0, fee, r + OFF_FEE, r + OFF_DATA, data.length, safeBlock),
+    const outputs = this.#runApply(
+      "apply_user_op",
+      safeBlock,
+      () => this.#ex.apply_user_op(r + OFF_SENDER, nonce | 0, fee, r + OFF_FEE, r + OFF_DATA, data.length, safeBlock),
+      admissionFuel,
     );
     if (outputs === null) throw this.#lastFailure!;
     this.#logTail({ kind: "op", sender, nonce, fee, data, safeBlock });
@@ -496,7 +513,7 @@ export class AppHost {
   }
 
   /** Runs an apply; null when it failed (the app is restored, #lastFailure says why). */
-  #runApply(what: string, block: bigint, call: () => number): readonly AppOutput[] | null {
+  #runApply(what: string, block: bigint, call: () => number, admissionFuel?: bigint): readonly AppOutput[] | null {
     this.#outputs = null;
     this.#outputBytes = 0;
     this.#phase = Phase.Apply;
@@ -515,6 +532,10 @@ export class AppHost {
     this.#outputs = null;
     if (rc !== 0) {
       this.#lastFailure = this.#fail(what, new ResultError(`returned ${rc}: ${this.#lastError() || "no reason given"}`));
+      return null;
+    }
+    if (admissionFuel !== undefined && this.lastFuelUsed > admissionFuel) {
+      this.#lastFailure = this.#fail(what, new OverAdmission(this.lastFuelUsed, admissionFuel));
       return null;
     }
     this.#advance(block);
@@ -567,11 +588,13 @@ export class AppHost {
     let failure: FailureClass;
     if (e instanceof ImportMisuse) failure = "import";
     else if (e instanceof ResultError) failure = "result";
+    else if (e instanceof OverAdmission) failure = "fuel";
     else if ((this.#g.fuel.value as bigint) < 0n) failure = "fuel";
     else if ((this.#g.depth.value as number) > MAX_CALL_DEPTH) failure = "depth";
     else if ((this.#g.growRefused.value as number) !== 0) failure = "memory";
     else failure = "trap";
-    const detail = failure === "fuel" || failure === "depth" ? "" : errorText(e);
+    // engine text says nothing about fuel or depth; the admission limit says what it was
+    const detail = e instanceof OverAdmission ? e.message : failure === "fuel" || failure === "depth" ? "" : errorText(e);
     const err = new ExecutionFailedError(call, failure, detail, { cause: e });
     this.#restore();
     return err;
@@ -738,6 +761,13 @@ export class AppHost {
 
 /** apply_* returned non-zero: classified as "result". */
 class ResultError extends Error {}
+
+/** The call succeeded within the budget but over the caller's admission limit: "fuel". */
+class OverAdmission extends Error {
+  constructor(used: bigint, limit: bigint) {
+    super(`used ${used} fuel, over the sequencer's admission limit of ${limit}, kept below the budget so that no admitted op can run out on replay`);
+  }
+}
 
 function counters(instance: WebAssembly.Instance, metered: MeteredModule): Counters {
   const ex = instance.exports as Record<string, unknown>;

@@ -2,7 +2,7 @@ import type { AppHost } from "../app/host.ts";
 import { addressFromBytes, bytesToHex } from "../core/bytes.ts";
 import { keccak256 } from "../core/keccak.ts";
 import { SequencerError } from "../core/errors.ts";
-import { ExecutionFailedError } from "../core/execution-limits.ts";
+import { ExecutionFailedError, FUEL_PER_CALL } from "../core/execution-limits.ts";
 import { batchSizeTargetBytes, maxBatchBytes, recommendedFee, type BatchPolicy } from "../core/fees.ts";
 import type { Output, SequencedTx } from "../core/l2tx.ts";
 import { isDrainableAt, shouldOpenNewFrame } from "../core/scheduler-rules.ts";
@@ -21,6 +21,15 @@ export interface SignedOp {
   signature: Uint8Array;
   txHash: Uint8Array;
 }
+
+/**
+ * The lane admits an op only if validate and apply each used at most 90 % of the fuel
+ * budget (not consensus: the scheduler runs every call with the full budget). An op close to
+ * the budget could otherwise fail on a replay whose app memory is laid out differently (a
+ * restart rebuilds from a dump, docs/decisions.md): the margin keeps every confirmed op far
+ * from that edge.
+ */
+export const ADMISSION_FUEL = (FUEL_PER_CALL * 9n) / 10n;
 
 export type LaneResult =
   | { ok: true; offset: number }
@@ -357,7 +366,7 @@ export class InclusionLane {
         message: `max_fee ${op.maxFee} is below the current frame fee ${this.frame.fee}`,
       };
     }
-    const verdict = app.validate(op.sender, op.nonce, this.frame.fee, op.data);
+    const verdict = app.validate(op.sender, op.nonce, this.frame.fee, op.data, ADMISSION_FUEL);
     if (!verdict.ok) {
       if (verdict.failure !== undefined) this.logFailure(op, "validate", verdict.failure, verdict.reason);
       return { ok: false, code: "EXECUTION_REJECTED", message: verdict.reason };
@@ -372,7 +381,7 @@ export class InclusionLane {
     }
     let outputs: readonly Output[];
     try {
-      outputs = app.applyUserOp(op.sender, op.nonce, this.frame.fee, op.data, BigInt(this.frame.safeBlock));
+      outputs = app.applyUserOp(op.sender, op.nonce, this.frame.fee, op.data, BigInt(this.frame.safeBlock), ADMISSION_FUEL);
     } catch (e) {
       if (!(e instanceof ExecutionFailedError)) throw e;
       // SPEC 2.8: the app is already back to its state before the op; nothing is stored.

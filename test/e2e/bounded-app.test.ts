@@ -15,7 +15,10 @@ import type { Hex } from "viem";
 import { EXECUTION_LIMITS } from "../../src/core/execution-limits.ts";
 import { DEVNET_ADDRESSES, DEVNET_KEYS } from "../../src/l1/contracts.ts";
 import { withDevnetAnvil, type DevnetAnvil } from "../support/anvil.ts";
-import { compileHostileApp, GROW_CALLS_TO_NEAR_CAP, MODE } from "../support/hostile-app.ts";
+import { burnData, compileHostileApp, GROW_CALLS_TO_NEAR_CAP, MODE } from "../support/hostile-app.ts";
+import { AppHost } from "../../src/app/host.ts";
+import { bytesToHex } from "../../src/core/bytes.ts";
+import { ADMISSION_FUEL } from "../../src/ingress/lane.ts";
 import { getJson, postTx, signOp } from "../support/client.ts";
 import { startSequencerProcess, tempDir, type SequencerProcess } from "../support/sequencer.ts";
 
@@ -146,6 +149,32 @@ describe("a hostile app module (SPEC 2.8)", () => {
     }
     expect((await getJson(`${seq.url}/healthz`)).status).toBe(200);
     expect((await getJson(`${seq.url}/readyz`)).status).toBe(200);
+  });
+
+  test("an op that stays within the budget but uses over 90 % of it is refused: the lane's admission margin", async () => {
+    // calibrate the op's fuel on the same module through the host (fuel is linear in the count)
+    const h = AppHost.create(await compileHostileApp(), {
+      feeRecipient: "0x90f79bf6eb2c4f870365e785982e1f101e93b906",
+      etherPortal: "0x0000000000000000000000000000000000000000",
+      erc20Portal: "0x0000000000000000000000000000000000000000",
+      erc20Token: "0x0000000000000000000000000000000000000000",
+    });
+    const fuelOf = (k: number) => {
+      h.applyUserOp(BAD as `0x${string}`, 0, 1356, burnData(k), 1n);
+      return h.lastFuelUsed;
+    };
+    const a = fuelOf(1000);
+    const per = (fuelOf(2000) - a) / 1000n;
+    const k = Math.floor(Number((EXECUTION_LIMITS.fuelPerCall * 95n) / 100n - (a - 1000n * per)) / Number(per));
+    expect(fuelOf(k)).toBeGreaterThan(ADMISSION_FUEL);
+    expect(h.lastFuelUsed).toBeLessThan(EXECUTION_LIMITS.fuelPerCall);
+
+    const heavy = await postTx(seq.url, await signOp(BAD_KEY, { nonce: 999, maxFee: 1409, data: bytesToHex(burnData(k)) }));
+    expect(heavy.status).toBe(422);
+    expect(heavy.json.message).toMatch(/over the sequencer's admission limit/);
+    // a lighter one of the same kind is fine
+    const light = await postTx(seq.url, await signOp(GOOD_KEY, { nonce: 10_000, maxFee: 1409, data: bytesToHex(burnData(1000)) }));
+    expect(light.status).toBe(200);
   });
 
   test("a different module on this data dir stops startup with exit 78 naming SEQ_APP_WASM, both hashes and the remedy", async () => {
