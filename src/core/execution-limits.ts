@@ -67,12 +67,17 @@ export const FUEL_COSTS = {
   division: 4n,
   /** memory.copy / memory.fill: one unit per 2^bulkBytesShift bytes (per byte), plus `instruction`. */
   bulkBytesShift: 0n,
-  /** memory.grow: per page requested (zeroing 64 KiB, priced like a fill of it). */
-  growPage: 65_536n,
+  /**
+   * memory.grow: per page requested. Allocators double memory when they grow (AssemblyScript's
+   * TLSF does), so one call must be able to afford the last doubling, 128 pages to 256, with
+   * room left for its own work: 8,192 × 128 = 1,048,576, about half the budget. Growth is
+   * paid once per instance (memory never shrinks); docs/decisions.md has the history.
+   */
+  growPage: 8_192n,
 } as const;
 
 /** Bumped whenever the instrumentation's output changes for the same input module. */
-export const METERING_VERSION = 1;
+export const METERING_VERSION = 2;
 
 /** The limits as one record, for /info, the export header and reports. */
 export interface ExecutionLimits {

@@ -4,4 +4,4 @@
  * deployment (bump METERING_VERSION and say so). Checked under Bun (src/app/metering.test.ts)
  * and in the compiled binary's /info (test/binary/binary.test.ts).
  */
-export const METERED_WALLET_SHA256 = "03cb9b6908212dd18d77558ef9780adb252184178403a1e3d99324471fe5442a";
+export const METERED_WALLET_SHA256 = "3436112a2e0bb716b399b2101bd047cee8cf35f3030e018e946068e309d75048";
