@@ -17,7 +17,13 @@ import { dirname, join } from "node:path";
 const ROOT = join(import.meta.dir, "..");
 const APP_DIR = join(ROOT, "app-wasm");
 export const WALLET_WASM_PATH = join(APP_DIR, "build", "wallet.wasm");
-const OUT_FILE = WALLET_WASM_PATH;
+
+/** Every app built from this repository: its entry (relative to app-wasm/) and its output. */
+export const APPS = {
+  wallet: { entry: "assembly/index.ts", out: WALLET_WASM_PATH },
+  registry: { entry: "registry/index.ts", out: join(APP_DIR, "build", "registry.wasm") },
+} as const;
+export type AppName = keyof typeof APPS;
 
 /**
  * All compiler options live in app-wasm/asconfig.json (runtime incremental = TLSF, so the
@@ -31,9 +37,27 @@ export const ASC_ARGS: readonly string[] = ["--config", "asconfig.json"];
  * path relative to app-wasm/ (tests build variants of the wallet this way).
  */
 export async function compileWallet(overrides: Readonly<Record<string, string>> = {}): Promise<Uint8Array> {
+  return compileWith([...ASC_ARGS], overrides);
+}
+
+/** Compiles one of APPS with the wallet's options (asconfig.json), its own entry. */
+export async function compileApp(name: AppName, overrides: Readonly<Record<string, string>> = {}): Promise<Uint8Array> {
+  return compileWith([APPS[name].entry, ...ASC_ARGS], { "asconfig.json": ENTRYLESS_CONFIG, ...overrides });
+}
+
+// asconfig.json without its wallet entry, so that the entry comes from the command line
+const ENTRYLESS_CONFIG = (() => {
+  const c = JSON.parse(readFileSync(join(APP_DIR, "asconfig.json"), "utf8")) as { entries?: string[]; options: Record<string, unknown> };
+  delete c.entries;
+  delete c.options.outFile;
+  c.options.outFile = "build/out.wasm";
+  return JSON.stringify(c);
+})();
+
+async function compileWith(args: string[], overrides: Readonly<Record<string, string>>): Promise<Uint8Array> {
   let binary: Uint8Array | undefined;
   const stderr: string[] = [];
-  const { error } = await asc.main([...ASC_ARGS], {
+  const { error } = await asc.main(args, {
     // resolve sources relative to app-wasm/ without chdir-ing the whole process
     readFile: (name: string, baseDir: string) => {
       const rel = join(baseDir, name);
@@ -58,22 +82,25 @@ function sha256(b: Uint8Array): string {
 }
 
 async function main(): Promise<void> {
-  const a = await compileWallet();
-  const b = await compileWallet();
-  if (sha256(a) !== sha256(b)) throw new Error("asc output is not deterministic across two builds");
-  const digest = sha256(a);
-  if (process.argv.includes("--check")) {
-    const committed = existsSync(OUT_FILE) ? readFileSync(OUT_FILE) : undefined;
-    if (!committed || sha256(committed) !== digest) {
-      process.stderr.write(`${OUT_FILE} is stale: rebuild with scripts/build-wasm.ts\n`);
-      process.exit(1);
+  let stale = false;
+  for (const [name, app] of Object.entries(APPS) as [AppName, (typeof APPS)[AppName]][]) {
+    const a = await compileApp(name);
+    const b = await compileApp(name);
+    if (sha256(a) !== sha256(b)) throw new Error(`asc output for ${name} is not deterministic across two builds`);
+    const digest = sha256(a);
+    if (process.argv.includes("--check")) {
+      const committed = existsSync(app.out) ? readFileSync(app.out) : undefined;
+      if (!committed || sha256(committed) !== digest) {
+        process.stderr.write(`${app.out} is stale: rebuild with scripts/build-wasm.ts\n`);
+        stale = true;
+      } else console.log(`${name}.wasm up to date (${a.length} bytes, sha256 ${digest})`);
+      continue;
     }
-    console.log(`wallet.wasm up to date (${a.length} bytes, sha256 ${digest})`);
-    return;
+    mkdirSync(dirname(app.out), { recursive: true });
+    writeFileSync(app.out, a);
+    console.log(`wrote ${app.out} (${a.length} bytes, sha256 ${digest})`);
   }
-  mkdirSync(dirname(OUT_FILE), { recursive: true });
-  writeFileSync(OUT_FILE, a);
-  console.log(`wrote ${OUT_FILE} (${a.length} bytes, sha256 ${digest})`);
+  if (stale) process.exit(1);
 }
 
 if (import.meta.main) await main();

@@ -14,7 +14,7 @@
 import { Address } from "./address";
 import { Reader, Writer } from "./codec";
 import { App, Deposit, Input, Op, Query, registered } from "./app";
-import { report as reportText } from "./outputs";
+import { clock, report as reportText } from "./outputs";
 import { U256 } from "./u256";
 
 const ABI_VERSION: i32 = 1;
@@ -154,7 +154,7 @@ function validateImpl(sender: usize, nonce: u32, fee: u32, feeLinear: usize, dat
   const linear = U256.fromLEPtr(feeLinear);
   const rc = admit(a, who, nonce, linear, dataLen);
   if (rc != OK) return rc;
-  const reason = a.check(new Op(who, nonce, fee, linear, copyIn(data, dataLen), 0));
+  const reason = a.check(new Op(who, nonce, fee, linear, copyIn(data, dataLen), clock()));
   if (reason != null) return fail(REJECT_BY_APP, reason);
   return OK;
 }
@@ -187,7 +187,7 @@ function apply_user_opImpl(
   if (a == null) return fail(ERR_NOT_INITIALIZED, "not initialized");
   const who = Address.fromPtr(sender);
   const linear = U256.fromLEPtr(feeLinear);
-  const op = new Op(who, nonce, fee, linear, copyIn(data, dataLen), safeBlock);
+  const op = new Op(who, nonce, fee, linear, copyIn(data, dataLen), clock());
   // the host validates first; this guards the SDK's own invariants, and keeps the text
   if (admit(a, who, nonce, linear, dataLen) != OK || a.check(op) != null) return ERR_PRECONDITION;
 
@@ -225,7 +225,7 @@ function apply_direct_inputImpl(sender: usize, block: i64, payload: usize, len: 
     if (len < ETHER_DEPOSIT_MIN) {
       reportText("ether deposit: payload shorter than 52 bytes");
     } else {
-      a.onDeposit(new Deposit(from, null, Address.fromPtr(payload), U256.fromBEPtr(payload + 20), bytes.slice(52), block));
+      a.onDeposit(new Deposit(from, null, Address.fromPtr(payload), U256.fromBEPtr(payload + 20), bytes.slice(52), clock()));
     }
   } else if (!a.erc20Portal.isZero() && from.equals(a.erc20Portal)) {
     if (len < ERC20_DEPOSIT_MIN) {
@@ -235,11 +235,11 @@ function apply_direct_inputImpl(sender: usize, block: i64, payload: usize, len: 
       if (a.erc20Token.isZero() || !token.equals(a.erc20Token)) {
         reportText("erc20 deposit: not the configured token");
       } else {
-        a.onDeposit(new Deposit(from, token, Address.fromPtr(payload + 20), U256.fromBEPtr(payload + 40), bytes.slice(72), block));
+        a.onDeposit(new Deposit(from, token, Address.fromPtr(payload + 20), U256.fromBEPtr(payload + 40), bytes.slice(72), clock()));
       }
     }
   } else {
-    a.onInput(new Input(from, block, bytes));
+    a.onInput(new Input(from, clock(), bytes));
   }
   return OK;
 }

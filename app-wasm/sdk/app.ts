@@ -40,7 +40,11 @@ export class Op {
     public readonly fee: u32,
     public readonly feeLinear: U256,
     public readonly data: Uint8Array,
-    /** The L1 safe block the op is executed at (the app clock); 0 while validating. */
+    /**
+     * The app clock at this op (max of every executed input's L1 block and this op's safe
+     * block): the same in check() and execute(), so a rule that depends on time is judged
+     * the same way in both.
+     */
     public readonly block: i64,
   ) {}
 }
@@ -66,7 +70,7 @@ export class Deposit {
   ) {}
 }
 
-/** An inspect query: read-only, on durable state. `block` is the app clock. */
+/** An inspect query: read-only, on durable state. `block` is the clock of that state. */
 export class Query {
   constructor(
     public readonly payload: Uint8Array,
@@ -98,7 +102,11 @@ export abstract class App {
     this.stores.push(this.accounts);
   }
 
-  /** Adds a collection to the state (dumped and loaded in the order of these calls). */
+  /**
+   * Adds a collection to the state (dumped and loaded in the order of these calls). Call it
+   * in the constructor after super(): a field initializer runs before the base class has
+   * set itself up.
+   */
   persist<T extends Persistent>(store: T): T {
     this.stores.push(store);
     return store;
@@ -155,6 +163,16 @@ export abstract class App {
 
   balanceOf(owner: Address): U256 {
     return this.accounts.get(owner).balance;
+  }
+
+  /** Takes `amount` from a balance (to pay it out in a voucher); false if it is too low. */
+  debit(owner: Address, amount: U256): bool {
+    const a = this.accounts.get(owner);
+    const rest = a.balance.checkedSub(amount);
+    if (rest == null) return false;
+    a.balance = rest;
+    this.accounts.set(owner, a);
+    return true;
   }
 
   /** Moves `amount` between balances; false (nothing changed) if `from` has too little. */

@@ -3,6 +3,6 @@
 export { Address, ADDRESS_LENGTH, hex } from "./address";
 export { Reader, Record, Writer } from "./codec";
 export { AddressMap, AddressSet, BytesMap, BytesSet, Cell, IntMap, IntSet, MAX_BYTES_KEY, Persistent, Present } from "./collections";
-export { NOTICE, REPORT, VOUCHER, debug, notice, report, reportBytes, voucher } from "./outputs";
+export { NOTICE, REPORT, VOUCHER, clock, debug, notice, report, reportBytes, voucher } from "./outputs";
 export { Account, App, Deposit, Input, Op, Query, run } from "./app";
 export { U256 } from "./u256";

@@ -16,6 +16,19 @@ declare function hostEmit(kind: i32, ptr: usize, len: usize): void;
 @external("env", "log")
 declare function hostLog(ptr: usize, len: usize): void;
 
+// @ts-ignore: decorator
+@external("env", "clock")
+declare function hostClock(): i64;
+
+/**
+ * The app clock as of the input being run: the largest L1 block of every executed input and
+ * of this one (SPEC 2.6). The same value in validate and apply of one op, and in inspect the
+ * clock of the state queried. Consensus: it comes from the host, never from wall time.
+ */
+export function clock(): i64 {
+  return hostClock();
+}
+
 export const NOTICE: i32 = 0;
 export const VOUCHER: i32 = 1;
 export const REPORT: i32 = 2;

@@ -25,6 +25,7 @@ import {
   EXECUTION_LIMITS,
   ExecutionFailedError,
   FUEL_PER_CALL,
+  FUEL_PER_INSPECT,
   FUEL_PER_MAINTENANCE_CALL,
   MAX_CALL_DEPTH,
   MAX_OUTPUT_BYTES_PER_CALL,
@@ -54,6 +55,38 @@ export interface AppConfig {
 export type AppOutput = Output;
 /** A rejection carries `failure` when validate failed (SPEC 2.8) rather than said no. */
 export type Validation = { ok: true } | { ok: false; reason: string; failure?: FailureClass };
+/** The answer to an inspect query (Cartesi's statuses): reports only, state untouched. */
+export interface InspectResult {
+  status: "accepted" | "rejected" | "exception";
+  reports: readonly Uint8Array[];
+  /** Set when status is exception: the failure class and its text. */
+  failure?: FailureClass;
+  error?: string;
+}
+
+/** What a host is created with besides the module and the host config. */
+export interface AppHostOptions {
+  /** The app's own init config (SEQ_APP_CONFIG), appended to the host's 80 bytes. */
+  appConfig?: Uint8Array;
+  /**
+   * Receives the app's debug lines (env.log; WASI stdout/stderr). Not consensus: the lane
+   * passes it only at SEQ_LOG_LEVEL=debug, and replay never does.
+   */
+  onLog?: (line: string) => void;
+}
+
+/** Largest inspect payload the host takes (the HTTP layer caps lower). */
+export const MAX_INSPECT_PAYLOAD = 1 << 20;
+/** A debug line is cut at this many bytes; a call's lines past this total are dropped. */
+const MAX_LOG_LINE = 4096;
+const MAX_LOG_PER_CALL = 64 * 1024;
+
+/** What validate takes besides the op. */
+export interface ValidateOptions {
+  safeBlock?: bigint;
+  admissionFuel?: bigint;
+}
+
 /** A direct input is always included; `failure` says it was a no-op because the app failed. */
 export interface DirectInputResult {
   outputs: readonly AppOutput[];
@@ -74,10 +107,17 @@ const I32: ValType = "i32";
 const I64: ValType = "i64";
 const sig = (params: ValType[], results: ValType[]): FuncSig => ({ params, results });
 
-/** The only imports a module may declare (both optional). */
+/** The only imports a module may declare (all optional). */
 const ALLOWED_IMPORTS: Record<string, FuncSig> = {
   "env.emit": sig([I32, I32, I32], []),
   "env.abort": sig([I32, I32, I32, I32], []),
+  "env.log": sig([I32, I32], []),
+  "env.clock": sig([], [I64]),
+};
+
+/** Exports a module may have; checked when present. */
+const OPTIONAL_EXPORTS: Record<string, FuncSig> = {
+  inspect: sig([I32, I32, I64], [I32]),
 };
 
 const REQUIRED_EXPORTS: Record<string, FuncSig> = {
@@ -123,6 +163,7 @@ interface AppExports {
   dump_ptr(): number;
   dump_len(): number;
   load(ptr: number, len: number): number;
+  inspect?(payload: number, len: number, clock: bigint): number;
 }
 
 // ---- input region layout (allocated once through alloc) ---------------------------------
@@ -173,10 +214,11 @@ interface Counters {
   state: WebAssembly.Global[];
 }
 
-// What the app is doing right now; emit is legal only while applying.
-const Phase = { Idle: 0, Validate: 1, Apply: 2 } as const;
+// What the app is doing right now; emit is legal only while applying (and reports while
+// inspecting).
+const Phase = { Idle: 0, Validate: 1, Apply: 2, Inspect: 3 } as const;
 type Phase = (typeof Phase)[keyof typeof Phase];
-const PHASE_NAMES = ["idle", "validate", "apply"] as const;
+const PHASE_NAMES = ["idle", "validate", "apply", "inspect"] as const;
 
 export class AppHost {
   readonly abiVersion: number;
@@ -204,6 +246,14 @@ export class AppHost {
   #phase: Phase = Phase.Idle;
   #outputs: AppOutput[] | null = null;
   #dead: AppFatalError | null = null;
+  /** What env.clock answers during the current call: the app clock as of this input. */
+  #now = 0n;
+  readonly #onLog: ((line: string) => void) | undefined;
+  #logBytes = 0;
+  /** Set when the input region moved since the checkpoint (an inspect must not undo that). */
+  #regionMoved = false;
+  /** Whether the module exports inspect (ABI §4, optional). */
+  readonly hasInspect: boolean;
   // a number is exact up to 2^53 inputs (28,000 years at 10k inputs/s) and costs no bigint
   #executed = 0;
   #clock = 0n;
@@ -219,8 +269,11 @@ export class AppHost {
     metered: MeteredModule,
     abiVersion: number,
     maxDataLength: number,
+    options: AppHostOptions,
   ) {
     this.#ex = instance.exports as unknown as AppExports;
+    this.#onLog = options.onLog;
+    this.hasInspect = typeof this.#ex.inspect === "function";
     this.#g = counters(instance, metered);
     this.#compiled = compiled;
     this.#imports = imports;
@@ -237,8 +290,8 @@ export class AppHost {
    * module is found here, before it executes a single input.
    * @throws AppLoadError
    */
-  static create(wasm: Uint8Array, config: AppConfig): AppHost {
-    const configBytes = encodeConfig(config);
+  static create(wasm: Uint8Array, config: AppConfig, options: AppHostOptions = {}): AppHost {
+    const configBytes = encodeConfig(config, options.appConfig);
     try {
       new WebAssembly.Module(wasm);
     } catch (e) {
@@ -266,6 +319,10 @@ export class AppHost {
           if (!holder.host) throw new AppLoadError("emit called during instantiation");
           holder.host.#emit(kind, ptr, len);
         },
+        clock: (): bigint => (holder.host ? holder.host.#now : 0n),
+        log: (ptr: number, len: number) => {
+          if (holder.host) holder.host.#log(ptr, len);
+        },
         abort: (msg: number, file: number, line: number, col: number) => {
           const mem = holder.host ? holder.host.#ex.memory : instanceMemory;
           throw new AppAbort(`app aborted: ${describeAbort(mem, msg, file, line, col)}`);
@@ -289,6 +346,9 @@ export class AppHost {
       throw new AppLoadError(`app ABI version mismatch: module has ${version}, host supports ${APP_ABI_VERSION}`);
     }
     for (const name of Object.keys(REQUIRED_EXPORTS)) checkExport(shape.exports, name);
+    for (const name of Object.keys(OPTIONAL_EXPORTS)) {
+      if (shape.exports.some((e) => e.name === name)) checkExport(shape.exports, name, OPTIONAL_EXPORTS);
+    }
     if (!shape.exports.some((e) => e.name === "memory" && e.kind === "memory")) {
       throw new AppLoadError("app module does not export its memory as `memory`");
     }
@@ -298,7 +358,7 @@ export class AppHost {
     if (!Number.isInteger(maxData) || maxData < 0 || maxData > MAX_APP_DATA_LEN) {
       throw new AppLoadError(`app max_data_len() = ${maxData} is outside [0, ${MAX_APP_DATA_LEN}]`);
     }
-    const host = new AppHost(instance, module, imports, metered, version, maxData);
+    const host = new AppHost(instance, module, imports, metered, version, maxData, options);
     holder.host = host;
     host.#initialise(configBytes);
     host.#takeCheckpoint();
@@ -310,11 +370,15 @@ export class AppHost {
   /**
    * Read-only admission check of an op at fee exponent `fee` (the frame's fee). A failure
    * (SPEC 2.8) is a rejection carrying `failure`, with the app already restored.
-   * @param admissionFuel the caller's own stricter limit (the lane's margin): a call that
-   *        used more is treated as a fuel failure. The scheduler passes none.
+   * @param options.safeBlock the L1 safe block the op would execute at: the app reads the
+   *        clock it will see in apply (env.clock) here too, so validate and apply agree.
+   *        Callers that will apply must pass it; omitted, the clock is the current one.
+   * @param options.admissionFuel the caller's own stricter limit (the lane's margin): a call
+   *        that used more is treated as a fuel failure. The scheduler passes none.
    * @throws AppArgumentError on malformed arguments, AppFatalError if a restore fails.
    */
-  validate(sender: Sender, nonce: number, fee: number, data: Uint8Array, admissionFuel?: bigint): Validation {
+  validate(sender: Sender, nonce: number, fee: number, data: Uint8Array, options: ValidateOptions = {}): Validation {
+    const admissionFuel = options.admissionFuel;
     this.#assertAlive();
     checkNonce(nonce);
     if (data.length > this.maxDataLength) {
@@ -322,6 +386,8 @@ export class AppHost {
     }
     const r = this.#writeUserOp(sender, fee, data);
     let rc: number;
+    this.#logBytes = 0;
+    this.#now = options.safeBlock !== undefined && options.safeBlock > this.#clock ? options.safeBlock : this.#clock;
     this.#phase = Phase.Validate;
     this.#arm(FUEL_PER_CALL_BIG);
     try {
@@ -400,6 +466,52 @@ export class AppHost {
     this.#logTail({ kind: "direct", sender, block, payload });
     return { outputs, failure: null };
   }
+
+  // ---- inspect -----------------------------------------------------------------------------
+
+  /**
+   * A read-only query (ABI §4 `inspect`): runs with its own budget (FUEL_PER_INSPECT), may
+   * emit reports only, and whatever it changes is discarded: the app is put back exactly as
+   * it was, like after a failure, whatever the outcome.
+   * @throws AppArgumentError for a payload over MAX_INSPECT_PAYLOAD, AppFatalError if the
+   *         put-back fails.
+   */
+  inspect(payload: Uint8Array): InspectResult {
+    this.#assertAlive();
+    if (payload.length > MAX_INSPECT_PAYLOAD) throw new AppArgumentError(`inspect payload over ${MAX_INSPECT_PAYLOAD} bytes`);
+    const inspectFn = this.#ex.inspect;
+    if (!inspectFn) return { status: "rejected", reports: [new TextEncoder().encode("this app exports no inspect")] };
+    this.#ensureCapacity(payload.length);
+    // the put-back below copies the checkpoint: make it the current state first
+    if (this.#tail.length > 0 || this.#regionMoved) this.#takeCheckpoint();
+    const r = this.#region;
+    this.#memoryView().set(payload, r + OFF_DATA);
+    this.#outputs = null;
+    this.#outputBytes = 0;
+    this.#logBytes = 0;
+    this.#now = this.#clock;
+    this.#phase = Phase.Inspect;
+    this.#arm(FUEL_PER_INSPECT);
+    let rc = 0;
+    let failure: ExecutionFailedError | null = null;
+    try {
+      rc = inspectFn(r + OFF_DATA, payload.length, this.#clock);
+    } catch (e) {
+      failure = this.#classify("inspect", e);
+    } finally {
+      this.#phase = Phase.Idle;
+    }
+    // (the emit import filled #outputs during the call, which TS's narrowing cannot see)
+    const reports = ((this.#outputs as AppOutput[] | null) ?? []).map((o) => o.payload);
+    this.#outputs = null;
+    this.#putBack();
+    this.inspects++;
+    if (failure) return { status: "exception", reports, failure: failure.failure, error: failure.message };
+    return { status: rc === 0 ? "accepted" : "rejected", reports };
+  }
+
+  /** Inspect calls served since creation. */
+  inspects = 0;
 
   // ---- queries and snapshots -------------------------------------------------------------
 
@@ -502,7 +614,7 @@ export class AppHost {
     let rc: number;
     try {
       this.#arm(FUEL_MAINTENANCE);
-      this.#ensureCapacity(Math.max(this.maxDataLength, MIN_PAYLOAD_CAPACITY));
+      this.#ensureCapacity(Math.max(this.maxDataLength, MIN_PAYLOAD_CAPACITY, config.length));
       this.#arm(FUEL_MAINTENANCE);
       this.#memoryView().set(config, this.#region + OFF_DATA);
       rc = this.#ex.init(this.#region + OFF_DATA, config.length);
@@ -514,8 +626,10 @@ export class AppHost {
 
   /** Runs an apply; null when it failed (the app is restored, #lastFailure says why). */
   #runApply(what: string, block: bigint, call: () => number, admissionFuel?: bigint): readonly AppOutput[] | null {
+    this.#now = block > this.#clock ? block : this.#clock;
     this.#outputs = null;
     this.#outputBytes = 0;
+    this.#logBytes = 0;
     this.#phase = Phase.Apply;
     this.#arm(FUEL_PER_CALL_BIG);
     let rc: number;
@@ -577,6 +691,7 @@ export class AppHost {
     };
     this.#tail = [];
     this.#tailFuel = 0;
+    this.#regionMoved = false;
   }
 
   /**
@@ -584,6 +699,13 @@ export class AppHost {
    * returns the failure. The class comes from the injected counters, never from engine text.
    */
   #fail(call: string, e: unknown): ExecutionFailedError {
+    const err = this.#classify(call, e);
+    this.#restore();
+    return err;
+  }
+
+  /** The failure a thrown call stands for (SPEC 2.8), without restoring anything. */
+  #classify(call: string, e: unknown): ExecutionFailedError {
     if (e instanceof AppFatalError) throw this.#die(call, e);
     let failure: FailureClass;
     if (e instanceof ImportMisuse) failure = "import";
@@ -595,9 +717,16 @@ export class AppHost {
     else failure = "trap";
     // engine text says nothing about fuel or depth; the admission limit says what it was
     const detail = e instanceof OverAdmission ? e.message : failure === "fuel" || failure === "depth" ? "" : errorText(e);
-    const err = new ExecutionFailedError(call, failure, detail, { cause: e });
+    return new ExecutionFailedError(call, failure, detail, { cause: e });
+  }
+
+  /** Discards everything since the checkpoint, which an inspect made current: no tail. */
+  #putBack(): void {
+    const restores = this.restores;
+    const ms = this.restoreMs;
     this.#restore();
-    return err;
+    this.restores = restores;
+    this.restoreMs = ms;
   }
 
   /** Puts the app back exactly at the checkpoint, then re-applies the tail. */
@@ -645,10 +774,12 @@ export class AppHost {
   }
 
   #emit(kind: number, ptr: number, len: number): void {
-    if (this.#phase !== Phase.Apply) {
+    const k = OUTPUT_KINDS[kind];
+    if (this.#phase === Phase.Inspect) {
+      if (k !== "report") throw new ImportMisuse(`app emitted a ${k ?? `kind ${kind}`} during inspect, which may emit reports only`);
+    } else if (this.#phase !== Phase.Apply) {
       throw new ImportMisuse(`app called emit outside apply (during ${PHASE_NAMES[this.#phase]})`);
     }
-    const k = OUTPUT_KINDS[kind];
     if (k === undefined) throw new ImportMisuse(`app emitted unknown output kind ${kind}`);
     const p = ptr >>> 0;
     const n = len >>> 0;
@@ -660,6 +791,18 @@ export class AppHost {
       throw new ImportMisuse(`app emitted more than ${MAX_OUTPUTS_PER_CALL} outputs or ${MAX_OUTPUT_BYTES_PER_CALL} bytes in one call`);
     }
     outputs.push({ kind: k, payload: view.slice(p, p + n) });
+  }
+
+  /** env.log: a debug line. Never a failure, and never seen by consensus (AppHostOptions). */
+  #log(ptr: number, len: number): void {
+    const sink = this.#onLog;
+    if (!sink || this.#logBytes >= MAX_LOG_PER_CALL) return;
+    const p = ptr >>> 0;
+    const n = Math.min(len >>> 0, MAX_LOG_LINE);
+    const view = this.#memoryView();
+    if (p + n > view.length) return;
+    this.#logBytes += n;
+    sink(new TextDecoder().decode(view.subarray(p, p + n)));
   }
 
   /** Writes sender, linear fee and data into the input region; returns the region pointer. */
@@ -713,6 +856,7 @@ export class AppHost {
       }
       this.#region = ptr;
       this.#regionCapacity = cap;
+      this.#regionMoved = true;
     } catch (e) {
       throw this.#die("alloc", e);
     }
@@ -800,8 +944,12 @@ function checkImports(imports: ReturnType<typeof inspectModule>["imports"]): voi
   }
 }
 
-function checkExport(exports: ReturnType<typeof inspectModule>["exports"], name: string): void {
-  const expected = REQUIRED_EXPORTS[name];
+function checkExport(
+  exports: ReturnType<typeof inspectModule>["exports"],
+  name: string,
+  table: Record<string, FuncSig> = REQUIRED_EXPORTS,
+): void {
+  const expected = table[name];
   const found = exports.find((e) => e.name === name);
   if (!expected) throw new AppLoadError(`internal: ${name} is not an ABI export`);
   if (!found) throw new AppLoadError(`app module does not export "${name}"`);
@@ -821,9 +969,17 @@ function callForLoad<T>(f: () => T): T {
 
 const CONFIG_FIELDS = ["feeRecipient", "etherPortal", "erc20Portal", "erc20Token"] as const;
 
-/** feeRecipient(20) || etherPortal(20) || erc20Portal(20) || erc20Token(20). */
-export function encodeConfig(config: AppConfig): Uint8Array {
-  const out = new Uint8Array(20 * CONFIG_FIELDS.length);
+/** Largest app config (SEQ_APP_CONFIG) the host hands to init. */
+export const MAX_APP_CONFIG = 64 * 1024;
+
+/**
+ * feeRecipient(20) || etherPortal(20) || erc20Portal(20) || erc20Token(20) || the app's own
+ * config bytes (ABI §5).
+ */
+export function encodeConfig(config: AppConfig, appConfig: Uint8Array = new Uint8Array(0)): Uint8Array {
+  if (appConfig.length > MAX_APP_CONFIG) throw new AppLoadError(`app config is ${appConfig.length} bytes; the limit is ${MAX_APP_CONFIG}`);
+  const out = new Uint8Array(20 * CONFIG_FIELDS.length + appConfig.length);
+  out.set(appConfig, 20 * CONFIG_FIELDS.length);
   CONFIG_FIELDS.forEach((field, i) => {
     const value = config[field];
     let bytes: Uint8Array;

@@ -94,7 +94,7 @@ describe("the SDK wallet is the wallet", () => {
     const bad: Uint8Array[] = [
       good.slice(0, good.length - 1), // truncated
       Uint8Array.of(...good, 0), // trailing byte
-      (() => { const x = good.slice(); x[0] ^= 1; return x; })(), // magic
+      (() => { const x = good.slice(); x[0] = x[0]! ^ 1; return x; })(), // magic
       (() => { const x = good.slice(); x[4] = 2; return x; })(), // version
       (() => { const x = good.slice(); x.set(good.subarray(12, 32), 68); x.set(good.subarray(68, 88), 12); return x; })(), // order
       (() => { const x = good.slice(); x.fill(0, 32, 68); return x; })(), // an empty entry

@@ -30,6 +30,13 @@ export const FUEL_PER_CALL = 2_000_000n;
 export const FUEL_PER_MAINTENANCE_CALL = 1n << 40n;
 
 /**
+ * Fuel of one `inspect` call: its own budget, the same size as an apply's. Not consensus (an
+ * inspect changes nothing), but fixed, so that the same query on the same state gives the
+ * same answer on every reader.
+ */
+export const FUEL_PER_INSPECT = FUEL_PER_CALL;
+
+/**
  * Deepest WASM call nesting. The engines' own limits depend on frame sizes and differ
  * (Bun's native stack gives out near 10k small frames, Node's near 16k), so the injected
  * limit must fire far below the smallest of them for any frame the module may declare

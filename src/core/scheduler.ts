@@ -37,7 +37,8 @@ import { txHash, type Batch } from "./ssz.ts";
 export type SchedulerValidation = { ok: true } | { ok: false; reason: string; failure?: FailureClass };
 
 export interface SchedulerApp {
-  validate(sender: Address, nonce: number, fee: number, data: Uint8Array): SchedulerValidation;
+  /** `safeBlock`: the block the op would be applied at (the app's clock in validate, env.clock). */
+  validate(sender: Address, nonce: number, fee: number, data: Uint8Array, options: { safeBlock: bigint }): SchedulerValidation;
   /** The op's outputs; throws ExecutionFailedError when the app fails (it has restored itself). */
   applyUserOp(sender: Address, nonce: number, fee: number, data: Uint8Array, safeBlock: bigint): readonly Output[];
   /** Never throws for an app failure: the input is then an included no-op without outputs. */
@@ -370,7 +371,7 @@ export class Scheduler {
         }
         let verdict: SchedulerValidation;
         try {
-          verdict = this.#app.validate(sender, op.nonce, frame.feePrice, op.data);
+          verdict = this.#app.validate(sender, op.nonce, frame.feePrice, op.data, { safeBlock: frame.safeBlock });
         } catch (e) {
           throw this.#die(batchInputIndex, "validate", e);
         }

@@ -366,7 +366,10 @@ export class InclusionLane {
         message: `max_fee ${op.maxFee} is below the current frame fee ${this.frame.fee}`,
       };
     }
-    const verdict = app.validate(op.sender, op.nonce, this.frame.fee, op.data, ADMISSION_FUEL);
+    const verdict = app.validate(op.sender, op.nonce, this.frame.fee, op.data, {
+      safeBlock: BigInt(this.frame.safeBlock),
+      admissionFuel: ADMISSION_FUEL,
+    });
     if (!verdict.ok) {
       if (verdict.failure !== undefined) this.logFailure(op, "validate", verdict.failure, verdict.reason);
       return { ok: false, code: "EXECUTION_REJECTED", message: verdict.reason };

@@ -4,4 +4,4 @@
  * deployment (bump METERING_VERSION and say so). Checked under Bun (src/app/metering.test.ts)
  * and in the compiled binary's /info (test/binary/binary.test.ts).
  */
-export const METERED_WALLET_SHA256 = "3436112a2e0bb716b399b2101bd047cee8cf35f3030e018e946068e309d75048";
+export const METERED_WALLET_SHA256 = "11d8fe85ea3605558206aa0273a945440630c646f82b1f5c31685dd9b6ee5063";
