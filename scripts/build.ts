@@ -27,7 +27,12 @@ import { basename, dirname, join, relative, resolve } from "node:path";
 export const ROOT = resolve(import.meta.dir, "..");
 export const DEFAULT_OUTFILE = join(ROOT, "dist", "sequencer");
 export const WALLET_WASM = join(ROOT, "app-wasm", "build", "wallet.wasm");
-export const ENTRYPOINTS = ["src/cli/main.ts", "src/ingress/recover-worker.ts", "src/storage/storage-worker.ts"] as const;
+export const ENTRYPOINTS = [
+  "src/cli/main.ts",
+  "src/ingress/recover-worker.ts",
+  "src/storage/storage-worker.ts",
+  "src/inspect/inspect-worker.ts",
+] as const;
 
 /** The exact `bun build` argument list (after the bun executable). */
 export function buildArgs(outfile: string): string[] {

@@ -26,6 +26,8 @@ export interface Config {
   erc20PortalAddress: `0x${string}`;
   erc20TokenAddress: `0x${string}`;
   appWasmPath: string | undefined;
+  /** The app's own init config (SEQ_APP_CONFIG: 0x-hex, or the path of a file of raw bytes). */
+  appConfig: Uint8Array;
   preemptiveMarginBlocks: number;
   secondsPerBlock: number;
   longBlockRangeErrorCodes: number[];
@@ -35,6 +37,8 @@ export interface Config {
   inputReaderPollIntervalMs: number;
   /** Ops admitted but not yet answered; beyond it `POST /tx` answers 429. */
   laneQueueCapacity: number;
+  /** Inspect queries in flight; beyond it `/inspect` answers 429. */
+  inspectQueueCapacity: number;
   /** Signature-recovery workers; default: one per core beyond the lane's own. */
   signatureWorkers: number;
   logLevel: LogLevel;
@@ -98,6 +102,7 @@ export function loadConfig(env: Env, defaults: Partial<Env> = {}): Config {
       get("SEQ_ERC20_TOKEN_ADDRESS") ?? ZERO_ADDRESS,
     ),
     appWasmPath: get("SEQ_APP_WASM"),
+    appConfig: parseAppConfig(get("SEQ_APP_CONFIG")),
     preemptiveMarginBlocks: parseIntRange(
       "SEQ_PREEMPTIVE_MARGIN_BLOCKS",
       get("SEQ_PREEMPTIVE_MARGIN_BLOCKS") ?? "300",
@@ -144,6 +149,12 @@ export function loadConfig(env: Env, defaults: Partial<Env> = {}): Config {
       1,
       1_000_000,
     ),
+    inspectQueueCapacity: parseIntRange(
+      "SEQ_INSPECT_QUEUE_CAPACITY",
+      get("SEQ_INSPECT_QUEUE_CAPACITY") ?? "64",
+      1,
+      100_000,
+    ),
     signatureWorkers: parseIntRange(
       "SEQ_SIGNATURE_WORKERS",
       get("SEQ_SIGNATURE_WORKERS") ?? String(Math.max(1, availableParallelism() - 1)),
@@ -185,6 +196,8 @@ export function describeConfig(c: Config): Record<string, unknown> {
     inputBoxDeploymentBlock: c.inputBoxDeploymentBlock?.toString(),
     http: `${c.http.host}:${c.http.port}`,
     internalHttp: `${c.internalHttp.host}:${c.internalHttp.port}`,
+    // consensus and public (GET /info shows it): not a secret
+    appConfig: `0x${Buffer.from(c.appConfig).toString("hex")}`,
     batchSubmitterPrivateKey: "<redacted>",
   };
 }
@@ -280,6 +293,35 @@ export function parseListenAddr(name: string, v: string): ListenAddr {
   if (port > 65535) throw new ConfigError(name, `port out of range in "${v}"`);
   const host = m[1]!.startsWith("[") ? m[1]!.slice(1, -1) : m[1]!;
   return { host, port };
+}
+
+/** Largest SEQ_APP_CONFIG (the host's MAX_APP_CONFIG; written here too to keep cli free of app). */
+const MAX_APP_CONFIG_BYTES = 64 * 1024;
+
+/**
+ * SEQ_APP_CONFIG: `0x` followed by hex (the bytes themselves), or the path of a file whose
+ * raw bytes are the config. Empty or unset: no app config.
+ */
+export function parseAppConfig(v: string | undefined): Uint8Array {
+  if (v === undefined || v === "") return new Uint8Array(0);
+  let bytes: Uint8Array;
+  if (v.startsWith("0x") || v.startsWith("0X")) {
+    const hex = v.slice(2);
+    if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) {
+      throw new ConfigError("SEQ_APP_CONFIG", "must be 0x-hex with an even number of digits, or the path of a file");
+    }
+    bytes = Uint8Array.from(Buffer.from(hex, "hex"));
+  } else {
+    try {
+      bytes = new Uint8Array(readFileSync(v));
+    } catch (e) {
+      throw new ConfigError("SEQ_APP_CONFIG", `cannot read the app config file ${v}: ${(e as Error).message}`);
+    }
+  }
+  if (bytes.length > MAX_APP_CONFIG_BYTES) {
+    throw new ConfigError("SEQ_APP_CONFIG", `is ${bytes.length} bytes; the limit is ${MAX_APP_CONFIG_BYTES}`);
+  }
+  return bytes;
 }
 
 function parseLogLevel(v: string): LogLevel {

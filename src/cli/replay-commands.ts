@@ -12,7 +12,7 @@
 import { readFileSync } from "node:fs";
 import { loadAppBytes } from "../app/default-app.ts";
 import { AppLoadError } from "../app/errors.ts";
-import type { Address } from "../core/bytes.ts";
+import { hexToBytes, type Address } from "../core/bytes.ts";
 import { createLogger } from "../observability/log.ts";
 import type { ExportParameters } from "../replay/export.ts";
 import { parseFeed, parseL1Export, ReplayInputError, type ParsedFeed } from "../replay/files.ts";
@@ -21,13 +21,13 @@ import { reportLine, verify, VerifyInputError } from "../replay/verify.ts";
 
 /** verify: nothing contradicts the recording, but part of it is not on L1 yet. */
 const VERIFY_INCOMPLETE = 3;
-import { DEFAULT_ERC20_PORTAL, DEFAULT_ETHER_PORTAL, ZERO_ADDRESS, type Env } from "./config.ts";
+import { DEFAULT_ERC20_PORTAL, DEFAULT_ETHER_PORTAL, ZERO_ADDRESS, parseAppConfig, type Env } from "./config.ts";
 import { EXIT } from "./lifecycle.ts";
 
 export const REPLAY_HELP = `  sequencer export-l1  --rpc-url URL --input-box ADDR --app ADDR [--sequencer URL] [--from-block N] [--to-block M] --out FILE
                        Write the app's raw InputBox inputs (JSON lines) up to the L1 safe block, after a
                        header with the deployment's parameters (from the sequencer's /info with --sequencer)
-  sequencer verify     --l1-inputs FILE [--app-wasm PATH] [--feed FILE] [--state FILE [--state-l2-tx-index N]]
+  sequencer verify     --l1-inputs FILE [--app-wasm PATH] [--app-config HEX|FILE] [--feed FILE] [--state FILE [--state-l2-tx-index N]]
                        [--chain-id N] [--app ADDR] [--batch-submitter ADDR] [--ether-portal ADDR] [--erc20-portal ADDR] [--erc20-token ADDR]
                        Offline: fold the inputs through the canonical scheduler and compare. Parameters come
                        from the export's header; a flag overrides one and the report says so
@@ -197,6 +197,7 @@ async function parametersFromInfo(url: string, app: Address, inputBox: Address):
     erc20Token: addr("erc20_token_address"),
     appModuleSha256: typeof sha === "string" && /^[0-9a-f]{64}$/.test(sha) ? sha : null,
     executionLimits: limits !== null && typeof limits === "object" ? (limits as Record<string, unknown>) : null,
+    appConfig: typeof info.app_config === "string" && /^0x([0-9a-f]{2})*$/.test(info.app_config) ? (info.app_config as `0x${string}`) : null,
     source: infoUrl,
   };
 }
@@ -218,6 +219,7 @@ function verifyCommand(argv: string[]): number {
     app: {},
     "batch-submitter": {},
     "app-wasm": {},
+    "app-config": {},
     "ether-portal": {},
     "erc20-portal": {},
     "erc20-token": {},
@@ -251,6 +253,14 @@ function verifyCommand(argv: string[]): number {
     if (e instanceof AppLoadError) throw new InputError(`--app-wasm: ${e.message.replace(/^SEQ_APP_WASM=/, "")}`);
     throw e;
   }
+  let appConfigFlag: Uint8Array | undefined;
+  if (a.has("app-config")) {
+    try {
+      appConfigFlag = parseAppConfig(a.get("app-config"));
+    } catch (e) {
+      throw new UsageError(`--app-config: ${(e as Error).message.replace(/^SEQ_APP_CONFIG:? ?/, "")}`);
+    }
+  }
   let state: Uint8Array | undefined;
   if (a.has("state")) {
     try {
@@ -279,6 +289,8 @@ function verifyCommand(argv: string[]): number {
       etherPortal: p.etherPortal,
       erc20Portal: p.erc20Portal,
       erc20Token: p.erc20Token,
+      // the flag wins; else what the export recorded; else none (the default deployment)
+      appConfig: appConfigFlag ?? (header?.appConfig ? hexToBytes(header.appConfig) : new Uint8Array(0)),
       expectedModuleSha256: header?.appModuleSha256 ?? null,
       expectedLimits: header?.executionLimits ?? null,
       provenance: { from: p.from, overrides: p.overrides, defaulted: p.defaulted },

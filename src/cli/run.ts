@@ -1,6 +1,7 @@
 import { privateKeyToAddress } from "viem/accounts";
 import { submitterAccount } from "../l1/signer.ts";
-import { AppHost } from "../app/host.ts";
+import { AppHost, type AppConfig } from "../app/host.ts";
+import { InspectService } from "../inspect/inspect-service.ts";
 import { loadAppBytes } from "../app/default-app.ts";
 import { hexToBytes } from "../core/bytes.ts";
 import { domainSeparator } from "../core/eip712.ts";
@@ -58,7 +59,8 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
   log.info("starting sequencer", { version: VERSION, config: describeConfig(config), ...describeHeapSizing(process.env) });
   const submitter = privateKeyToAddress(config.batchSubmitterPrivateKey).toLowerCase() as `0x${string}`;
 
-  const app = loadApp(config, submitter);
+  const appBytes = readAppBytes(config);
+  const app = loadApp(config, submitter, appBytes, log);
   log.info("app module loaded", {
     module_sha256: app.moduleSha256,
     metered_sha256: app.meteredSha256,
@@ -158,6 +160,19 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
       ms: Math.round(rebuilt.replayMs),
     });
 
+    // Inspect queries run on a follower instance in a worker, never on the lane's thread.
+    const inspect = new InspectService({
+      dataDir: config.dataDir,
+      wasm: appBytes,
+      hostConfig: hostConfigOf(config, submitter),
+      appConfig: config.appConfig,
+      log: log.child({ component: "inspect" }),
+      maxPending: config.inspectQueueCapacity,
+      debug: config.logLevel === "debug",
+    });
+    inspect.start();
+    cleanup.push(() => inspect.stop());
+
     const recoveryStore = new RecoveryStore(db);
     const feed = new FeedHub({
       history,
@@ -181,7 +196,10 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
         maxChunk: MAX_CHUNK,
         now: Date.now,
         log: log.child({ component: "lane" }),
-        onCommitted: (entries) => feed.publish(entries),
+        onCommitted: (entries) => {
+          feed.publish(entries);
+          inspect.poke();
+        },
         // The metrics exist only once the lane does (they read it); until then nothing commits.
         onCommitTimed: (seconds) => laneCommitSeconds?.observe(seconds),
         onFatal: (e) => resolveFatal(e),
@@ -232,6 +250,7 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
       feed,
       status,
       maxBodyBytes: 4096 + 2 * maxDataLength,
+      inspect,
       tx: {
         lane: theLane,
         maxDataLength,
@@ -261,6 +280,8 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
         appAbiVersion: app.abiVersion,
         appModuleSha256: app.moduleSha256,
         appMeteredSha256: app.meteredSha256,
+        appConfig: config.appConfig,
+        appInspect: app.hasInspect,
         maxDataLength,
         currentFee: () => theLane.currentFee,
         policy,
@@ -308,7 +329,7 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
       submitterStore: new SubmitterStore(db),
       feed,
       app,
-      emptyAppState: loadApp(config, submitter).dump(),
+      emptyAppState: loadApp(config, submitter, appBytes, log).dump(),
       history,
       snapshots,
       client: l1.client,
@@ -356,15 +377,39 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
   }
 }
 
-/** An operator-supplied module that cannot be loaded is a configuration error naming it. */
-function loadApp(config: Config, submitter: `0x${string}`): AppHost {
+function hostConfigOf(config: Config, submitter: `0x${string}`): AppConfig {
+  return {
+    feeRecipient: submitter,
+    etherPortal: config.etherPortalAddress,
+    erc20Portal: config.erc20PortalAddress,
+    erc20Token: config.erc20TokenAddress,
+  };
+}
+
+/**
+ * An operator-supplied module that cannot be loaded is a configuration error naming it; a
+ * config the app refuses names SEQ_APP_CONFIG.
+ */
+function loadApp(config: Config, submitter: `0x${string}`, bytes: Uint8Array, log: Logger): AppHost {
   try {
-    return AppHost.create(loadAppBytes(config.appWasmPath), {
-      feeRecipient: submitter,
-      etherPortal: config.etherPortalAddress,
-      erc20Portal: config.erc20PortalAddress,
-      erc20Token: config.erc20TokenAddress,
+    return AppHost.create(bytes, hostConfigOf(config, submitter), {
+      appConfig: config.appConfig,
+      // the app's debug lines are not consensus: printed only at debug level, never stored
+      ...(config.logLevel === "debug" ? { onLog: (line: string) => log.debug("app debug", { line, instance: "lane" }) } : {}),
     });
+  } catch (e) {
+    if (e instanceof AppLoadError && /app config refused/.test(e.message)) throw new ConfigError("SEQ_APP_CONFIG", e.message);
+    if (config.appWasmPath !== undefined && e instanceof AppLoadError) {
+      throw new ConfigError("SEQ_APP_WASM", e.message.replace(/^SEQ_APP_WASM=/, ""));
+    }
+    throw e;
+  }
+}
+
+/** The module's bytes; an unreadable SEQ_APP_WASM is a configuration error naming it. */
+function readAppBytes(config: Config): Uint8Array {
+  try {
+    return loadAppBytes(config.appWasmPath);
   } catch (e) {
     if (config.appWasmPath !== undefined && e instanceof AppLoadError) {
       throw new ConfigError("SEQ_APP_WASM", e.message.replace(/^SEQ_APP_WASM=/, ""));

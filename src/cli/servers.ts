@@ -12,6 +12,7 @@ import { batchesRoute, txStatusRoute, type BatchesSource, type TxStatusSource } 
 import { finalizedStateRoute, inclusionBlockRoute, latestSnapshotRoute, type StateSource } from "../egress/state-routes.ts";
 import { errorReply, jsonReply, toResponse } from "../http/reply.ts";
 import { handleTx, type TxRouteDeps } from "../ingress/tx-route.ts";
+import { handleInspect, parseInspectBody, parseInspectPath, MAX_INSPECT_PAYLOAD_BYTES, type InspectRouteDeps } from "../inspect/inspect-route.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
 import type { ListenAddr } from "./config.ts";
 
@@ -25,6 +26,8 @@ export interface PublicServerDeps {
   log: Logger;
   /** Request bodies above this many bytes are refused with 413 before being read. */
   maxBodyBytes: number;
+  /** Inspect queries (served by the follower worker); without it the routes answer 503. */
+  inspect?: InspectRouteDeps;
 }
 
 type Server = { port: number; stop(): Promise<void> };
@@ -57,6 +60,23 @@ export function startPublicServer(d: PublicServerDeps): Server {
       },
       { parse: "none" },
     )
+    .post(
+      "/inspect",
+      async ({ request }) => {
+        const cap = MAX_INSPECT_PAYLOAD_BYTES * 2 + 64;
+        const len = Number(request.headers.get("content-length") ?? "NaN");
+        if (Number.isFinite(len) && len > cap) return toResponse(errorReply(413, "PAYLOAD_TOO_LARGE", `body exceeds ${cap} bytes`));
+        const parsed = parseInspectBody(request.headers.get("content-type"), new Uint8Array(await request.arrayBuffer()));
+        if (!(parsed instanceof Uint8Array)) return toResponse(parsed);
+        return toResponse(await inspectOr503(d.inspect, parsed));
+      },
+      { parse: "none" },
+    )
+    .get("/inspect/:payload_hex", async ({ params }) => {
+      const parsed = parseInspectPath(params.payload_hex);
+      if (!(parsed instanceof Uint8Array)) return toResponse(parsed);
+      return toResponse(await inspectOr503(d.inspect, parsed));
+    })
     .get("/tx/:tx_hash", ({ params }) => toResponse(txStatusRoute(d.status, params.tx_hash)))
     .get("/fee", () => toResponse(feeRoute(d.read)))
     .get("/nonce", ({ query }) => toResponse(nonceRoute(d.read, query.sender)))
@@ -107,6 +127,10 @@ export function startPublicServer(d: PublicServerDeps): Server {
       await app.stop(true);
     },
   };
+}
+
+function inspectOr503(deps: InspectRouteDeps | undefined, payload: Uint8Array) {
+  return deps ? handleInspect(deps, payload) : Promise.resolve(errorReply(503, "UNAVAILABLE", "inspect is not served by this process"));
 }
 
 export interface InternalServerDeps {

@@ -1,3 +1,4 @@
+import { bytesToHex } from "../core/bytes.ts";
 import { eip712Domain } from "../core/eip712.ts";
 import { recommendedFee, suggestedMaxFee, type BatchPolicy } from "../core/fees.ts";
 import { MAX_WAIT_BLOCKS } from "../core/scheduler-rules.ts";
@@ -17,6 +18,9 @@ export interface ReadRouteDeps {
   /** sha256 (hex) of the app module as configured, and of the instrumented module that runs. */
   appModuleSha256: string;
   appMeteredSha256: string;
+  /** The app's own init config (consensus: verify needs it), and whether it answers inspect. */
+  appConfig: Uint8Array;
+  appInspect: boolean;
   maxDataLength: number;
   currentFee: () => number;
   policy: () => BatchPolicy;
@@ -57,6 +61,8 @@ export function infoRoute(d: ReadRouteDeps): HttpReply {
     app_abi_version: d.appAbiVersion,
     app_module_sha256: d.appModuleSha256,
     app_metered_sha256: d.appMeteredSha256,
+    app_config: bytesToHex(d.appConfig),
+    app_inspect: d.appInspect,
     // SPEC 2.8: consensus parameters of the deployment, like max_wait_blocks
     execution_limits: limitsJson(),
     version: d.version,

@@ -20,7 +20,7 @@ import { formatDeploymentHeader, formatL1InputLine, type DeploymentHeader, type 
 /** The consensus parameters an export records beyond chain, app and InputBox (null: unknown). */
 export type ExportParameters = Pick<
   DeploymentHeader,
-  "batchSubmitter" | "etherPortal" | "erc20Portal" | "erc20Token" | "appModuleSha256" | "executionLimits" | "source"
+  "batchSubmitter" | "etherPortal" | "erc20Portal" | "erc20Token" | "appModuleSha256" | "executionLimits" | "appConfig" | "source"
 >;
 
 export const UNKNOWN_PARAMETERS: ExportParameters = {
@@ -30,6 +30,7 @@ export const UNKNOWN_PARAMETERS: ExportParameters = {
   erc20Token: null,
   appModuleSha256: null,
   executionLimits: null,
+  appConfig: null,
   source: null,
 };
 

@@ -64,6 +64,8 @@ export interface DeploymentHeader {
   appModuleSha256: string | null;
   /** core/execution-limits.ts limitsJson() as the sequencer reported it. */
   executionLimits: Record<string, unknown> | null;
+  /** The app's own init config (SEQ_APP_CONFIG) as 0x-hex; null: unknown (an older export). */
+  appConfig: `0x${string}` | null;
   fromBlock: number;
   toBlock: number;
   /** Where the parameters beyond chain, app and InputBox came from (e.g. the sequencer's /info URL). */
@@ -86,6 +88,7 @@ export function formatDeploymentHeader(h: DeploymentHeader): string {
     erc20_token: h.erc20Token?.toLowerCase() ?? null,
     app_module_sha256: h.appModuleSha256,
     execution_limits: h.executionLimits,
+    app_config: h.appConfig,
     from_block: h.fromBlock,
     to_block: h.toBlock,
     source: h.source,
@@ -136,6 +139,11 @@ function parseHeader(o: Record<string, unknown>, file: string, n: number): Deplo
   }
   const source = o.source;
   if (source !== null && typeof source !== "string") throw new ReplayInputError(file, n, `"source" must be null or a string`);
+  // absent in exports written before app configs existed
+  const appConfig = o.app_config ?? null;
+  if (appConfig !== null && (typeof appConfig !== "string" || !/^0x([0-9a-f]{2})*$/.test(appConfig))) {
+    throw new ReplayInputError(file, n, `"app_config" must be null or 0x-prefixed lowercase hex`);
+  }
   const h: DeploymentHeader = {
     chainId: BigInt(f.uint("chain_id")),
     app: f.address("app"),
@@ -146,11 +154,12 @@ function parseHeader(o: Record<string, unknown>, file: string, n: number): Deplo
     erc20Token: opt("erc20_token"),
     appModuleSha256: sha as string | null,
     executionLimits: limits as Record<string, unknown> | null,
+    appConfig: appConfig as `0x${string}` | null,
     fromBlock: f.uint("from_block"),
     toBlock: f.uint("to_block"),
     source: source as string | null,
   };
-  f.noOthers(["kind", "format", "chain_id", "app", "input_box", "batch_submitter", "ether_portal", "erc20_portal", "erc20_token", "app_module_sha256", "execution_limits", "from_block", "to_block", "source"]);
+  f.noOthers(["kind", "format", "chain_id", "app", "input_box", "batch_submitter", "ether_portal", "erc20_portal", "erc20_token", "app_module_sha256", "execution_limits", "app_config", "from_block", "to_block", "source"]);
   return h;
 }
 

@@ -15,6 +15,7 @@ const HEADER: DeploymentHeader = {
   erc20Token: A(0),
   appModuleSha256: "ab".repeat(32),
   executionLimits: { fuel_per_call: "2500000", max_call_depth: 1000 },
+  appConfig: null,
   fromBlock: 10,
   toBlock: 99,
   source: "http://127.0.0.1:3000/info",

@@ -30,6 +30,8 @@ export interface VerifyParams {
   etherPortal: Address;
   erc20Portal: Address;
   erc20Token: Address;
+  /** The app's own init config (SEQ_APP_CONFIG); empty by default. */
+  appConfig?: Uint8Array;
   feed?: ParsedFeed;
   /** Expected app state bytes (a dump, e.g. GET /finalized_state). */
   state?: Uint8Array;
@@ -112,7 +114,7 @@ export function verify(p: VerifyParams): VerifyReport {
     etherPortal: p.etherPortal,
     erc20Portal: p.erc20Portal,
     erc20Token: p.erc20Token,
-  });
+  }, { appConfig: p.appConfig ?? new Uint8Array(0) });
   const feed = p.feed?.entries;
   let compared = 0;
   let divergence: VerifyReport["first_divergence"];
@@ -206,6 +208,7 @@ export function verify(p: VerifyParams): VerifyReport {
       erc20_portal: p.erc20Portal.toLowerCase(),
       erc20_token: p.erc20Token.toLowerCase(),
       execution_limits: limitsJson(),
+      app_config: bytesToHex(p.appConfig ?? new Uint8Array(0)),
     },
     ...(p.provenance
       ? { parameters_from: p.provenance.from, overrides: p.provenance.overrides, defaulted: p.provenance.defaulted }

@@ -20,13 +20,15 @@ export async function exportAndVerifyCli(o: {
   workDir: string;
   feedMessages: readonly unknown[];
   extraVerifyArgs?: string[];
+  /** e.g. ["--sequencer", url]: the header then records the deployment's parameters. */
+  extraExportArgs?: string[];
 }): Promise<VerifyRun> {
   const inputs = join(o.workDir, "inputs.jsonl");
   const feedFile = join(o.workDir, "feed.jsonl");
   writeFileSync(feedFile, o.feedMessages.map((m) => JSON.stringify(m)).join("\n") + "\n");
   const d = o.anvil.deployment;
   const exp = Bun.spawn(
-    [process.execPath, MAIN, "export-l1", "--rpc-url", o.anvil.url, "--input-box", d.inputBox, "--app", d.application, "--out", inputs],
+    [process.execPath, MAIN, "export-l1", "--rpc-url", o.anvil.url, "--input-box", d.inputBox, "--app", d.application, "--out", inputs, ...(o.extraExportArgs ?? [])],
     { stdout: "pipe", stderr: "pipe" },
   );
   const exportCode = await exp.exited;

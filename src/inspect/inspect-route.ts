@@ -1,0 +1,85 @@
+/**
+ * `POST /inspect` (raw bytes as application/octet-stream, or JSON {"payload":"0x.."}) and
+ * `GET /inspect/:payload_hex` (Cartesi 1.x style): parse, hand the bytes to the follower,
+ * answer {status, reports: [{payload}], offset}. Bad input is a JSON error and reaches no app.
+ */
+import { bytesToHex } from "../core/bytes.ts";
+import { errorReply, jsonReply, type HttpReply } from "../http/reply.ts";
+import type { InspectAnswer } from "./follower.ts";
+import { InspectOverloadedError, InspectUnavailableError } from "./inspect-service.ts";
+
+/** Largest inspect payload over HTTP (a query, not a data upload). */
+export const MAX_INSPECT_PAYLOAD_BYTES = 64 * 1024;
+
+export interface InspectRouteDeps {
+  inspect(payload: Uint8Array): Promise<InspectAnswer>;
+}
+
+const HEX = /^(0x)?([0-9a-fA-F]{2})*$/;
+
+function decodeHex(s: string): Uint8Array | null {
+  if (!HEX.test(s)) return null;
+  return Uint8Array.from(Buffer.from(s.startsWith("0x") ? s.slice(2) : s, "hex"));
+}
+
+/** The POST body, by content type. A reply when it is not acceptable. */
+export function parseInspectBody(contentType: string | null, body: Uint8Array): Uint8Array | HttpReply {
+  if (body.length > MAX_INSPECT_PAYLOAD_BYTES * 2 + 64) {
+    return errorReply(413, "PAYLOAD_TOO_LARGE", `body exceeds ${MAX_INSPECT_PAYLOAD_BYTES * 2 + 64} bytes`);
+  }
+  const type = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
+  let payload: Uint8Array;
+  if (type === "application/json") {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body));
+    } catch {
+      return errorReply(400, "BAD_REQUEST", "body is not valid JSON");
+    }
+    const hex = (parsed as { payload?: unknown } | null)?.payload;
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed) || typeof hex !== "string") {
+      return errorReply(400, "BAD_REQUEST", 'expected {"payload":"0x.."}');
+    }
+    const bytes = hex.startsWith("0x") ? decodeHex(hex) : null;
+    if (!bytes) return errorReply(400, "BAD_REQUEST", "payload must be 0x-prefixed hex with an even number of digits");
+    payload = bytes;
+  } else if (type === "application/octet-stream" || type === "") {
+    payload = body;
+  } else {
+    return errorReply(400, "BAD_REQUEST", "content-type must be application/octet-stream (raw bytes) or application/json");
+  }
+  if (payload.length > MAX_INSPECT_PAYLOAD_BYTES) {
+    return errorReply(413, "PAYLOAD_TOO_LARGE", `payload exceeds ${MAX_INSPECT_PAYLOAD_BYTES} bytes`);
+  }
+  return payload;
+}
+
+/** The GET path's payload: hex, with or without 0x. */
+export function parseInspectPath(hex: string): Uint8Array | HttpReply {
+  if (hex.length > MAX_INSPECT_PAYLOAD_BYTES * 2 + 2) {
+    return errorReply(413, "PAYLOAD_TOO_LARGE", `payload exceeds ${MAX_INSPECT_PAYLOAD_BYTES} bytes`);
+  }
+  const bytes = decodeHex(hex);
+  return bytes ?? errorReply(400, "BAD_REQUEST", "the path must be the payload in hex (an even number of digits, 0x optional)");
+}
+
+export async function handleInspect(deps: InspectRouteDeps, payload: Uint8Array): Promise<HttpReply> {
+  let a: InspectAnswer;
+  try {
+    a = await deps.inspect(payload);
+  } catch (e) {
+    if (e instanceof InspectOverloadedError) return errorReply(429, "OVERLOADED", e.message);
+    if (e instanceof InspectUnavailableError) return errorReply(503, "UNAVAILABLE", e.message);
+    throw e;
+  }
+  const body: Record<string, unknown> = {
+    status: a.status,
+    reports: a.reports.map((r) => ({ payload: bytesToHex(r) })),
+    offset: a.offset,
+  };
+  if (a.status === "exception") {
+    body.exception = a.error ?? "the app failed";
+    if (a.failure) body.failure = a.failure;
+  }
+  return jsonReply(body);
+}

@@ -1,0 +1,189 @@
+/**
+ * Main-thread side of inspect: owns the follower worker (inspect-worker.ts), bounds the
+ * queries in flight, and restarts the worker if it dies. The main thread only parses HTTP
+ * and passes bytes; the app runs in the worker, never on the lane's thread.
+ */
+import { SequencerError } from "../core/errors.ts";
+import type { AppConfig } from "../app/host.ts";
+import type { Logger } from "../observability/log.ts";
+import { workerEntry } from "../runtime/worker-entry.ts";
+import type { InspectAnswer } from "./follower.ts";
+import type { FromInspectWorker, InspectWorkerInit, ToInspectWorker } from "./inspect-worker.ts";
+
+export interface InspectServiceOptions {
+  dataDir: string;
+  wasm: Uint8Array;
+  hostConfig: AppConfig;
+  appConfig: Uint8Array;
+  log: Logger;
+  /** Queries in flight at most; one more is refused (429 OVERLOADED). Default 64. */
+  maxPending?: number;
+  /** A query not answered in this time fails (503). Default 10 s. */
+  timeoutMs?: number;
+  /** The worker's catch-up timer. Default 20 ms (commits also poke it). */
+  pollMs?: number;
+  debug?: boolean;
+}
+
+export class InspectOverloadedError extends SequencerError {
+  constructor(pending: number) {
+    super("OVERLOADED", `queue full: ${pending} inspect queries in flight`);
+  }
+}
+
+export class InspectUnavailableError extends SequencerError {
+  constructor(message: string) {
+    super("UNAVAILABLE", message);
+  }
+}
+
+export interface InspectStats {
+  queries: number;
+  overloaded: number;
+  rebuilds: number;
+  restarts: number;
+  head: number;
+}
+
+let cachedEntry: string | undefined;
+
+export class InspectService {
+  readonly stats: InspectStats = { queries: 0, overloaded: 0, rebuilds: 0, restarts: 0, head: 0 };
+  readonly #o: Required<Omit<InspectServiceOptions, "debug">> & { debug: boolean };
+  #worker: Worker | null = null;
+  #ready = false;
+  #stopping = false;
+  #nextId = 1;
+  readonly #pending = new Map<number, { resolve: (a: InspectAnswer) => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout> }>();
+  #readyWaiters: (() => void)[] = [];
+
+  constructor(o: InspectServiceOptions) {
+    this.#o = { maxPending: 64, timeoutMs: 10_000, pollMs: 20, debug: false, ...o };
+    cachedEntry ??= workerEntry("inspect/inspect-worker");
+  }
+
+  /** Null when queries are served; else why not (starting, restarting, stopping). */
+  get unavailableReason(): string | null {
+    if (this.#stopping) return "shutting down";
+    return this.#ready ? null : "the inspect follower is starting";
+  }
+
+  start(): void {
+    if (this.#worker || this.#stopping) return;
+    const w = new Worker(cachedEntry!);
+    this.#worker = w;
+    this.#ready = false;
+    w.onmessage = (ev: MessageEvent<FromInspectWorker>) => this.#onMessage(ev.data);
+    w.onerror = (ev) => this.#crashed(w, ev.message ?? "worker error");
+    w.addEventListener("close", () => this.#crashed(w, "worker exited"));
+    const init: InspectWorkerInit = {
+      type: "init",
+      dataDir: this.#o.dataDir,
+      wasm: this.#o.wasm,
+      hostConfig: this.#o.hostConfig,
+      appConfig: this.#o.appConfig,
+      pollMs: this.#o.pollMs,
+      debug: this.#o.debug,
+    };
+    this.#send(init);
+  }
+
+  /** Resolves once the follower has caught up with the history at start. */
+  whenReady(): Promise<void> {
+    return this.#ready ? Promise.resolve() : new Promise((r) => this.#readyWaiters.push(r));
+  }
+
+  /** Tells the follower that entries were committed (cheap: one small message). */
+  poke(): void {
+    if (this.#ready) this.#send({ type: "poke" });
+  }
+
+  /**
+   * @throws InspectOverloadedError when `maxPending` queries are in flight,
+   *         InspectUnavailableError when the follower is not serving.
+   */
+  inspect(payload: Uint8Array): Promise<InspectAnswer> {
+    const why = this.unavailableReason;
+    if (why) return Promise.reject(new InspectUnavailableError(why));
+    if (this.#pending.size >= this.#o.maxPending) {
+      this.stats.overloaded++;
+      return Promise.reject(new InspectOverloadedError(this.#pending.size));
+    }
+    const id = this.#nextId++;
+    this.stats.queries++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new InspectUnavailableError(`inspect query not answered in ${this.#o.timeoutMs} ms`));
+      }, this.#o.timeoutMs);
+      this.#pending.set(id, { resolve, reject, timer });
+      this.#send({ type: "inspect", id, payload });
+    });
+  }
+
+  async stop(timeoutMs = 2_000): Promise<void> {
+    this.#stopping = true;
+    const w = this.#worker;
+    this.#failAll("shutting down");
+    if (!w) return;
+    this.#send({ type: "stop" });
+    await Bun.sleep(Math.min(timeoutMs, 50));
+    w.terminate();
+    this.#worker = null;
+  }
+
+  #send(m: ToInspectWorker): void {
+    this.#worker?.postMessage(m);
+  }
+
+  #onMessage(m: FromInspectWorker): void {
+    switch (m.type) {
+      case "ready":
+        this.#ready = true;
+        this.stats.head = m.head;
+        this.#o.log.info("inspect follower ready", { head: m.head, build_ms: Math.round(m.ms), from_snapshot: m.fromSnapshot });
+        for (const r of this.#readyWaiters.splice(0)) r();
+        return;
+      case "answer": {
+        const p = this.#pending.get(m.id);
+        if (!p) return;
+        clearTimeout(p.timer);
+        this.#pending.delete(m.id);
+        if (m.answer.offset !== null) this.stats.head = m.answer.offset + 1;
+        p.resolve(m.answer);
+        return;
+      }
+      case "rebuilt":
+        this.stats.rebuilds++;
+        this.#o.log.warn("inspect follower rebuilt", { reason: m.reason, head: m.head, ms: Math.round(m.ms) });
+        return;
+      case "log":
+        this.#o.log.debug("app debug", { line: m.line, instance: "inspect" });
+        return;
+      case "error":
+        this.#o.log.error("inspect follower error", { message: m.message });
+        return;
+      case "stopped":
+        return;
+    }
+  }
+
+  #failAll(reason: string): void {
+    for (const [id, p] of this.#pending) {
+      clearTimeout(p.timer);
+      p.reject(new InspectUnavailableError(reason));
+      this.#pending.delete(id);
+    }
+  }
+
+  #crashed(w: Worker, why: string): void {
+    if (this.#worker !== w) return;
+    this.#worker = null;
+    this.#ready = false;
+    this.#failAll(`the inspect follower stopped: ${why}`);
+    if (this.#stopping) return;
+    this.stats.restarts++;
+    this.#o.log.error("inspect follower crashed; restarting", { reason: why });
+    setTimeout(() => this.start(), 1_000);
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * Worker side of InspectService: a follower instance of the app (follower.ts) fed from the
+ * database's committed history, answering inspect queries. Nothing here runs on the lane's
+ * thread, and it never writes sequencer.db (its connection is read-only).
+ *
+ * Catch-up runs on a short timer and whenever the main thread pokes it after a commit; it
+ * applies at most CATCH_UP_SLICE entries per turn, so queries waiting in the message queue
+ * are answered between slices even while a long history is replayed.
+ */
+import type { AppConfig, AppHost } from "../app/host.ts";
+import { openDatabase } from "../storage/db.ts";
+import { AppFollower, FollowerDivergedError, type InspectAnswer } from "./follower.ts";
+import { LocalEntrySource } from "./local-source.ts";
+
+// The host is imported when init arrives, not statically: binaryen (under app/metering.ts)
+// has a top-level await, and a Bun worker whose static import graph holds one closes
+// silently at start.
+let createHost: ((...a: Parameters<typeof AppHost.create>) => AppHost) | null = null;
+
+export interface InspectWorkerInit {
+  type: "init";
+  dataDir: string;
+  wasm: Uint8Array;
+  hostConfig: AppConfig;
+  appConfig: Uint8Array;
+  pollMs: number;
+  /** Forward the app's debug lines (SEQ_LOG_LEVEL=debug). */
+  debug: boolean;
+}
+
+export type ToInspectWorker = InspectWorkerInit | { type: "inspect"; id: number; payload: Uint8Array } | { type: "poke" } | { type: "stop" };
+
+export type FromInspectWorker =
+  | { type: "ready"; head: number; ms: number; fromSnapshot: boolean }
+  | { type: "answer"; id: number; answer: InspectAnswer }
+  | { type: "rebuilt"; head: number; reason: string; ms: number }
+  | { type: "log"; line: string }
+  | { type: "error"; message: string }
+  | { type: "stopped" };
+
+const CATCH_UP_SLICE = 512;
+
+declare const self: Worker;
+
+let init: InspectWorkerInit | null = null;
+let source: LocalEntrySource | null = null;
+let follower: AppFollower | null = null;
+let timer: ReturnType<typeof setInterval> | null = null;
+let busy = false;
+
+function post(m: FromInspectWorker): void {
+  self.postMessage(m);
+}
+
+function build(): { ms: number; fromSnapshot: boolean } {
+  const t0 = performance.now();
+  const i = init!;
+  const app = createHost!(i.wasm, i.hostConfig, {
+    appConfig: i.appConfig,
+    ...(i.debug ? { onLog: (line: string) => post({ type: "log", line }) } : {}),
+  });
+  const start = source!.startingPoint();
+  follower = new AppFollower(app, start);
+  return { ms: performance.now() - t0, fromSnapshot: start.dump !== null };
+}
+
+/** Applies committed entries until caught up or one slice is done; rebuilds on a rollback. */
+function catchUp(): void {
+  if (!source || !follower || busy) return;
+  busy = true;
+  try {
+    const rb = source.rollback();
+    if (rb && follower.mustRebuild(rb)) {
+      const t = build();
+      post({ type: "rebuilt", head: follower.head, reason: `rollback to offset ${rb.offset} (generation ${rb.generation})`, ms: t.ms });
+    }
+    const entries = source.entries(follower.head, CATCH_UP_SLICE);
+    for (const e of entries) follower.apply(e);
+  } catch (e) {
+    if (e instanceof FollowerDivergedError) {
+      const t = build();
+      post({ type: "rebuilt", head: follower!.head, reason: e.message, ms: t.ms });
+    } else {
+      post({ type: "error", message: e instanceof Error ? e.message : String(e) });
+    }
+  } finally {
+    busy = false;
+  }
+}
+
+self.onmessage = async (ev: MessageEvent<ToInspectWorker>) => {
+  const m = ev.data;
+  switch (m.type) {
+    case "init": {
+      try {
+        const { AppHost: Host } = await import("../app/host.ts");
+        createHost = (...a) => Host.create(...a);
+        init = m;
+        source = new LocalEntrySource(openDatabase(m.dataDir, { readonly: true }), m.dataDir);
+        const t = build();
+        // catch up fully before saying ready, so the first answers are current
+        let before = -1;
+        while (follower!.head !== before) {
+          before = follower!.head;
+          catchUp();
+        }
+        post({ type: "ready", head: follower!.head, ms: t.ms, fromSnapshot: t.fromSnapshot });
+        timer = setInterval(catchUp, m.pollMs);
+      } catch (e) {
+        post({ type: "error", message: e instanceof Error ? e.message : String(e) });
+      }
+      return;
+    }
+    case "poke":
+      catchUp();
+      return;
+    case "inspect": {
+      if (!follower) {
+        post({ type: "answer", id: m.id, answer: { status: "exception", reports: [], offset: null, error: "the inspect follower is not ready" } });
+        return;
+      }
+      // answer on the newest committed state: take what was committed since the last poke
+      catchUp();
+      let answer: InspectAnswer;
+      try {
+        answer = follower.inspect(m.payload);
+      } catch (e) {
+        answer = { status: "exception", reports: [], offset: follower.head > 0 ? follower.head - 1 : null, error: e instanceof Error ? e.message : String(e) };
+      }
+      post({ type: "answer", id: m.id, answer });
+      return;
+    }
+    case "stop":
+      if (timer) clearInterval(timer);
+      post({ type: "stopped" });
+      return;
+  }
+};
