@@ -38,6 +38,21 @@ import { OUTPUT_KINDS, type Output } from "../core/l2tx.ts";
 import { AppArgumentError, AppFatalError, AppLoadError, AppSnapshotError } from "./errors.ts";
 import { DEPTH_EXPORT, FUEL_EXPORT, GROW_REFUSED_EXPORT, meterModule, type MeteredModule } from "./metering.ts";
 import { inspectModule, sigEquals, sigToString, type FuncSig, type ValType } from "./wasm-inspect.ts";
+import { createWasiBinding, importsWasi, loadWasiRuntime, WASI_MODULE, wasiRuntimeLoaded, type WasiBinding } from "./wasi.ts";
+
+/**
+ * Loads what a module needs before AppHost.create can run it synchronously: the WASI runtime
+ * for a module that imports WASI, nothing otherwise. Entry points call it once.
+ */
+export async function prepareAppRuntime(wasm: Uint8Array): Promise<void> {
+  let wasi = false;
+  try {
+    wasi = importsWasi(inspectModule(wasm).imports);
+  } catch {
+    return; // not a module: AppHost.create says so
+  }
+  if (wasi) await loadWasiRuntime();
+}
 
 export const APP_ABI_VERSION = 1;
 
@@ -202,6 +217,9 @@ const TAIL_MAX_FUEL = Number(FUEL_PER_CALL) * 2;
 const FUEL_PER_CALL_BIG = FUEL_PER_CALL;
 const FUEL_MAINTENANCE = FUEL_PER_MAINTENANCE_CALL;
 
+/** What a module is instantiated with: `env` (ABI §3) and, for WASI modules, WASI's functions. */
+type AppImports = Record<string, Record<string, (...args: never[]) => unknown>>;
+
 /** Thrown by the import functions when the app misuses them; classified as "import". */
 class ImportMisuse extends Error {}
 /** Thrown by env.abort; classified as "trap", with the app's own message. */
@@ -231,7 +249,7 @@ export class AppHost {
   #ex: AppExports;
   #g: Counters;
   readonly #compiled: WebAssembly.Module;
-  readonly #imports: Record<string, Record<string, (...args: number[]) => void>>;
+  readonly #imports: AppImports;
   readonly #metered: MeteredModule;
   #checkpoint: Checkpoint | null = null;
   #tail: TailEntry[] = [];
@@ -249,6 +267,7 @@ export class AppHost {
   /** What env.clock answers during the current call: the app clock as of this input. */
   #now = 0n;
   readonly #onLog: ((line: string) => void) | undefined;
+  readonly #wasi: WasiBinding | null;
   #logBytes = 0;
   /** Set when the input region moved since the checkpoint (an inspect must not undo that). */
   #regionMoved = false;
@@ -265,12 +284,14 @@ export class AppHost {
   private constructor(
     instance: WebAssembly.Instance,
     compiled: WebAssembly.Module,
-    imports: Record<string, Record<string, (...args: number[]) => void>>,
+    imports: AppImports,
     metered: MeteredModule,
     abiVersion: number,
     maxDataLength: number,
     options: AppHostOptions,
+    wasi: WasiBinding | null,
   ) {
+    this.#wasi = wasi;
     this.#ex = instance.exports as unknown as AppExports;
     this.#onLog = options.onLog;
     this.hasInspect = typeof this.#ex.inspect === "function";
@@ -298,6 +319,15 @@ export class AppHost {
       throw new AppLoadError(`not a valid WebAssembly module: ${errorText(e)}`, { cause: e });
     }
     const shape = inspectModule(wasm);
+    const wasi = importsWasi(shape.imports);
+    if (wasi && !wasiRuntimeLoaded()) {
+      throw new AppLoadError("app module imports WASI, and the WASI runtime is not loaded (call prepareAppRuntime first)");
+    }
+    if (wasi && !shape.exports.some((e) => e.name === "_initialize")) {
+      throw new AppLoadError(
+        "app module imports WASI but exports no _initialize: build it as a reactor (clang -mexec-model=reactor, Rust crate-type cdylib); a command module's _start runs main and exits",
+      );
+    }
     checkImports(shape.imports);
     checkExport(shape.exports, "abi_version");
     // Only the instrumented module ever runs (SPEC 2.8).
@@ -313,7 +343,15 @@ export class AppHost {
     // instantiation; imports are not called before then (the start function cannot reach
     // emit legitimately, and if it does it gets a load error).
     const holder: { host: AppHost | null } = { host: null };
-    const imports = {
+    const binding: WasiBinding | null = wasi
+      ? createWasiBinding(module, {
+          memory: () => (holder.host ? holder.host.#ex.memory : instanceMemory!),
+          clock: () => (holder.host ? holder.host.#now : 0n),
+          log: (line) => holder.host?.onLogLine(line),
+        })
+      : null;
+    const imports: AppImports = {
+      ...(binding ? { [WASI_MODULE]: binding.imports } : {}),
       env: {
         emit: (kind: number, ptr: number, len: number) => {
           if (!holder.host) throw new AppLoadError("emit called during instantiation");
@@ -340,6 +378,12 @@ export class AppHost {
     instanceMemory = ex.memory instanceof WebAssembly.Memory ? ex.memory : undefined;
 
     const g = counters(instance, metered);
+    if (binding) {
+      // wasi-libc's constructors run before any other export
+      binding.bind(instance);
+      g.fuel.value = FUEL_MAINTENANCE;
+      callForLoad(() => (instance.exports as { _initialize: () => void })._initialize());
+    }
     g.fuel.value = FUEL_MAINTENANCE;
     const version = callForLoad(() => ex.abi_version());
     if (version !== APP_ABI_VERSION) {
@@ -358,7 +402,7 @@ export class AppHost {
     if (!Number.isInteger(maxData) || maxData < 0 || maxData > MAX_APP_DATA_LEN) {
       throw new AppLoadError(`app max_data_len() = ${maxData} is outside [0, ${MAX_APP_DATA_LEN}]`);
     }
-    const host = new AppHost(instance, module, imports, metered, version, maxData, options);
+    const host = new AppHost(instance, module, imports, metered, version, maxData, options, binding);
     holder.host = host;
     host.#initialise(configBytes);
     host.#takeCheckpoint();
@@ -605,6 +649,7 @@ export class AppHost {
 
   /** Gives the next call its budget. */
   #arm(budget: bigint): void {
+    this.#wasi?.beginCall();
     this.#g.fuel.value = budget;
     this.#budgetOfLastCall = budget;
   }
@@ -744,6 +789,8 @@ export class AppHost {
       }
       this.#ex = instance.exports as unknown as AppExports;
       this.#g = counters(instance, this.#metered);
+      // the checkpoint's image overwrites memory next, so no _initialize: only wasmer's binding
+      this.#wasi?.bind(instance);
       const missing = (cp.image.length - this.#ex.memory.buffer.byteLength) / 65536;
       if (missing > 0) this.#ex.memory.grow(missing);
     }
@@ -791,6 +838,11 @@ export class AppHost {
       throw new ImportMisuse(`app emitted more than ${MAX_OUTPUTS_PER_CALL} outputs or ${MAX_OUTPUT_BYTES_PER_CALL} bytes in one call`);
     }
     outputs.push({ kind: k, payload: view.slice(p, p + n) });
+  }
+
+  /** A debug line from WASI stdio (not consensus); dropped without an onLog sink. */
+  onLogLine(line: string): void {
+    this.#onLog?.(line);
   }
 
   /** env.log: a debug line. Never a failure, and never seen by consensus (AppHostOptions). */
@@ -931,11 +983,16 @@ function counters(instance: WebAssembly.Instance, metered: MeteredModule): Count
 function checkImports(imports: ReturnType<typeof inspectModule>["imports"]): void {
   for (const imp of imports) {
     const name = `${imp.module}.${imp.name}`;
+    // WASI functions come from @wasmer/wasi (app/wasi.ts); one it does not know fails to link
+    if (imp.module === WASI_MODULE) {
+      if (imp.kind !== "function") throw new AppLoadError(`app module imports ${imp.kind} "${name}"; WASI provides functions only`);
+      continue;
+    }
     const expected = ALLOWED_IMPORTS[name];
     if (!expected || imp.kind !== "function") {
       throw new AppLoadError(
         `app module imports ${imp.kind} "${name}", which ABI v${APP_ABI_VERSION} does not provide ` +
-          `(allowed: ${Object.keys(ALLOWED_IMPORTS).join(", ")}; no WASI yet)`,
+          `(allowed: ${Object.keys(ALLOWED_IMPORTS).join(", ")}, and ${WASI_MODULE} functions)`,
       );
     }
     if (!sigEquals(imp.sig, expected)) {

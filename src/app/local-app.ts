@@ -9,7 +9,7 @@
 import { readFileSync } from "node:fs";
 import type { FailureClass } from "../core/execution-limits.ts";
 import { ExecutionFailedError } from "../core/execution-limits.ts";
-import { AppHost, type AppConfig, type AppHostOptions, type AppOutput, type InspectResult } from "./host.ts";
+import { AppHost, prepareAppRuntime, type AppConfig, type AppHostOptions, type AppOutput, type InspectResult } from "./host.ts";
 
 export type Address = `0x${string}`;
 
@@ -50,6 +50,13 @@ export class LocalApp {
 
   static fromFile(path: string, options?: { config?: Partial<AppConfig>; appConfig?: Uint8Array }): LocalApp {
     return new LocalApp(new Uint8Array(readFileSync(path)), options);
+  }
+
+  /** Like fromFile, for any module: loads the WASI runtime first when the module needs it. */
+  static async open(path: string, options?: { config?: Partial<AppConfig>; appConfig?: Uint8Array }): Promise<LocalApp> {
+    const bytes = new Uint8Array(readFileSync(path));
+    await prepareAppRuntime(bytes);
+    return new LocalApp(bytes, options);
   }
 
   advance(blocks: bigint | number): this {

@@ -12,6 +12,7 @@
 import { readFileSync } from "node:fs";
 import { loadAppBytes } from "../app/default-app.ts";
 import { AppLoadError } from "../app/errors.ts";
+import { prepareAppRuntime } from "../app/host.ts";
 import { hexToBytes, type Address } from "../core/bytes.ts";
 import { createLogger } from "../observability/log.ts";
 import type { ExportParameters } from "../replay/export.ts";
@@ -82,7 +83,7 @@ function usage(cmd: string, e: UsageError): number {
 
 export async function runReplayCommand(cmd: "export-l1" | "verify", argv: string[], env: Env): Promise<number> {
   try {
-    return cmd === "export-l1" ? await exportCommand(argv, env) : verifyCommand(argv);
+    return cmd === "export-l1" ? await exportCommand(argv, env) : await verifyCommand(argv);
   } catch (e) {
     if (e instanceof UsageError) return usage(cmd, e);
     process.stderr.write(`${cmd}: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
@@ -212,7 +213,7 @@ function readText(flag: string, path: string): string {
   }
 }
 
-function verifyCommand(argv: string[]): number {
+async function verifyCommand(argv: string[]): Promise<number> {
   const a = parseArgs(argv, {
     "l1-inputs": { required: true },
     "chain-id": {},
@@ -261,6 +262,7 @@ function verifyCommand(argv: string[]): number {
       throw new UsageError(`--app-config: ${(e as Error).message.replace(/^SEQ_APP_CONFIG:? ?/, "")}`);
     }
   }
+  await prepareAppRuntime(appWasm);
   let state: Uint8Array | undefined;
   if (a.has("state")) {
     try {

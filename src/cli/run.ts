@@ -1,6 +1,6 @@
 import { privateKeyToAddress } from "viem/accounts";
 import { submitterAccount } from "../l1/signer.ts";
-import { AppHost, type AppConfig } from "../app/host.ts";
+import { AppHost, prepareAppRuntime, type AppConfig } from "../app/host.ts";
 import { InspectService } from "../inspect/inspect-service.ts";
 import { loadAppBytes } from "../app/default-app.ts";
 import { hexToBytes } from "../core/bytes.ts";
@@ -60,6 +60,7 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
   const submitter = privateKeyToAddress(config.batchSubmitterPrivateKey).toLowerCase() as `0x${string}`;
 
   const appBytes = readAppBytes(config);
+  await prepareAppRuntime(appBytes);
   const app = loadApp(config, submitter, appBytes, log);
   log.info("app module loaded", {
     module_sha256: app.moduleSha256,

@@ -93,7 +93,8 @@ self.onmessage = async (ev: MessageEvent<ToInspectWorker>) => {
   switch (m.type) {
     case "init": {
       try {
-        const { AppHost: Host } = await import("../app/host.ts");
+        const { AppHost: Host, prepareAppRuntime } = await import("../app/host.ts");
+        await prepareAppRuntime(m.wasm);
         createHost = (...a) => Host.create(...a);
         init = m;
         source = new LocalEntrySource(openDatabase(m.dataDir, { readonly: true }), m.dataDir);
