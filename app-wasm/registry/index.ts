@@ -15,25 +15,18 @@
 // App config (SEQ_APP_CONFIG, optional): price u256 BE (32) || period in blocks u64 BE (8).
 // Notices: method (1) || name length (1) || name || owner (20) || target (20) || expiry u64 BE.
 
-import { Address, App, BytesMap, Op, Query, Reader, Record, U256, Writer, notice, report, reportBytes, run, voucher } from "../sdk";
+import { Address, App, BytesMap, Fields, Op, Query, Reader, Struct, U256, Writer, notice, report, reportBytes, run, voucher } from "../sdk";
 export * from "../sdk/abi";
 
 // [state]
-class Name extends Record {
+class Name extends Struct {
   owner: Address = Address.zero();
   target: Address = Address.zero();
   expiry: u64 = 0;
-  // [serialisation]
-  encode(w: Writer): void {
-    w.address(this.owner).address(this.target).u64(this.expiry);
-  }
-  decode(r: Reader): void {
-    this.owner = r.address();
-    this.target = r.address();
-    this.expiry = r.u64();
-  }
-  isEmpty(): bool {
-    return this.owner.isZero() && this.target.isZero() && this.expiry == 0;
+  fields(f: Fields): void {
+    this.owner = f.address(this.owner);
+    this.target = f.address(this.target);
+    this.expiry = f.u64(this.expiry);
   }
 }
 
@@ -54,8 +47,8 @@ class Call {
   constructor(public method: u8, public name: Uint8Array, public who: Address) {}
 }
 
+// [state]
 class Registry extends App {
-  // [state]
   names: BytesMap<Name> = new BytesMap<Name>();
   price: U256 = U256.fromU64(1_000_000_000_000_000); // 0.001 ETH
   period: u64 = 2_628_000; // about a year of 12-second blocks
@@ -65,7 +58,7 @@ class Registry extends App {
     this.persist(this.names);
   }
 
-  // [business]
+  // [glue]
   configure(config: Uint8Array): string | null {
     if (config.length == 0) return null;
     if (config.length != 40) return "expected price (32 bytes) || period in blocks (8 bytes)";
@@ -75,6 +68,7 @@ class Registry extends App {
     return this.period == 0 ? "the period must be at least one block" : null;
   }
 
+  // [business]
   decode(op: Op): Call | null {
     const d = op.data;
     if (d.length == 0) return null;

@@ -234,3 +234,84 @@ export abstract class Record {
   abstract decode(r: Reader): void;
   abstract isEmpty(): bool;
 }
+
+/**
+ * A record described once, by its fields in order: `fields(f)` passes every field through `f`
+ * (this.x = f.u64(this.x)), and the SDK derives the canonical bytes (encode, decode) and
+ * emptiness from that one list. An author lists fields and never writes serialisation.
+ */
+export abstract class Struct extends Record {
+  abstract fields(f: Fields): void;
+  encode(w: Writer): void {
+    this.fields(new Fields(0, w, null));
+  }
+  decode(r: Reader): void {
+    this.fields(new Fields(1, null, r));
+  }
+  isEmpty(): bool {
+    const f = new Fields(2, null, null);
+    this.fields(f);
+    return f.empty;
+  }
+}
+
+/** What Struct.fields passes its fields through: an encoder, a decoder or an emptiness test. */
+export class Fields {
+  /** Still true when every field seen so far was zero (mode 2). */
+  empty: bool = true;
+
+  constructor(
+    private readonly mode: i32, // 0 encode, 1 decode, 2 is-empty
+    private readonly w: Writer | null,
+    private readonly r: Reader | null,
+  ) {}
+
+  u8(v: u8): u8 {
+    if (this.mode == 0) this.w!.u8(v);
+    else if (this.mode == 1) return this.r!.u8();
+    else if (v != 0) this.empty = false;
+    return v;
+  }
+  bool(v: bool): bool {
+    if (this.mode == 1) {
+      const b = this.r!.u8();
+      if (b > 1) this.r!.fail(); // one canonical byte per bool
+      return b == 1;
+    }
+    return this.u8(v ? 1 : 0) == 1;
+  }
+  u32(v: u32): u32 {
+    if (this.mode == 0) this.w!.u32(v);
+    else if (this.mode == 1) return this.r!.u32();
+    else if (v != 0) this.empty = false;
+    return v;
+  }
+  u64(v: u64): u64 {
+    if (this.mode == 0) this.w!.u64(v);
+    else if (this.mode == 1) return this.r!.u64();
+    else if (v != 0) this.empty = false;
+    return v;
+  }
+  u256(v: U256): U256 {
+    if (this.mode == 0) this.w!.u256LE(v);
+    else if (this.mode == 1) return this.r!.u256LE();
+    else if (!v.isZero()) this.empty = false;
+    return v;
+  }
+  address(v: Address): Address {
+    if (this.mode == 0) this.w!.address(v);
+    else if (this.mode == 1) return this.r!.address();
+    else if (!v.isZero()) this.empty = false;
+    return v;
+  }
+  /** Bytes of any length up to 65,535 (a u16 length, then the bytes). */
+  bytes(v: Uint8Array): Uint8Array {
+    if (this.mode == 0) {
+      if (v.length > 0xffff) unreachable();
+      this.w!.u16BE(<u16>v.length).bytes(v);
+    } else if (this.mode == 1) {
+      return this.r!.bytes(<i32>this.r!.u16BE());
+    } else if (v.length != 0) this.empty = false;
+    return v;
+  }
+}

@@ -35,7 +35,7 @@ function newestSourceMtime(): number {
       newest = Math.max(newest, st.mtimeMs);
     }
   };
-  for (const p of ["src", "package.json", "scripts/build.ts", "app-wasm/build/wallet.wasm", "devnet"]) visit(join(ROOT, p));
+  for (const p of ["src", "package.json", "scripts/build.ts", "app-wasm/build", "devnet"]) visit(join(ROOT, p));
   return newest;
 }
 
@@ -283,5 +283,57 @@ describe("dist/sequencer run against a devnet anvil", () => {
     expect(startup).toBeDefined();
     const logged = JSON.stringify(seq.logs).toLowerCase();
     expect(logged).not.toContain(KEY_HEX);
+  }, 90_000);
+});
+
+describe("dist/sequencer runs a WASI app in C, and serves inspect from its worker", () => {
+  let l1: DevnetAnvil | undefined;
+  let seq: SequencerProcess | undefined;
+  let data: { path: string; remove(): void } | undefined;
+
+  afterAll(async () => {
+    try {
+      if (seq) expect(await seq.stop()).toBe(0);
+    } finally {
+      await l1?.stop();
+      data?.remove();
+    }
+  }, 40_000);
+
+  test("the guestbook: a deposit, a signed message, and GET /inspect reads it back", async () => {
+    l1 = await withDevnetAnvil();
+    data = tempDir("seq-binary-wasi-");
+    // the module sits next to the lonely binary: nothing from the checkout is reachable
+    copyFileSync(join(ROOT, "app-wasm", "build", "guestbook.wasm"), join(dir.path, "guestbook.wasm"));
+    seq = await startSequencerProcess({
+      rpcUrl: l1.url,
+      dataDir: data.path,
+      command: ["/bin/sh", "-c", 'cd "$0" && exec ./sequencer run', dir.path],
+      env: { SEQ_APP_WASM: "guestbook.wasm" },
+    });
+    const feed = subscribe(seq.url);
+    try {
+      await feed.opened;
+      await l1.deposit(2, parseEther("1"));
+      await until(
+        async () => {
+          const m = feed.messages.find((x) => x.kind === "direct_input");
+          if (!m) await l1!.mine(1);
+          return m;
+        },
+        20_000,
+        "the deposit",
+      );
+      const body = await signOp(DEVNET_KEYS[2], { nonce: 0, maxFee: 1409, data: `0x${Buffer.from("hi from the binary").toString("hex")}` });
+      expect((await postTx(seq.url, body)).status).toBe(200);
+      const answer = await until(async () => {
+        const r = await getJson(`${seq!.url}/inspect/00`);
+        return r.json.reports?.length === 1 ? r : null;
+      });
+      expect(answer!.json.status).toBe("accepted");
+      expect(Buffer.from(answer!.json.reports[0].payload.slice(58), "hex").toString()).toBe("hi from the binary");
+    } finally {
+      feed.close();
+    }
   }, 90_000);
 });
