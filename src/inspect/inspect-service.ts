@@ -56,6 +56,10 @@ export class InspectService {
   #nextId = 1;
   readonly #pending = new Map<number, { resolve: (a: InspectAnswer) => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout> }>();
   #readyWaiters: (() => void)[] = [];
+  // queries of this turn of the event loop, sent to the worker together (setImmediate)
+  #outIds: number[] = [];
+  #outPayloads: Uint8Array[] = [];
+  #flushScheduled = false;
 
   constructor(o: InspectServiceOptions) {
     this.#o = { maxPending: 64, timeoutMs: 10_000, pollMs: 20, debug: false, ...o };
@@ -117,8 +121,22 @@ export class InspectService {
         reject(new InspectUnavailableError(`inspect query not answered in ${this.#o.timeoutMs} ms`));
       }, this.#o.timeoutMs);
       this.#pending.set(id, { resolve, reject, timer });
-      this.#send({ type: "inspect", id, payload });
+      this.#outIds.push(id);
+      this.#outPayloads.push(payload);
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(() => this.#flush());
+      }
     });
+  }
+
+  /** One message for every query of this turn: the per-message cost is the main thread's. */
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (this.#outIds.length === 0) return;
+    this.#send({ type: "inspect", ids: this.#outIds, payloads: this.#outPayloads });
+    this.#outIds = [];
+    this.#outPayloads = [];
   }
 
   async stop(timeoutMs = 2_000): Promise<void> {
@@ -144,15 +162,17 @@ export class InspectService {
         this.#o.log.info("inspect follower ready", { head: m.head, build_ms: Math.round(m.ms), from_snapshot: m.fromSnapshot });
         for (const r of this.#readyWaiters.splice(0)) r();
         return;
-      case "answer": {
-        const p = this.#pending.get(m.id);
-        if (!p) return;
-        clearTimeout(p.timer);
-        this.#pending.delete(m.id);
-        if (m.answer.offset !== null) this.stats.head = m.answer.offset + 1;
-        p.resolve(m.answer);
+      case "answers":
+        m.ids.forEach((id, i) => {
+          const p = this.#pending.get(id);
+          if (!p) return;
+          const answer = m.answers[i]!;
+          clearTimeout(p.timer);
+          this.#pending.delete(id);
+          if (answer.offset !== null) this.stats.head = answer.offset + 1;
+          p.resolve(answer);
+        });
         return;
-      }
       case "rebuilt":
         this.stats.rebuilds++;
         this.#o.log.warn("inspect follower rebuilt", { reason: m.reason, head: m.head, ms: Math.round(m.ms) });

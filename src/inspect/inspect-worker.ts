@@ -28,11 +28,16 @@ export interface InspectWorkerInit {
   debug: boolean;
 }
 
-export type ToInspectWorker = InspectWorkerInit | { type: "inspect"; id: number; payload: Uint8Array } | { type: "poke" } | { type: "stop" };
+/** Queries travel in batches: one message per turn of the main thread's event loop. */
+export type ToInspectWorker =
+  | InspectWorkerInit
+  | { type: "inspect"; ids: number[]; payloads: Uint8Array[] }
+  | { type: "poke" }
+  | { type: "stop" };
 
 export type FromInspectWorker =
   | { type: "ready"; head: number; ms: number; fromSnapshot: boolean }
-  | { type: "answer"; id: number; answer: InspectAnswer }
+  | { type: "answers"; ids: number[]; answers: InspectAnswer[] }
   | { type: "rebuilt"; head: number; reason: string; ms: number }
   | { type: "log"; line: string }
   | { type: "error"; message: string }
@@ -47,6 +52,7 @@ let source: LocalEntrySource | null = null;
 let follower: AppFollower | null = null;
 let timer: ReturnType<typeof setInterval> | null = null;
 let busy = false;
+let pokeScheduled = false;
 
 function post(m: FromInspectWorker): void {
   self.postMessage(m);
@@ -113,22 +119,27 @@ self.onmessage = async (ev: MessageEvent<ToInspectWorker>) => {
       return;
     }
     case "poke":
-      catchUp();
+      // coalesced: many commits between two turns of the event loop cost one catch-up
+      if (!pokeScheduled) {
+        pokeScheduled = true;
+        setTimeout(() => {
+          pokeScheduled = false;
+          catchUp();
+        }, 0);
+      }
       return;
     case "inspect": {
-      if (!follower) {
-        post({ type: "answer", id: m.id, answer: { status: "exception", reports: [], offset: null, error: "the inspect follower is not ready" } });
-        return;
-      }
-      // answer on the newest committed state: take what was committed since the last poke
-      catchUp();
-      let answer: InspectAnswer;
-      try {
-        answer = follower.inspect(m.payload);
-      } catch (e) {
-        answer = { status: "exception", reports: [], offset: follower.head > 0 ? follower.head - 1 : null, error: e instanceof Error ? e.message : String(e) };
-      }
-      post({ type: "answer", id: m.id, answer });
+      // answered on the state caught up so far (pokes after every commit keep it within a
+      // turn of the event loop); `offset` says which entry it reflects
+      const answers = m.payloads.map((payload): InspectAnswer => {
+        if (!follower) return { status: "exception", reports: [], offset: null, error: "the inspect follower is not ready" };
+        try {
+          return follower.inspect(payload);
+        } catch (e) {
+          return { status: "exception", reports: [], offset: follower.head > 0 ? follower.head - 1 : null, error: e instanceof Error ? e.message : String(e) };
+        }
+      });
+      post({ type: "answers", ids: m.ids, answers });
       return;
     }
     case "stop":
