@@ -5,6 +5,8 @@
  */
 import { readFileSync } from "node:fs";
 import wasmPath from "../../app-wasm/build/wallet.wasm" with { type: "file" };
+import walletV1Path from "../../app-wasm/build/wallet-v1.wasm" with { type: "file" };
+import { createHash } from "node:crypto";
 import { AppLoadError } from "./errors.ts";
 
 /** Bytes of the embedded wallet module (a fresh copy on every call). */
@@ -15,6 +17,19 @@ export function loadDefaultAppBytes(): Uint8Array {
     // only possible in a broken checkout/build: the artifact is committed and embedded
     throw new AppLoadError(`embedded wallet module is unreadable at ${wasmPath}: ${describe(e)}`, { cause: e });
   }
+}
+
+/**
+ * Every wallet this binary has shipped, by sha256: the current one and the one before the
+ * SDK (issue #15), so that `verify` of an export recorded with either finds its module
+ * without --app-wasm.
+ */
+export function embeddedModuleBySha256(sha256: string): Uint8Array | null {
+  for (const p of [wasmPath, walletV1Path]) {
+    const bytes = new Uint8Array(readFileSync(p));
+    if (createHash("sha256").update(bytes).digest("hex") === sha256) return bytes;
+  }
+  return null;
 }
 
 /**

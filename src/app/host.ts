@@ -27,6 +27,7 @@ import {
   FUEL_PER_CALL,
   FUEL_PER_INSPECT,
   FUEL_PER_MAINTENANCE_CALL,
+  limitsFor,
   MAX_CALL_DEPTH,
   MAX_OUTPUT_BYTES_PER_CALL,
   MAX_OUTPUTS_PER_CALL,
@@ -88,6 +89,11 @@ export interface AppHostOptions {
    * passes it only at SEQ_LOG_LEVEL=debug, and replay never does.
    */
   onLog?: (line: string) => void;
+  /**
+   * Run with an older metering version's costs (core/execution-limits.ts
+   * FUEL_COSTS_BY_VERSION): only `verify` of an export recorded under it does.
+   */
+  meteringVersion?: number;
 }
 
 /** Largest inspect payload the host takes (the HTTP layer caps lower). */
@@ -244,7 +250,7 @@ export class AppHost {
   /** sha256 (hex) of the module as given, and of the instrumented module that runs. */
   readonly moduleSha256: string;
   readonly meteredSha256: string;
-  readonly limits: ExecutionLimits = EXECUTION_LIMITS;
+  readonly limits: ExecutionLimits;
 
   #ex: AppExports;
   #g: Counters;
@@ -294,6 +300,7 @@ export class AppHost {
     this.#wasi = wasi;
     this.#ex = instance.exports as unknown as AppExports;
     this.#onLog = options.onLog;
+    this.limits = options.meteringVersion === undefined ? EXECUTION_LIMITS : limitsFor(options.meteringVersion);
     this.hasInspect = typeof this.#ex.inspect === "function";
     this.#g = counters(instance, metered);
     this.#compiled = compiled;
@@ -331,7 +338,7 @@ export class AppHost {
     checkImports(shape.imports);
     checkExport(shape.exports, "abi_version");
     // Only the instrumented module ever runs (SPEC 2.8).
-    const metered = meterModule(wasm);
+    const metered = meterModule(wasm, options.meteringVersion);
     let module: WebAssembly.Module;
     try {
       module = new WebAssembly.Module(metered.bytes);

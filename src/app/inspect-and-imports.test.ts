@@ -102,7 +102,7 @@ describe("inspect", () => {
   test("a module without inspect is answered rejected, with a report saying so", async () => {
     const wallet = AppHost.create((await import("./default-app.ts")).loadDefaultAppBytes(), CONFIG);
     expect(wallet.hasInspect).toBe(true);
-    const plain = AppHost.create(new Uint8Array(await Bun.file(`${import.meta.dir}/../../test/fixtures/wallet-v1.wasm`).arrayBuffer()), CONFIG);
+    const plain = AppHost.create(new Uint8Array(await Bun.file(`${import.meta.dir}/../../app-wasm/build/wallet-v1.wasm`).arrayBuffer()), CONFIG);
     expect(plain.hasInspect).toBe(false);
     const r = plain.inspect(new Uint8Array(21));
     expect(r.status).toBe("rejected");

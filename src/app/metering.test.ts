@@ -4,6 +4,8 @@
  */
 import { describe, expect, test } from "bun:test";
 import binaryen from "binaryen";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { loadDefaultAppBytes } from "./default-app.ts";
 import { MAX_MEMORY_PAGES } from "../core/execution-limits.ts";
 import { AppLoadError } from "./errors.ts";
@@ -25,6 +27,14 @@ describe("metering", () => {
     expect(m.meteredSha256).toBe(METERED_WALLET_SHA256);
     expect(sha256Hex(m.bytes)).toBe(METERED_WALLET_SHA256);
     expect(m.moduleSha256).toBe(sha256Hex(loadDefaultAppBytes()));
+  });
+
+  test("metering version 1 still instruments the pre-SDK wallet to the bytes #14 pinned", () => {
+    // what `verify` of an export recorded under version 1 runs (docs/decisions.md)
+    const v1 = new Uint8Array(readFileSync(join(import.meta.dir, "../../app-wasm/build/wallet-v1.wasm")));
+    expect(meterModule(v1, 1).meteredSha256).toBe("03cb9b6908212dd18d77558ef9780adb252184178403a1e3d99324471fe5442a");
+    expect(meterModule(v1, 2).meteredSha256).not.toBe(meterModule(v1, 1).meteredSha256);
+    expect(() => meterModule(v1, 99)).toThrow(/metering version 99 is not supported/);
   });
 
   test("refuses SIMD, tail calls and a reserved name, each naming what it refused", () => {

@@ -26,7 +26,8 @@
 import binaryen from "binaryen";
 import { createHash } from "node:crypto";
 import {
-  FUEL_COSTS,
+  FUEL_COSTS_BY_VERSION,
+  type FuelCosts,
   FUEL_PER_MAINTENANCE_CALL,
   MAX_CALL_DEPTH,
   MAX_LOCALS_PER_FUNCTION,
@@ -80,16 +81,19 @@ export function sha256Hex(bytes: Uint8Array): string {
  * function of the bytes, the limits and the pinned binaryen version).
  * @throws AppLoadError naming what the module uses that cannot be bounded.
  */
-export function meterModule(wasm: Uint8Array): MeteredModule {
+export function meterModule(wasm: Uint8Array, meteringVersion: number = METERING_VERSION): MeteredModule {
   const moduleSha256 = sha256Hex(wasm);
-  const hit = cache.get(moduleSha256);
+  const key = `${moduleSha256}/${meteringVersion}`;
+  const hit = cache.get(key);
   if (hit) return hit;
-  const m = instrument(wasm, moduleSha256);
-  cache.set(moduleSha256, m);
+  const costs = FUEL_COSTS_BY_VERSION[meteringVersion];
+  if (!costs) throw new AppLoadError(`metering version ${meteringVersion} is not supported by this binary`);
+  const m = instrument(wasm, moduleSha256, costs);
+  cache.set(key, m);
   return m;
 }
 
-function instrument(wasm: Uint8Array, moduleSha256: string): MeteredModule {
+function instrument(wasm: Uint8Array, moduleSha256: string, costs: FuelCosts): MeteredModule {
   let mod: binaryen.Module;
   try {
     mod = binaryen.readBinaryWithFeatures(wasm, ALLOWED_FEATURES);
@@ -97,7 +101,7 @@ function instrument(wasm: Uint8Array, moduleSha256: string): MeteredModule {
     throw new AppLoadError(`app module cannot be read for instrumentation: ${(e as Error).message}`, { cause: e });
   }
   try {
-    return new Instrumenter(mod).run(moduleSha256);
+    return new Instrumenter(mod, costs).run(moduleSha256);
   } finally {
     mod.dispose();
   }
@@ -129,7 +133,10 @@ class Instrumenter {
   private readonly tmp = new Map<binaryen.Type, string>();
   private fnName = "";
 
-  constructor(m: binaryen.Module) {
+  constructor(
+    m: binaryen.Module,
+    private readonly costs: FuelCosts,
+  ) {
     this.m = m;
   }
 
@@ -336,7 +343,7 @@ class Instrumenter {
         );
         const capped = m.block(null, [
           m.global.set(t, X.MemoryGrow.getDelta(e)),
-          ...this.chargeDynamic(m.i64.mul(m.i64.extend_u(m.global.get(t, binaryen.i32)), this.i64(FUEL_COSTS.growPage))),
+          ...this.chargeDynamic(m.i64.mul(m.i64.extend_u(m.global.get(t, binaryen.i32)), this.i64(this.costs.growPage))),
           m.if(
             over,
             m.block(null, [m.global.set(G_GROW_REFUSED, m.i32.const(1)), m.i32.const(-1)], binaryen.i32),
@@ -364,7 +371,7 @@ class Instrumenter {
   private bulkSize(size: Expr): Expr {
     const m = this.m;
     const t = this.scratch(binaryen.i32);
-    const perBytes = m.i64.shr_u(m.i64.extend_u(m.global.get(t, binaryen.i32)), this.i64(FUEL_COSTS.bulkBytesShift));
+    const perBytes = m.i64.shr_u(m.i64.extend_u(m.global.get(t, binaryen.i32)), this.i64(this.costs.bulkBytesShift));
     return m.block(null, [m.global.set(t, size), ...this.chargeDynamic(perBytes), m.global.get(t, binaryen.i32)], binaryen.i32);
   }
 
@@ -375,10 +382,10 @@ class Instrumenter {
   private cost(e: Expr): bigint {
     if (e === 0) return 0n;
     const id = binaryen.getExpressionId(e);
-    if (id === binaryen.LoopId) return FUEL_COSTS.instruction; // its body pays at the header
-    let own: bigint = FUEL_COSTS.instruction;
-    if (id === binaryen.CallId || id === binaryen.CallIndirectId) own += FUEL_COSTS.call;
-    else if (id === binaryen.BinaryId && DIVISIONS.has(X.Binary.getOp(e))) own = FUEL_COSTS.division;
+    if (id === binaryen.LoopId) return this.costs.instruction; // its body pays at the header
+    let own: bigint = this.costs.instruction;
+    if (id === binaryen.CallId || id === binaryen.CallIndirectId) own += this.costs.call;
+    else if (id === binaryen.BinaryId && DIVISIONS.has(X.Binary.getOp(e))) own = this.costs.division;
     let sum = own;
     for (const [get] of childSlots(e, id) ?? []) sum += this.cost(get());
     return sum;

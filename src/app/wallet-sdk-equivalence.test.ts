@@ -2,7 +2,7 @@
  * The wallet rebuilt on the app SDK behaves exactly as the wallet before it (issue #15):
  * for the same random history, both modules give byte-identical dumps after every step, the
  * same outputs, the same rejections and reasons, and the same nonces. The pre-SDK module is
- * committed as test/fixtures/wallet-v1.wasm (built from the sources at 526c998).
+ * committed as app-wasm/build/wallet-v1.wasm (built from the sources at 526c998).
  */
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
@@ -12,7 +12,7 @@ import { AppHost } from "./host.ts";
 import { loadDefaultAppBytes } from "./default-app.ts";
 import { CONFIG, ERC20_PORTAL, ETHER_PORTAL, FEE_RECIPIENT, TOKEN, U256_MAX, erc20Deposit, etherDeposit, transferData, withdrawalData, type Addr } from "./test-support.ts";
 
-const V1 = readFileSync(join(import.meta.dir, "../../test/fixtures/wallet-v1.wasm"));
+const V1 = readFileSync(join(import.meta.dir, "../../app-wasm/build/wallet-v1.wasm"));
 const PEOPLE: Addr[] = [
   FEE_RECIPIENT,
   "0x00000000000000000000000000000000000000a1",

@@ -10,7 +10,8 @@
  * 3 incomplete (no divergence, but recorded entries lie beyond what L1 covers).
  */
 import { readFileSync } from "node:fs";
-import { loadAppBytes } from "../app/default-app.ts";
+import { embeddedModuleBySha256, loadAppBytes } from "../app/default-app.ts";
+import { isSupportedMeteringVersion } from "../core/execution-limits.ts";
 import { AppLoadError } from "../app/errors.ts";
 import { prepareAppRuntime } from "../app/host.ts";
 import { hexToBytes, type Address } from "../core/bytes.ts";
@@ -247,9 +248,9 @@ async function verifyCommand(argv: string[]): Promise<number> {
     stateL2TxIndex = Number(n);
   }
 
-  let appWasm: Uint8Array;
+  let appWasmFlag: Uint8Array | undefined;
   try {
-    appWasm = loadAppBytes(a.get("app-wasm"));
+    if (a.has("app-wasm")) appWasmFlag = loadAppBytes(a.get("app-wasm"));
   } catch (e) {
     if (e instanceof AppLoadError) throw new InputError(`--app-wasm: ${e.message.replace(/^SEQ_APP_WASM=/, "")}`);
     throw e;
@@ -262,7 +263,6 @@ async function verifyCommand(argv: string[]): Promise<number> {
       throw new UsageError(`--app-config: ${(e as Error).message.replace(/^SEQ_APP_CONFIG:? ?/, "")}`);
     }
   }
-  await prepareAppRuntime(appWasm);
   let state: Uint8Array | undefined;
   if (a.has("state")) {
     try {
@@ -274,6 +274,15 @@ async function verifyCommand(argv: string[]): Promise<number> {
   try {
     const inputsFile = a.get("l1-inputs")!;
     const { header, inputs } = parseL1Export(readText("l1-inputs", inputsFile), inputsFile);
+    // Without --app-wasm: the module the export names, when this binary embeds it (every
+    // wallet it shipped), else the default wallet. The metering version is the export's when
+    // this binary still runs it, so an export recorded by an older release folds as it was
+    // sequenced.
+    const appWasm =
+      appWasmFlag ?? (header?.appModuleSha256 ? embeddedModuleBySha256(header.appModuleSha256) : null) ?? loadAppBytes(undefined);
+    await prepareAppRuntime(appWasm);
+    const recordedVersion = header?.executionLimits?.metering_version;
+    const meteringVersion = isSupportedMeteringVersion(recordedVersion) ? recordedVersion : undefined;
     const p = resolveParameters(header, flags, {
       etherPortal: DEFAULT_ETHER_PORTAL,
       erc20Portal: DEFAULT_ERC20_PORTAL,
@@ -288,6 +297,7 @@ async function verifyCommand(argv: string[]): Promise<number> {
       app: p.app,
       batchSubmitter: p.batchSubmitter,
       appWasm,
+      ...(meteringVersion !== undefined ? { meteringVersion } : {}),
       etherPortal: p.etherPortal,
       erc20Portal: p.erc20Portal,
       erc20Token: p.erc20Token,

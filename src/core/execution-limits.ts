@@ -65,7 +65,15 @@ export const MAX_OUTPUT_BYTES_PER_CALL = 256 * 1024;
  * charged on entering it (function entry, loop header), so a charge is an upper bound of
  * the instructions run until the next charge point.
  */
-export const FUEL_COSTS = {
+export interface FuelCosts {
+  instruction: bigint;
+  call: bigint;
+  division: bigint;
+  bulkBytesShift: bigint;
+  growPage: bigint;
+}
+
+const FUEL_COSTS_V2: FuelCosts = {
   /** Every instruction not listed below. */
   instruction: 1n,
   /** call and call_indirect, on top of the callee's own charge. */
@@ -81,10 +89,27 @@ export const FUEL_COSTS = {
    * paid once per instance (memory never shrinks); docs/decisions.md has the history.
    */
   growPage: 8_192n,
-} as const;
+};
 
 /** Bumped whenever the instrumentation's output changes for the same input module. */
 export const METERING_VERSION = 2;
+
+/**
+ * Every metering version this binary can still run, so that `verify` of an export recorded
+ * under an older one folds with the costs it was sequenced with. Version 1 (issue #14)
+ * charged 65,536 units per page of memory.grow; nothing else differs.
+ */
+export const FUEL_COSTS_BY_VERSION: Readonly<Record<number, FuelCosts>> = Object.freeze({
+  1: Object.freeze({ ...FUEL_COSTS_V2, growPage: 65_536n }),
+  2: Object.freeze(FUEL_COSTS_V2),
+});
+
+/** The costs of the current version (what the sequencer runs). */
+export const FUEL_COSTS: FuelCosts = FUEL_COSTS_BY_VERSION[METERING_VERSION]!;
+
+export function isSupportedMeteringVersion(v: unknown): v is number {
+  return typeof v === "number" && Object.hasOwn(FUEL_COSTS_BY_VERSION, v);
+}
 
 /** The limits as one record, for /info, the export header and reports. */
 export interface ExecutionLimits {
@@ -104,6 +129,12 @@ export const EXECUTION_LIMITS: ExecutionLimits = Object.freeze({
   maxOutputBytesPerCall: MAX_OUTPUT_BYTES_PER_CALL,
   meteringVersion: METERING_VERSION,
 });
+
+/** The limits with an older metering version (for verify of an old export). */
+export function limitsFor(meteringVersion: number): ExecutionLimits {
+  if (!isSupportedMeteringVersion(meteringVersion)) throw new RangeError(`metering version ${meteringVersion} is not supported`);
+  return meteringVersion === METERING_VERSION ? EXECUTION_LIMITS : Object.freeze({ ...EXECUTION_LIMITS, meteringVersion });
+}
 
 /** The JSON shape of the limits (snake_case, numbers), as /info and reports show them. */
 export function limitsJson(l: ExecutionLimits = EXECUTION_LIMITS): Record<string, number | string> {

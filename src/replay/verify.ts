@@ -32,6 +32,8 @@ export interface VerifyParams {
   erc20Token: Address;
   /** The app's own init config (SEQ_APP_CONFIG); empty by default. */
   appConfig?: Uint8Array;
+  /** The metering version to fold with (an older export's); the current one by default. */
+  meteringVersion?: number;
   feed?: ParsedFeed;
   /** Expected app state bytes (a dump, e.g. GET /finalized_state). */
   state?: Uint8Array;
@@ -114,7 +116,8 @@ export function verify(p: VerifyParams): VerifyReport {
     etherPortal: p.etherPortal,
     erc20Portal: p.erc20Portal,
     erc20Token: p.erc20Token,
-  }, { appConfig: p.appConfig ?? new Uint8Array(0) });
+  }, { appConfig: p.appConfig ?? new Uint8Array(0), ...(p.meteringVersion !== undefined ? { meteringVersion: p.meteringVersion } : {}) });
+  const usedLimits = limitsJson(app.limits);
   const feed = p.feed?.entries;
   let compared = 0;
   let divergence: VerifyReport["first_divergence"];
@@ -207,7 +210,7 @@ export function verify(p: VerifyParams): VerifyReport {
       ether_portal: p.etherPortal.toLowerCase(),
       erc20_portal: p.erc20Portal.toLowerCase(),
       erc20_token: p.erc20Token.toLowerCase(),
-      execution_limits: limitsJson(),
+      execution_limits: usedLimits,
       app_config: bytesToHex(p.appConfig ?? new Uint8Array(0)),
     },
     ...(p.provenance
@@ -218,8 +221,8 @@ export function verify(p: VerifyParams): VerifyReport {
   if (p.expectedModuleSha256 != null && p.expectedModuleSha256 !== moduleSha256) {
     mismatch.app_module_sha256 = { export: p.expectedModuleSha256, used: moduleSha256 };
   }
-  if (p.expectedLimits != null && JSON.stringify(p.expectedLimits) !== JSON.stringify(limitsJson())) {
-    mismatch.execution_limits = { export: p.expectedLimits, used: limitsJson() };
+  if (p.expectedLimits != null && JSON.stringify(p.expectedLimits) !== JSON.stringify(usedLimits)) {
+    mismatch.execution_limits = { export: p.expectedLimits, used: usedLimits };
   }
   if (Object.keys(mismatch).length > 0) {
     report.match = false;
