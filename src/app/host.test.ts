@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { loadAppBytes, loadDefaultAppBytes } from "./default-app.ts";
 import { AppArgumentError, AppFatalError, AppLoadError, AppSnapshotError } from "./errors.ts";
 import { ExecutionFailedError } from "../core/execution-limits.ts";
-import { AppHost } from "./host.ts";
+import { prepareAppRuntime, AppHost } from "./host.ts";
+import { wasiRuntimeLoaded } from "./wasi.ts";
 import {
   ALICE,
   BOB,
@@ -215,15 +216,29 @@ describe("app failures are not fatal (SPEC 2.8)", () => {
 });
 
 describe("load-time checks", () => {
-  test("a module importing anything beyond env.emit/env.abort is refused, naming the import", async () => {
+  test("a module importing anything the ABI does not provide is refused, naming the import", async () => {
+    const wasm = await compileAs(
+      fixtureSource(
+        { nonce_of: "export function nonce_of(s: usize): i64 { return now(); }" },
+        '@external("env", "now") declare function now(): i64;',
+      ),
+    );
+    expect(() => AppHost.create(wasm, CONFIG)).toThrow(AppLoadError);
+    expect(() => AppHost.create(wasm, CONFIG)).toThrow(/imports function "env\.now", which ABI v1 does not provide/);
+  });
+
+  test("a WASI import needs the WASI runtime loaded, and a reactor", async () => {
     const wasm = await compileAs(
       fixtureSource(
         { nonce_of: "export function nonce_of(s: usize): i64 { return fd_write(1, 2, 3, 4); }" },
         '@external("wasi_snapshot_preview1", "fd_write") declare function fd_write(a: i32, b: i32, c: i32, d: i32): i64;',
       ),
     );
-    expect(() => AppHost.create(wasm, CONFIG)).toThrow(AppLoadError);
-    expect(() => AppHost.create(wasm, CONFIG)).toThrow(/wasi_snapshot_preview1\.fd_write/);
+    // the runtime is process-wide: another test file may have loaded it already
+    if (!wasiRuntimeLoaded()) expect(() => AppHost.create(wasm, CONFIG)).toThrow(/WASI runtime is not loaded/);
+    await prepareAppRuntime(wasm);
+    expect(wasiRuntimeLoaded()).toBe(true);
+    expect(() => AppHost.create(wasm, CONFIG)).toThrow(/exports no _initialize: build it as a reactor/);
   });
 
   test("an allowed import with the wrong signature is refused", async () => {

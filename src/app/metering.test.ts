@@ -10,7 +10,7 @@ import { loadDefaultAppBytes } from "./default-app.ts";
 import { MAX_MEMORY_PAGES } from "../core/execution-limits.ts";
 import { AppLoadError } from "./errors.ts";
 import { METERED_WALLET_SHA256 } from "../../test/support/metering-pins.ts";
-import { meterModule, sha256Hex } from "./metering.ts";
+import { meterModule, meterModuleUncached, sha256Hex } from "./metering.ts";
 
 
 function wat(text: string): Uint8Array {
@@ -36,6 +36,17 @@ describe("metering", () => {
     expect(meterModule(v1, 2).meteredSha256).not.toBe(meterModule(v1, 1).meteredSha256);
     expect(() => meterModule(v1, 99)).toThrow(/metering version 99 is not supported/);
   });
+
+  test("the same bytes after assemblyscript changed binaryen's process-wide settings, which are put back", async () => {
+    // asc (run by app tests and LocalApp users in the same process) leaves optimize level 4
+    // and Stack IR on; the writer would then emit other bytes, so other fuel
+    const { compileWallet } = await import("../../scripts/build-wasm.ts");
+    await compileWallet();
+    const c = binaryen as unknown as Record<string, () => number>;
+    const before = [c._BinaryenGetOptimizeLevel!(), c._BinaryenGetGenerateStackIR!()];
+    expect(meterModuleUncached(loadDefaultAppBytes()).meteredSha256).toBe(METERED_WALLET_SHA256);
+    expect([c._BinaryenGetOptimizeLevel!(), c._BinaryenGetGenerateStackIR!()]).toEqual(before);
+  }, 60_000);
 
   test("refuses SIMD, tail calls and a reserved name, each naming what it refused", () => {
     const simd = wat(`(module (memory (export "memory") 1)

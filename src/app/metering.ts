@@ -93,7 +93,54 @@ export function meterModule(wasm: Uint8Array, meteringVersion: number = METERING
   return m;
 }
 
+/**
+ * binaryen's process-wide settings that change what it reads or writes (its writer, for
+ * one, emits optimized Stack IR when these ask for it). Other binaryen users in the same
+ * process set them (assemblyscript's compiler leaves optimize level 4 and Stack IR on), and
+ * the instrumented bytes are consensus, so every instrumentation runs with these values
+ * (binaryen's own defaults, which the pinned hashes were made with) and puts the caller's
+ * back afterwards. Set through the C API: the JS getters do not see what asc set there.
+ */
+const EMISSION_SETTINGS: readonly (readonly [name: string, value: number])[] = [
+  ["OptimizeLevel", 2],
+  ["ShrinkLevel", 1],
+  ["DebugInfo", 0],
+  ["TrapsNeverHappen", 0],
+  ["ClosedWorld", 0],
+  ["LowMemoryUnused", 0],
+  ["ZeroFilledMemory", 0],
+  ["FastMath", 0],
+  ["GenerateStackIR", 0],
+  ["OptimizeStackIR", 0],
+  ["AlwaysInlineMaxSize", 2],
+  ["FlexibleInlineMaxSize", 20],
+  ["OneCallerInlineMaxSize", -1],
+  ["AllowInliningFunctionsWithLoops", 0],
+];
+
+function withEmissionSettings<T>(f: () => T): T {
+  const c = binaryen as unknown as Record<string, (v?: number) => number>;
+  const saved = EMISSION_SETTINGS.map(([name]) => c[`_BinaryenGet${name}`]!());
+  for (const [name, value] of EMISSION_SETTINGS) c[`_BinaryenSet${name}`]!(value);
+  try {
+    return f();
+  } finally {
+    EMISSION_SETTINGS.forEach(([name], i) => c[`_BinaryenSet${name}`]!(saved[i]!));
+  }
+}
+
 function instrument(wasm: Uint8Array, moduleSha256: string, costs: FuelCosts): MeteredModule {
+  return withEmissionSettings(() => instrumentWithSettings(wasm, moduleSha256, costs));
+}
+
+/** meterModule without the per-process cache (tests that compare two instrumentations). */
+export function meterModuleUncached(wasm: Uint8Array, meteringVersion: number = METERING_VERSION): MeteredModule {
+  const costs = FUEL_COSTS_BY_VERSION[meteringVersion];
+  if (!costs) throw new AppLoadError(`metering version ${meteringVersion} is not supported by this binary`);
+  return instrument(wasm, sha256Hex(wasm), costs);
+}
+
+function instrumentWithSettings(wasm: Uint8Array, moduleSha256: string, costs: FuelCosts): MeteredModule {
   let mod: binaryen.Module;
   try {
     mod = binaryen.readBinaryWithFeatures(wasm, ALLOWED_FEATURES);
