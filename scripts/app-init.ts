@@ -6,7 +6,7 @@
  * exact version (so `npm run build` never resolves `asc` to another package) and links this
  * checkout for LocalApp, the in-process test harness.
  */
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 
 const ROOT = resolve(import.meta.dir, "..");
@@ -16,6 +16,8 @@ export function initApp(dir: string, name: string = basename(resolve(dir))): str
   if (existsSync(target) && readdirSync(target).length > 0) throw new Error(`${target} exists and is not empty`);
   mkdirSync(target, { recursive: true });
   cpSync(join(ROOT, "app-wasm", "template"), target, { recursive: true });
+  // stored as .tmpl so that the repository's own `bun test` does not pick the template's up
+  for (const rel of ["test/app.test.ts"]) renameSync(join(target, `${rel}.tmpl`), join(target, rel));
   cpSync(join(ROOT, "app-wasm", "sdk"), join(target, "sdk"), { recursive: true });
   const repo = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { dependencies: Record<string, string> };
   const asc = (JSON.parse(readFileSync(join(ROOT, "node_modules", "assemblyscript", "package.json"), "utf8")) as { version: string }).version;
