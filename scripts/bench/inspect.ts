@@ -16,11 +16,12 @@
  * Prints p50/p95/p99 and throughput per phase; writes bench-results/inspect.json.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
-import { createWalletClient, http, type Hex } from "viem";
-import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { DEVNET_KEYS, etherPortalAbi } from "../../src/l1/contracts.ts";
+import type { Hex } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { DEVNET_KEYS } from "../../src/l1/contracts.ts";
 import { withDevnetAnvil } from "../../test/support/anvil.ts";
-import { signOp, subscribe, transferData } from "../../test/support/client.ts";
+import { signOp, transferData } from "../../test/support/client.ts";
+import { fundSenders } from "./lib/fund.ts";
 import { startSequencerProcess, tempDir } from "../../test/support/sequencer.ts";
 
 const SECONDS = Number(process.argv[2] ?? 5);
@@ -40,22 +41,9 @@ const anvil = await withDevnetAnvil();
 const dir = tempDir("seq-bench-inspect-");
 const seq = await startSequencerProcess({ rpcUrl: anvil.url, dataDir: dir.path, env: { SEQ_LOG_LEVEL: "info", SEQ_INSPECT_QUEUE_CAPACITY: "256" } });
 try {
-  const key = generatePrivateKey();
+  const [sender] = await fundSenders(anvil, seq.url, 1, () => {});
+  const key = sender!.key;
   const account = privateKeyToAccount(key);
-  const feed = subscribe(seq.url);
-  await anvil.publicClient.request({ method: "anvil_setBalance" as never, params: [account.address, "0xde0b6b3a7640000"] as never });
-  const wallet = createWalletClient({ account, chain: anvil.walletClient(0).chain, transport: http(anvil.url) });
-  const hash = await wallet.writeContract({
-    address: anvil.deployment.etherPortal,
-    abi: etherPortalAbi,
-    functionName: "depositEther",
-    args: [anvil.deployment.application, "0x"],
-    value: 10n ** 17n,
-  });
-  await anvil.publicClient.waitForTransactionReceipt({ hash });
-  await anvil.mine(7);
-  await feed.waitFor(1, 60_000);
-  feed.close();
 
   const to = privateKeyToAccount(DEVNET_KEYS[3] as Hex).address.toLowerCase() as Hex;
   const perPhase = 4000;

@@ -11,7 +11,7 @@ import { DEVNET_ADDRESSES, DEVNET_KEYS } from "../../src/l1/contracts.ts";
 import { withDevnetAnvil, type DevnetAnvil } from "../support/anvil.ts";
 import { getJson, postTx, signOp, subscribe, until, type FeedClient } from "../support/client.ts";
 import { startSequencerProcess, tempDir, type SequencerProcess } from "../support/sequencer.ts";
-import { exportAndVerifyCli } from "../support/verify-cli.ts";
+import { exportAndVerifyCli, waitUntilSafe } from "../support/verify-cli.ts";
 
 const WASM = join(import.meta.dir, "../../app-wasm/build/registry.wasm");
 const PRICE = 1000n;
@@ -145,17 +145,7 @@ describe("the name registry on the devnet", () => {
 
   test("export-l1 --sequencer records the app config, and verify of the whole history matches", async () => {
     const msgs = await live.waitFor(4);
-    // mine slowly (far below the 900-block danger threshold) until the last batch is safe
-    await until(
-      async () => {
-        if (["safe", "finalized"].includes((await getJson(`${seq.url}/tx/${msgs[3].tx_hash}`)).json.status)) return true;
-        await anvil.mine(1);
-        await Bun.sleep(250);
-        return null;
-      },
-      45_000,
-      "batch safe",
-    );
+    await waitUntilSafe(anvil, seq.url, msgs[3].tx_hash);
     const run = await exportAndVerifyCli({
       anvil,
       workDir: work.path,

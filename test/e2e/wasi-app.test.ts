@@ -10,7 +10,7 @@ import { GUESTBOOK_WASM } from "../../scripts/build-c-app.ts";
 import { withDevnetAnvil, type DevnetAnvil } from "../support/anvil.ts";
 import { getJson, postTx, signOp, subscribe, until, type FeedClient } from "../support/client.ts";
 import { startSequencerProcess, tempDir, type SequencerProcess } from "../support/sequencer.ts";
-import { exportAndVerifyCli } from "../support/verify-cli.ts";
+import { exportAndVerifyCli, waitUntilSafe } from "../support/verify-cli.ts";
 
 let anvil: DevnetAnvil;
 let seq: SequencerProcess;
@@ -69,16 +69,7 @@ describe("the C guestbook on the devnet", () => {
 
   test("export-l1 + verify of the history folds to the same feed", async () => {
     const msgs = await live.waitFor(3);
-    await until(
-      async () => {
-        if (["safe", "finalized"].includes((await getJson(`${seq.url}/tx/${msgs[2].tx_hash}`)).json.status)) return true;
-        await anvil.mine(1);
-        await Bun.sleep(250);
-        return null;
-      },
-      45_000,
-      "batch safe",
-    );
+    await waitUntilSafe(anvil, seq.url, msgs[2].tx_hash);
     const run = await exportAndVerifyCli({
       anvil,
       workDir: work.path,

@@ -44,3 +44,19 @@ export async function exportAndVerifyCli(o: {
   const last = out.trim().split("\n").at(-1) ?? "";
   return { exportCode, verifyCode, report: last ? JSON.parse(last) : null };
 }
+
+/**
+ * Mines slowly (a block every 250 ms, far below the 900-block danger threshold) until the op
+ * `txHash` is in a batch the scheduler accepted in a safe block.
+ */
+export async function waitUntilSafe(anvil: DevnetAnvil, seqUrl: string, txHash: string, timeoutMs = 45_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    const r = await fetch(`${seqUrl}/tx/${txHash}`);
+    const status = ((await r.json()) as { status?: string }).status;
+    if (status === "safe" || status === "finalized") return;
+    await anvil.mine(1);
+    await Bun.sleep(250);
+  }
+  throw new Error(`timed out waiting for ${txHash} to be safe`);
+}
