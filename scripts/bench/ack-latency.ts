@@ -3,6 +3,7 @@
  * this process as the load generator. Ops are pre-signed so signing is not measured.
  *
  *   bun scripts/bench/ack-latency.ts [opsPerLevel=2000] [concurrencies=1,8,64]
+ *   BENCH_APP_WASM=path runs another app module (an A/B of the app alone).
  *
  * Prints p50/p95/p99/p99.9 and throughput per concurrency level and writes
  * bench-results/ack-latency.json.
@@ -24,7 +25,11 @@ function pct(sorted: number[], p: number): number {
 
 const anvil = await withDevnetAnvil();
 const dir = tempDir("seq-bench-");
-const seq = await startSequencerProcess({ rpcUrl: anvil.url, dataDir: dir.path, env: { SEQ_LOG_LEVEL: "info" } });
+// BENCH_APP_WASM: run another module (an A/B of the app alone, e.g. the pre-SDK wallet)
+const appEnv: Record<string, string> = process.env.BENCH_APP_WASM ? { SEQ_APP_WASM: process.env.BENCH_APP_WASM } : {};
+// BENCH_INSPECT=false: without the inspect follower (an A/B of its cost to /tx)
+if (process.env.BENCH_INSPECT) appEnv.SEQ_INSPECT_ENABLED = process.env.BENCH_INSPECT;
+const seq = await startSequencerProcess({ rpcUrl: anvil.url, dataDir: dir.path, env: { SEQ_LOG_LEVEL: "info", ...appEnv } });
 try {
   const maxC = Math.max(...levels);
   // One funded sender per concurrent stream: nonces of one sender must arrive in order.

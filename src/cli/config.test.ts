@@ -38,6 +38,23 @@ describe("config", () => {
     expect(c.inputBoxAddress).toBeUndefined();
     expect(c.signatureWorkers).toBe(Math.max(1, availableParallelism() - 1));
     expect(loadConfig({ ...base, SEQ_SIGNATURE_WORKERS: "3" }).signatureWorkers).toBe(3);
+    expect(c.appConfig).toEqual(new Uint8Array(0));
+    expect(c.inspectEnabled).toBe(true);
+    expect(c.inspectQueueCapacity).toBe(64);
+  });
+
+  test("SEQ_APP_CONFIG is hex or a file of raw bytes, and is not a secret", () => {
+    expect(loadConfig({ ...base, SEQ_APP_CONFIG: "0x0102ff" }).appConfig).toEqual(Uint8Array.of(1, 2, 0xff));
+    const dir = tempDir();
+    try {
+      const f = join(dir.path, "cfg.bin");
+      writeFileSync(f, Uint8Array.of(9, 8, 7));
+      const c = loadConfig({ ...base, SEQ_APP_CONFIG: f });
+      expect(c.appConfig).toEqual(Uint8Array.of(9, 8, 7));
+      expect(describeConfig(c).appConfig).toBe("0x090807");
+    } finally {
+      dir.remove();
+    }
   });
 
   test.each([
@@ -62,6 +79,10 @@ describe("config", () => {
     ["SEQ_SIGNATURE_WORKERS", "0"],
     ["SEQ_SIGNATURE_WORKERS", "two"],
     ["SEQ_INPUT_BOX_ADDRESS", "0xnothex0000000000000000000000000000000000"],
+    ["SEQ_APP_CONFIG", "0xabc"],
+    ["SEQ_APP_CONFIG", "/nonexistent/app-config.bin"],
+    ["SEQ_INSPECT_QUEUE_CAPACITY", "0"],
+    ["SEQ_INSPECT_ENABLED", "maybe"],
   ] as const)("%s=%p is a startup error naming the variable", (name, value) => {
     const env: Record<string, string> = { ...base };
     if (value === undefined) delete env[name];

@@ -39,6 +39,8 @@ export interface Config {
   laneQueueCapacity: number;
   /** Inspect queries in flight; beyond it `/inspect` answers 429. */
   inspectQueueCapacity: number;
+  /** Whether this process serves inspect (a follower worker); off: the routes answer 503. */
+  inspectEnabled: boolean;
   /** Signature-recovery workers; default: one per core beyond the lane's own. */
   signatureWorkers: number;
   logLevel: LogLevel;
@@ -149,6 +151,7 @@ export function loadConfig(env: Env, defaults: Partial<Env> = {}): Config {
       1,
       1_000_000,
     ),
+    inspectEnabled: parseBool("SEQ_INSPECT_ENABLED", get("SEQ_INSPECT_ENABLED") ?? "true"),
     inspectQueueCapacity: parseIntRange(
       "SEQ_INSPECT_QUEUE_CAPACITY",
       get("SEQ_INSPECT_QUEUE_CAPACITY") ?? "64",
@@ -322,6 +325,12 @@ export function parseAppConfig(v: string | undefined): Uint8Array {
     throw new ConfigError("SEQ_APP_CONFIG", `is ${bytes.length} bytes; the limit is ${MAX_APP_CONFIG_BYTES}`);
   }
   return bytes;
+}
+
+function parseBool(name: string, v: string): boolean {
+  if (v === "true" || v === "1") return true;
+  if (v === "false" || v === "0") return false;
+  throw new ConfigError(name, `must be true or false, got "${v}"`);
 }
 
 function parseLogLevel(v: string): LogLevel {

@@ -162,7 +162,7 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
     });
 
     // Inspect queries run on a follower instance in a worker, never on the lane's thread.
-    const inspect = new InspectService({
+    const inspect = config.inspectEnabled ? new InspectService({
       dataDir: config.dataDir,
       wasm: appBytes,
       hostConfig: hostConfigOf(config, submitter),
@@ -170,9 +170,9 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
       log: log.child({ component: "inspect" }),
       maxPending: config.inspectQueueCapacity,
       debug: config.logLevel === "debug",
-    });
-    inspect.start();
-    cleanup.push(() => inspect.stop());
+    }) : undefined;
+    inspect?.start();
+    if (inspect) cleanup.push(() => inspect.stop());
 
     const recoveryStore = new RecoveryStore(db);
     const feed = new FeedHub({
@@ -197,10 +197,7 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
         maxChunk: MAX_CHUNK,
         now: Date.now,
         log: log.child({ component: "lane" }),
-        onCommitted: (entries) => {
-          feed.publish(entries);
-          inspect.poke();
-        },
+        onCommitted: (entries) => feed.publish(entries),
         // The metrics exist only once the lane does (they read it); until then nothing commits.
         onCommitTimed: (seconds) => laneCommitSeconds?.observe(seconds),
         onFatal: (e) => resolveFatal(e),
@@ -251,7 +248,7 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
       feed,
       status,
       maxBodyBytes: 4096 + 2 * maxDataLength,
-      inspect,
+      ...(inspect ? { inspect } : {}),
       tx: {
         lane: theLane,
         maxDataLength,

@@ -130,7 +130,7 @@ export function startPublicServer(d: PublicServerDeps): Server {
 }
 
 function inspectOr503(deps: InspectRouteDeps | undefined, payload: Uint8Array) {
-  return deps ? handleInspect(deps, payload) : Promise.resolve(errorReply(503, "UNAVAILABLE", "inspect is not served by this process"));
+  return deps ? handleInspect(deps, payload) : Promise.resolve(errorReply(503, "UNAVAILABLE", "inspect is not served by this sequencer (SEQ_INSPECT_ENABLED=false)"));
 }
 
 export interface InternalServerDeps {

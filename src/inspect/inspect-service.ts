@@ -20,7 +20,7 @@ export interface InspectServiceOptions {
   maxPending?: number;
   /** A query not answered in this time fails (503). Default 10 s. */
   timeoutMs?: number;
-  /** The worker's catch-up timer. Default 20 ms (commits also poke it). */
+  /** The worker's catch-up timer. Default 100 ms (queries also catch up first). */
   pollMs?: number;
   debug?: boolean;
 }
@@ -62,7 +62,7 @@ export class InspectService {
   #flushScheduled = false;
 
   constructor(o: InspectServiceOptions) {
-    this.#o = { maxPending: 64, timeoutMs: 10_000, pollMs: 20, debug: false, ...o };
+    this.#o = { maxPending: 64, timeoutMs: 10_000, pollMs: 100, debug: false, ...o };
     cachedEntry ??= workerEntry("inspect/inspect-worker");
   }
 
@@ -95,11 +95,6 @@ export class InspectService {
   /** Resolves once the follower has caught up with the history at start. */
   whenReady(): Promise<void> {
     return this.#ready ? Promise.resolve() : new Promise((r) => this.#readyWaiters.push(r));
-  }
-
-  /** Tells the follower that entries were committed (cheap: one small message). */
-  poke(): void {
-    if (this.#ready) this.#send({ type: "poke" });
   }
 
   /**
