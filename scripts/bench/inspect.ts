@@ -46,7 +46,7 @@ try {
   const account = privateKeyToAccount(key);
 
   const to = privateKeyToAccount(DEVNET_KEYS[3] as Hex).address.toLowerCase() as Hex;
-  const perPhase = 4000;
+  const perPhase = 8000; // a phase of /tx alone can ack 1,500 a second
   const txPhases = ROUNDS * 5;
   console.log(`signing ${perPhase * txPhases} ops…`);
   const bodies: string[] = [];

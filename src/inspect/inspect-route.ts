@@ -4,7 +4,7 @@
  * answer {status, reports: [{payload}], offset}. Bad input is a JSON error and reaches no app.
  */
 import { bytesToHex } from "../core/bytes.ts";
-import { errorReply, jsonReply, type HttpReply } from "../http/reply.ts";
+import { errorReply, type HttpReply } from "../http/reply.ts";
 import type { InspectAnswer } from "./follower.ts";
 import { InspectOverloadedError, InspectUnavailableError } from "./inspect-service.ts";
 
@@ -81,5 +81,6 @@ export async function handleInspect(deps: InspectRouteDeps, payload: Uint8Array)
     body.exception = a.error ?? "the app failed";
     if (a.failure) body.failure = a.failure;
   }
-  return jsonReply(body);
+  // no bigint in it: plain JSON.stringify, without jsonReply's replacer call per value
+  return { status: 200, body: JSON.stringify(body) };
 }

@@ -54,7 +54,9 @@ export class InspectService {
   #ready = false;
   #stopping = false;
   #nextId = 1;
-  readonly #pending = new Map<number, { resolve: (a: InspectAnswer) => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout> }>();
+  readonly #pending = new Map<number, { resolve: (a: InspectAnswer) => void; reject: (e: Error) => void; deadline: number }>();
+  // one sweep a second fails overdue queries: a timer per query cost the main thread more
+  #sweeper: ReturnType<typeof setInterval> | null = null;
   #readyWaiters: (() => void)[] = [];
   // queries of this turn of the event loop, sent to the worker together (setImmediate)
   #outIds: number[] = [];
@@ -74,6 +76,7 @@ export class InspectService {
 
   start(): void {
     if (this.#worker || this.#stopping) return;
+    this.#sweeper ??= setInterval(() => this.#sweep(), 1_000);
     const w = new Worker(cachedEntry!);
     this.#worker = w;
     this.#ready = false;
@@ -111,11 +114,7 @@ export class InspectService {
     const id = this.#nextId++;
     this.stats.queries++;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(id);
-        reject(new InspectUnavailableError(`inspect query not answered in ${this.#o.timeoutMs} ms`));
-      }, this.#o.timeoutMs);
-      this.#pending.set(id, { resolve, reject, timer });
+      this.#pending.set(id, { resolve, reject, deadline: performance.now() + this.#o.timeoutMs });
       this.#outIds.push(id);
       this.#outPayloads.push(payload);
       if (!this.#flushScheduled) {
@@ -136,6 +135,7 @@ export class InspectService {
 
   async stop(timeoutMs = 2_000): Promise<void> {
     this.#stopping = true;
+    if (this.#sweeper) clearInterval(this.#sweeper);
     const w = this.#worker;
     this.#failAll("shutting down");
     if (!w) return;
@@ -162,7 +162,6 @@ export class InspectService {
           const p = this.#pending.get(id);
           if (!p) return;
           const answer = m.answers[i]!;
-          clearTimeout(p.timer);
           this.#pending.delete(id);
           if (answer.offset !== null) this.stats.head = answer.offset + 1;
           p.resolve(answer);
@@ -183,9 +182,17 @@ export class InspectService {
     }
   }
 
+  #sweep(): void {
+    const now = performance.now();
+    for (const [id, p] of this.#pending) {
+      if (p.deadline > now) continue;
+      this.#pending.delete(id);
+      p.reject(new InspectUnavailableError(`inspect query not answered in ${this.#o.timeoutMs} ms`));
+    }
+  }
+
   #failAll(reason: string): void {
     for (const [id, p] of this.#pending) {
-      clearTimeout(p.timer);
       p.reject(new InspectUnavailableError(reason));
       this.#pending.delete(id);
     }
