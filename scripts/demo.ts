@@ -20,6 +20,7 @@
 import {
   type Address,
   type Hex,
+  bytesToHex,
   createPublicClient,
   createWalletClient,
   defineChain,
@@ -30,7 +31,8 @@ import {
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { DEVNET_KEYS, etherPortalAbi, inputBoxAbi } from "../src/l1/contracts.ts";
-import { signOp, transferData } from "../test/support/client.ts";
+import { encodeTransfer } from "../src/app/wallet-payloads.ts";
+import { signUserOp } from "./lib/user-op.ts";
 
 const API = (process.env.SEQ_DEMO_API ?? "http://127.0.0.1:3000").replace(/\/+$/, "");
 const RPC = process.env.SEQ_DEMO_RPC ?? "http://127.0.0.1:8545";
@@ -227,12 +229,12 @@ async function main(): Promise<void> {
     if (nonce.status !== 200) throw new DemoError(`GET /nonce answered ${nonce.status}: ${JSON.stringify(nonce.json)}`);
     say(`GET /nonce?sender=${sender} → ${JSON.stringify(nonce.json)}`);
 
-    const body = await signOp(
+    const body = await signUserOp(
       DEVNET_KEYS[DEPOSITOR_INDEX],
       {
         nonce: nonce.json.next_nonce,
         maxFee: fee.json.suggested_max_fee,
-        data: transferData(TRANSFER, recipient.toLowerCase() as Hex),
+        data: bytesToHex(encodeTransfer(TRANSFER, recipient.toLowerCase() as Hex)),
       },
       BigInt(chainId),
       app.toLowerCase() as Hex,

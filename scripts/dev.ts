@@ -12,7 +12,7 @@
  */
 import { createPublicClient, createWalletClient, defineChain, http, parseEther, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { eip712Domain, USER_OP_PRIMARY_TYPE, USER_OP_TYPES } from "../src/core/eip712.ts";
+import { signUserOp } from "./lib/user-op.ts";
 import { DEVNET_KEYS, etherPortalAbi } from "../src/l1/contracts.ts";
 
 const API = (process.env.SEQ_DEMO_API ?? "http://127.0.0.1:3000").replace(/\/+$/, "");
@@ -34,11 +34,15 @@ async function api(path: string, init?: RequestInit): Promise<{ status: number; 
   return { status: res.status, json: await res.json() };
 }
 
-function account(args: string[]) {
+function keyOf(args: string[]): Hex {
   const i = args.indexOf("--account");
   const n = i >= 0 ? Number(args[i + 1]) : 2;
   if (!Number.isInteger(n) || n < 0 || n >= DEVNET_KEYS.length) throw new UsageError(`--account must be 0..${DEVNET_KEYS.length - 1}`);
-  return privateKeyToAccount(DEVNET_KEYS[n]!);
+  return DEVNET_KEYS[n]! as Hex;
+}
+
+function account(args: string[]) {
+  return privateKeyToAccount(keyOf(args));
 }
 
 function printable(b: Buffer): string | null {
@@ -63,9 +67,8 @@ async function main(args: string[]): Promise<void> {
     const sender = from.address.toLowerCase();
     const nonce = (await api(`/nonce?sender=${sender}`)).json.next_nonce as number;
     const maxFee = (await api("/fee")).json.suggested_max_fee as number;
-    const message = { nonce, max_fee: maxFee, data };
-    const signature = await from.signTypedData({ domain: eip712Domain(BigInt(info.chain_id), info.app_address), types: USER_OP_TYPES, primaryType: USER_OP_PRIMARY_TYPE, message });
-    const r = await api("/tx", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ message, signature, sender }) });
+    const body = await signUserOp(keyOf(args), { nonce, maxFee, data }, BigInt(info.chain_id), info.app_address);
+    const r = await api("/tx", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
     console.log(JSON.stringify({ status: r.status, ...r.json }));
     if (r.status !== 200) process.exitCode = 1;
   } else if (cmd === "inspect") {

@@ -15,19 +15,20 @@
  *   inspect alone      the 32 inspect clients only, as fast as answered
  * Prints p50/p95/p99 and throughput per phase; writes bench-results/inspect.json.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import type { Hex } from "viem";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { bytesToHex, createPublicClient, createWalletClient, defineChain, http, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { DEVNET_KEYS } from "../../src/l1/contracts.ts";
-import { withDevnetAnvil } from "../../test/support/anvil.ts";
-import { signOp, transferData } from "../../test/support/client.ts";
-import { fundSenders } from "./lib/fund.ts";
-import { startSequencerProcess, tempDir } from "../../test/support/sequencer.ts";
+import { encodeTransfer } from "../../src/app/wallet-payloads.ts";
+import { DEVNET_KEYS, etherPortalAbi } from "../../src/l1/contracts.ts";
+import { signUserOp } from "../lib/user-op.ts";
 
 const SECONDS = Number(process.argv[2] ?? 5);
 const ROUNDS = Number(process.argv[3] ?? 2);
 const RATE = Number(process.argv[4] ?? 2000);
 const CLIENTS = 32;
+const KEY = DEVNET_KEYS[5] as Hex; // a public anvil development key, funded on the devnet
 
 function pct(sorted: number[], p: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
@@ -37,21 +38,81 @@ function stats(lat: number[], secs: number) {
   return { n: s.length, per_s: Math.round(s.length / secs), p50_ms: +pct(s, 50).toFixed(3), p95_ms: +pct(s, 95).toFixed(3), p99_ms: +pct(s, 99).toFixed(3) };
 }
 
-const anvil = await withDevnetAnvil();
-const dir = tempDir("seq-bench-inspect-");
-const seq = await startSequencerProcess({ rpcUrl: anvil.url, dataDir: dir.path, env: { SEQ_LOG_LEVEL: "info", SEQ_INSPECT_QUEUE_CAPACITY: "256" } });
+async function freePort(): Promise<number> {
+  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = s.port;
+  s.stop(true);
+  return port;
+}
+
+/** `sequencer devnet` (anvil + the sequencer) as a child process, like an operator runs it. */
+async function startDevnet(dataDir: string, anvilPort: number): Promise<{ url: string; proc: ReturnType<typeof Bun.spawn> }> {
+  const proc = Bun.spawn([process.execPath, join(import.meta.dir, "..", "..", "src", "cli", "main.ts"), "devnet"], {
+    env: {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      HOME: process.env.HOME ?? dataDir,
+      SEQ_DATA_DIR: dataDir,
+      SEQ_DEVNET_ANVIL_PORT: String(anvilPort),
+      SEQ_HTTP_ADDR: "127.0.0.1:0",
+      SEQ_INTERNAL_HTTP_ADDR: "127.0.0.1:0",
+      SEQ_INSPECT_QUEUE_CAPACITY: "256",
+    },
+    stdout: "ignore",
+    stderr: "pipe",
+  });
+  const reader = proc.stderr.getReader();
+  let buf = "";
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buf += new TextDecoder().decode(value);
+    for (const line of buf.split("\n")) {
+      if (!line.includes('"sequencer ready"')) continue;
+      const url = (JSON.parse(line) as { public_url: string }).public_url;
+      void (async () => { while (!(await reader.read()).done); })(); // keep draining
+      return { url, proc };
+    }
+  }
+  proc.kill();
+  throw new Error(`the devnet did not become ready:\n${buf.slice(-2000)}`);
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), "seq-bench-inspect-"));
+const anvilPort = await freePort();
+const { url, proc } = await startDevnet(dataDir, anvilPort);
+const seq = { url };
 try {
-  const [sender] = await fundSenders(anvil, seq.url, 1, () => {});
-  const key = sender!.key;
-  const account = privateKeyToAccount(key);
+  const info = (await (await fetch(`${url}/info`)).json()) as { chain_id: number; app_address: Hex; ether_portal_address: Hex };
+  const account = privateKeyToAccount(KEY);
+  const rpc = `http://127.0.0.1:${anvilPort}`;
+  const chain = defineChain({ id: info.chain_id, name: "devnet", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [rpc] } } });
+  const hash = await createWalletClient({ account, chain, transport: http(rpc) }).writeContract({
+    address: info.ether_portal_address,
+    abi: etherPortalAbi,
+    functionName: "depositEther",
+    args: [info.app_address, "0x"],
+    value: 10n ** 17n,
+  });
+  await createPublicClient({ chain, transport: http(rpc) }).waitForTransactionReceipt({ hash });
+  // the devnet mines a block a second; the deposit is credited once L1 marks it safe
+  const sender = account.address.toLowerCase();
+  for (let i = 0; ; i++) {
+    const r = (await (await fetch(`${url}/inspect/00${sender.slice(2)}`)).json()) as { reports?: { payload: string }[] };
+    if (r.reports?.[0] && BigInt(r.reports[0].payload.slice(0, 66)) > 0n) break;
+    if (i > 120) throw new Error("the deposit was not credited in 60 s");
+    await Bun.sleep(500);
+  }
+  const key = KEY;
 
   const to = privateKeyToAccount(DEVNET_KEYS[3] as Hex).address.toLowerCase() as Hex;
+  const transfer = bytesToHex(encodeTransfer(1n, to));
   const perPhase = 8000; // a phase of /tx alone can ack 1,500 a second
   const txPhases = ROUNDS * 5;
   console.log(`signing ${perPhase * txPhases} ops…`);
   const bodies: string[] = [];
   for (let i = 0; i < perPhase * txPhases; i++) {
-    bodies.push(JSON.stringify(await signOp(key, { nonce: i, maxFee: 1409, data: transferData(1n, to) })));
+    bodies.push(JSON.stringify(await signUserOp(key, { nonce: i, maxFee: 1409, data: transfer }, BigInt(info.chain_id), info.app_address)));
   }
   let next = 0;
   const query = `${seq.url}/inspect/00${account.address.slice(2).toLowerCase()}`;
@@ -128,7 +189,7 @@ try {
   mkdirSync("bench-results", { recursive: true });
   writeFileSync("bench-results/inspect.json", JSON.stringify({ when: new Date().toISOString(), seconds: SECONDS, clients: CLIENTS, paced_rate: RATE, rows }, null, 2));
 } finally {
-  await seq.stop();
-  await anvil.stop();
-  dir.remove();
+  proc.kill("SIGTERM");
+  await proc.exited;
+  rmSync(dataDir, { recursive: true, force: true });
 }

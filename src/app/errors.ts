@@ -15,6 +15,12 @@ export class AppLoadError extends SequencerError {
   }
 }
 
+/**
+ * The app refused its own config (SEQ_APP_CONFIG): the SDK's init says "app config refused:
+ * <reason>" when `configure` returns one. An operator error, named as such at startup.
+ */
+export class AppConfigRefusedError extends AppLoadError {}
+
 export class AppFatalError extends SequencerError {
   constructor(message: string, options?: { cause?: unknown }) {
     super("APP_FATAL", message, options);

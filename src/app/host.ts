@@ -28,6 +28,7 @@ import {
   FUEL_PER_INSPECT,
   FUEL_PER_MAINTENANCE_CALL,
   limitsFor,
+  MAX_APP_CONFIG_BYTES,
   MAX_CALL_DEPTH,
   MAX_OUTPUT_BYTES_PER_CALL,
   MAX_OUTPUTS_PER_CALL,
@@ -36,7 +37,7 @@ import {
 } from "../core/execution-limits.ts";
 import { feeToLinear } from "../core/fees.ts";
 import { OUTPUT_KINDS, type Output } from "../core/l2tx.ts";
-import { AppArgumentError, AppFatalError, AppLoadError, AppSnapshotError } from "./errors.ts";
+import { AppArgumentError, AppConfigRefusedError, AppFatalError, AppLoadError, AppSnapshotError } from "./errors.ts";
 import { DEPTH_EXPORT, FUEL_EXPORT, GROW_REFUSED_EXPORT, meterModule, type MeteredModule } from "./metering.ts";
 import { inspectModule, sigEquals, sigToString, type FuncSig, type ValType } from "./wasm-inspect.ts";
 import { createWasiBinding, importsWasi, loadWasiRuntime, WASI_MODULE, wasiRuntimeLoaded, type WasiBinding } from "./wasi.ts";
@@ -673,7 +674,11 @@ export class AppHost {
     } catch (e) {
       throw new AppLoadError(`app init failed: ${errorText(e)}`, { cause: e });
     }
-    if (rc !== 0) throw new AppLoadError(`app refused its config (code ${rc}): ${this.#lastError()}`);
+    if (rc !== 0) {
+      const why = this.#lastError();
+      if (/^app config refused/.test(why)) throw new AppConfigRefusedError(`app refused its config (code ${rc}): ${why}`);
+      throw new AppLoadError(`app refused its config (code ${rc}): ${why}`);
+    }
   }
 
   /** Runs an apply; null when it failed (the app is restored, #lastFailure says why). */
@@ -1033,8 +1038,8 @@ function callForLoad<T>(f: () => T): T {
 
 const CONFIG_FIELDS = ["feeRecipient", "etherPortal", "erc20Portal", "erc20Token"] as const;
 
-/** Largest app config (SEQ_APP_CONFIG) the host hands to init. */
-export const MAX_APP_CONFIG = 64 * 1024;
+/** Largest app config (SEQ_APP_CONFIG) the host hands to init (defined in core). */
+export const MAX_APP_CONFIG = MAX_APP_CONFIG_BYTES;
 
 /**
  * feeRecipient(20) || etherPortal(20) || erc20Portal(20) || erc20Token(20) || the app's own

@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { compileSdkApp } from "../../test/support/sdk-app.ts";
 import { AppHost, MAX_APP_CONFIG } from "./host.ts";
-import { AppLoadError } from "./errors.ts";
+import { AppConfigRefusedError, AppLoadError } from "./errors.ts";
 import { CONFIG, ETHER_PORTAL, etherDeposit } from "./test-support.ts";
 
 const SOURCE = `
@@ -145,6 +145,8 @@ describe("app config", () => {
     const h = probe(undefined, Uint8Array.of(1, 2, 3));
     expect([...h.inspect(Uint8Array.of(4)).reports[0]!]).toEqual([1, 2, 3]);
     expect(() => probe(undefined, Uint8Array.of(0xff))).toThrow(/app config refused: 0xff is refused/);
+    // typed, so the sequencer names SEQ_APP_CONFIG (exit 78) without matching message text
+    expect(() => probe(undefined, Uint8Array.of(0xff))).toThrow(AppConfigRefusedError);
     expect(() => probe(undefined, new Uint8Array(MAX_APP_CONFIG + 1))).toThrow(AppLoadError);
   });
 });

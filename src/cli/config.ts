@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
+import { hexToBytes } from "../core/bytes.ts";
 import { ConfigError } from "../core/errors.ts";
+import { MAX_APP_CONFIG_BYTES } from "../core/execution-limits.ts";
 import { MAX_WAIT_BLOCKS } from "../core/scheduler-rules.ts";
 import { dangerThreshold } from "../recovery/danger.ts";
 import { parseIntRange } from "./env-values.ts";
@@ -298,9 +300,6 @@ export function parseListenAddr(name: string, v: string): ListenAddr {
   return { host, port };
 }
 
-/** Largest SEQ_APP_CONFIG (the host's MAX_APP_CONFIG; written here too to keep cli free of app). */
-const MAX_APP_CONFIG_BYTES = 64 * 1024;
-
 /**
  * SEQ_APP_CONFIG: `0x` followed by hex (the bytes themselves), or the path of a file whose
  * raw bytes are the config. Empty or unset: no app config.
@@ -309,11 +308,11 @@ export function parseAppConfig(v: string | undefined): Uint8Array {
   if (v === undefined || v === "") return new Uint8Array(0);
   let bytes: Uint8Array;
   if (v.startsWith("0x") || v.startsWith("0X")) {
-    const hex = v.slice(2);
-    if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) {
-      throw new ConfigError("SEQ_APP_CONFIG", "must be 0x-hex with an even number of digits, or the path of a file");
+    try {
+      bytes = hexToBytes(v);
+    } catch (e) {
+      throw new ConfigError("SEQ_APP_CONFIG", `must be 0x-hex or the path of a file: ${(e as Error).message}`);
     }
-    bytes = Uint8Array.from(Buffer.from(hex, "hex"));
   } else {
     try {
       bytes = new Uint8Array(readFileSync(v));

@@ -6,7 +6,7 @@ import { loadAppBytes } from "../app/default-app.ts";
 import { hexToBytes } from "../core/bytes.ts";
 import { domainSeparator } from "../core/eip712.ts";
 import { ConfigError, SignatureError, type SequencerError } from "../core/errors.ts";
-import { AppLoadError } from "../app/errors.ts";
+import { AppConfigRefusedError, AppLoadError } from "../app/errors.ts";
 import { MAX_USER_OP_DATA_BYTES } from "../core/ssz.ts";
 import { limitsJson } from "../core/execution-limits.ts";
 import { FeedHub } from "../egress/feed.ts";
@@ -396,7 +396,7 @@ function loadApp(config: Config, submitter: `0x${string}`, bytes: Uint8Array, lo
       ...(config.logLevel === "debug" ? { onLog: (line: string) => log.debug("app debug", { line, instance: "lane" }) } : {}),
     });
   } catch (e) {
-    if (e instanceof AppLoadError && /app config refused/.test(e.message)) throw new ConfigError("SEQ_APP_CONFIG", e.message);
+    if (e instanceof AppConfigRefusedError) throw new ConfigError("SEQ_APP_CONFIG", e.message);
     if (config.appWasmPath !== undefined && e instanceof AppLoadError) {
       throw new ConfigError("SEQ_APP_WASM", e.message.replace(/^SEQ_APP_WASM=/, ""));
     }

@@ -29,6 +29,9 @@ export const FUEL_PER_CALL = 2_000_000n;
  */
 export const FUEL_PER_MAINTENANCE_CALL = 1n << 40n;
 
+/** Largest app config (SEQ_APP_CONFIG) a deployment may hand its app's init, in bytes. */
+export const MAX_APP_CONFIG_BYTES = 64 * 1024;
+
 /**
  * Fuel of one `inspect` call: its own budget, the same size as an apply's. Not consensus (an
  * inspect changes nothing), but fixed, so that the same query on the same state gives the

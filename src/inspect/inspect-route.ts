@@ -3,7 +3,7 @@
  * `GET /inspect/:payload_hex` (Cartesi 1.x style): parse, hand the bytes to the follower,
  * answer {status, reports: [{payload}], offset}. Bad input is a JSON error and reaches no app.
  */
-import { bytesToHex } from "../core/bytes.ts";
+import { bytesToHex, hexToBytes } from "../core/bytes.ts";
 import { errorReply, type HttpReply } from "../http/reply.ts";
 import type { InspectAnswer } from "./follower.ts";
 import { InspectOverloadedError, InspectUnavailableError } from "./inspect-service.ts";
@@ -15,11 +15,13 @@ export interface InspectRouteDeps {
   inspect(payload: Uint8Array): Promise<InspectAnswer>;
 }
 
-const HEX = /^(0x)?([0-9a-fA-F]{2})*$/;
-
+/** core's hex decoding; the GET path may leave out the 0x. */
 function decodeHex(s: string): Uint8Array | null {
-  if (!HEX.test(s)) return null;
-  return Uint8Array.from(Buffer.from(s.startsWith("0x") ? s.slice(2) : s, "hex"));
+  try {
+    return hexToBytes(s.startsWith("0x") || s.startsWith("0X") ? s : `0x${s}`);
+  } catch {
+    return null;
+  }
 }
 
 /** The POST body, by content type. A reply when it is not acceptable. */

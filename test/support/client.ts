@@ -1,34 +1,18 @@
-import { privateKeyToAccount } from "viem/accounts";
 import { bytesToHex, type Hex } from "viem";
 import { encodeTransfer, encodeWithdrawal } from "../../src/app/wallet-payloads.ts";
-import { eip712Domain, USER_OP_PRIMARY_TYPE, USER_OP_TYPES } from "../../src/core/eip712.ts";
+import { signUserOp, type TxBody } from "../../scripts/lib/user-op.ts";
 import { DEVNET_DEPLOYMENT } from "../../src/l1/contracts.ts";
 
-/** A signed `POST /tx` body, produced the way a wallet would (viem's signTypedData). */
-export interface TxBody {
-  message: { nonce: number; max_fee: number; data: Hex };
-  signature: Hex;
-  sender: Hex;
-}
+export type { TxBody } from "../../scripts/lib/user-op.ts";
 
+/** signUserOp (scripts/lib/user-op.ts) with the devnet's chain and application by default. */
 export async function signOp(
   key: Hex,
   op: { nonce: number; maxFee: number; data: Hex },
   chainId = BigInt(DEVNET_DEPLOYMENT.chainId),
   app = DEVNET_DEPLOYMENT.application.toLowerCase() as Hex,
 ): Promise<TxBody> {
-  const account = privateKeyToAccount(key);
-  const signature = await account.signTypedData({
-    domain: eip712Domain(chainId, app),
-    types: USER_OP_TYPES,
-    primaryType: USER_OP_PRIMARY_TYPE,
-    message: { nonce: op.nonce, max_fee: op.maxFee, data: op.data },
-  });
-  return {
-    message: { nonce: op.nonce, max_fee: op.maxFee, data: op.data },
-    signature,
-    sender: account.address.toLowerCase() as Hex,
-  };
+  return signUserOp(key, op, chainId, app);
 }
 
 /** Wallet method payload: Transfer{amount u256 LE, to} with selector 0x01 (53 bytes). */
