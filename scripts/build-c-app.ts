@@ -24,12 +24,29 @@ export function clangAvailable(): boolean {
   return Bun.which(CLANG) !== null && Bun.which("wasm-ld-14") !== null && existsSync("/usr/lib/wasm32-wasi/libc.a");
 }
 
+/**
+ * PATH minus every directory holding a `wasm-opt`. At -O2 clang runs the first `wasm-opt` it finds
+ * on PATH over the linked module, and `npm test` puts node_modules/.bin (binaryen's wasm-opt) first,
+ * so the same command gave other bytes under npm than in a shell. The committed module is clang's
+ * and wasm-ld's output alone.
+ */
+export function pathWithoutWasmOpt(): string {
+  return (process.env.PATH ?? "")
+    .split(":")
+    .filter((dir) => dir !== "" && !existsSync(join(dir, "wasm-opt")))
+    .join(":");
+}
+
 /** Compiles the guestbook into bytes (no file left behind). */
 export function buildGuestbook(): Uint8Array {
   const dir = mkdtempSync(join(tmpdir(), "guestbook-"));
   try {
     const out = join(dir, "guestbook.wasm");
-    const p = Bun.spawnSync([CLANG, ...CLANG_ARGS, "-o", out, "guestbook.c"], { cwd: join(ROOT, "app-wasm", "guestbook-c"), stderr: "pipe" });
+    const p = Bun.spawnSync([CLANG, ...CLANG_ARGS, "-o", out, "guestbook.c"], {
+      cwd: join(ROOT, "app-wasm", "guestbook-c"),
+      env: { ...process.env, PATH: pathWithoutWasmOpt() },
+      stderr: "pipe",
+    });
     if (p.exitCode !== 0) throw new Error(`clang failed (${p.exitCode}): ${p.stderr.toString()}`);
     return new Uint8Array(readFileSync(out));
   } finally {
