@@ -13,6 +13,7 @@
  * FollowerDivergedError and the owner rebuilds.
  */
 import { ExecutionFailedError } from "../core/execution-limits.ts";
+import { bytesToHex } from "../core/bytes.ts";
 import { SequencerError } from "../core/errors.ts";
 import type { AppHost, AppPosition, InspectResult } from "../app/host.ts";
 
@@ -34,6 +35,24 @@ export interface InspectAnswer {
   offset: number | null;
   failure?: string;
   error?: string;
+}
+
+/**
+ * The HTTP body of an answer, `{status, reports: [{payload}], offset}` (plus `exception` and
+ * `failure` for an exception). Built where the answer is made (the worker), so that the main
+ * thread only writes the text out.
+ */
+export function inspectAnswerJson(a: InspectAnswer): string {
+  const body: Record<string, unknown> = {
+    status: a.status,
+    reports: a.reports.map((r) => ({ payload: bytesToHex(r) })),
+    offset: a.offset,
+  };
+  if (a.status === "exception") {
+    body.exception = a.error ?? "the app failed";
+    if (a.failure) body.failure = a.failure;
+  }
+  return JSON.stringify(body);
 }
 
 export class FollowerDivergedError extends SequencerError {

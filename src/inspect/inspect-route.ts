@@ -3,16 +3,16 @@
  * `GET /inspect/:payload_hex` (Cartesi 1.x style): parse, hand the bytes to the follower,
  * answer {status, reports: [{payload}], offset}. Bad input is a JSON error and reaches no app.
  */
-import { bytesToHex, hexToBytes } from "../core/bytes.ts";
+import { hexToBytes } from "../core/bytes.ts";
 import { errorReply, type HttpReply } from "../http/reply.ts";
-import type { InspectAnswer } from "./follower.ts";
 import { InspectOverloadedError, InspectUnavailableError } from "./inspect-service.ts";
 
 /** Largest inspect payload over HTTP (a query, not a data upload). */
 export const MAX_INSPECT_PAYLOAD_BYTES = 64 * 1024;
 
 export interface InspectRouteDeps {
-  inspect(payload: Uint8Array): Promise<InspectAnswer>;
+  /** The answer's JSON text (follower.ts inspectAnswerJson), made off the main thread. */
+  inspect(payload: Uint8Array): Promise<string>;
 }
 
 /** core's hex decoding; the GET path may leave out the 0x. */
@@ -66,23 +66,11 @@ export function parseInspectPath(hex: string): Uint8Array | HttpReply {
 }
 
 export async function handleInspect(deps: InspectRouteDeps, payload: Uint8Array): Promise<HttpReply> {
-  let a: InspectAnswer;
   try {
-    a = await deps.inspect(payload);
+    return { status: 200, body: await deps.inspect(payload) };
   } catch (e) {
     if (e instanceof InspectOverloadedError) return errorReply(429, "OVERLOADED", e.message);
     if (e instanceof InspectUnavailableError) return errorReply(503, "UNAVAILABLE", e.message);
     throw e;
   }
-  const body: Record<string, unknown> = {
-    status: a.status,
-    reports: a.reports.map((r) => ({ payload: bytesToHex(r) })),
-    offset: a.offset,
-  };
-  if (a.status === "exception") {
-    body.exception = a.error ?? "the app failed";
-    if (a.failure) body.failure = a.failure;
-  }
-  // no bigint in it: plain JSON.stringify, without jsonReply's replacer call per value
-  return { status: 200, body: JSON.stringify(body) };
 }

@@ -7,7 +7,6 @@ import { SequencerError } from "../core/errors.ts";
 import type { AppConfig } from "../app/host.ts";
 import type { Logger } from "../observability/log.ts";
 import { workerEntry } from "../runtime/worker-entry.ts";
-import type { InspectAnswer } from "./follower.ts";
 import type { FromInspectWorker, InspectWorkerInit, ToInspectWorker } from "./inspect-worker.ts";
 
 export interface InspectServiceOptions {
@@ -47,6 +46,7 @@ export interface InspectStats {
 
 let cachedEntry: string | undefined;
 
+
 export class InspectService {
   readonly stats: InspectStats = { queries: 0, overloaded: 0, rebuilds: 0, restarts: 0, head: 0 };
   readonly #o: Required<Omit<InspectServiceOptions, "debug">> & { debug: boolean };
@@ -54,7 +54,7 @@ export class InspectService {
   #ready = false;
   #stopping = false;
   #nextId = 1;
-  readonly #pending = new Map<number, { resolve: (a: InspectAnswer) => void; reject: (e: Error) => void; deadline: number }>();
+  readonly #pending = new Map<number, { resolve: (json: string) => void; reject: (e: Error) => void; deadline: number }>();
   // one sweep a second fails overdue queries: a timer per query cost the main thread more
   #sweeper: ReturnType<typeof setInterval> | null = null;
   #readyWaiters: (() => void)[] = [];
@@ -101,10 +101,11 @@ export class InspectService {
   }
 
   /**
+   * Resolves with the answer's JSON text (`{status, reports, offset}`).
    * @throws InspectOverloadedError when `maxPending` queries are in flight,
    *         InspectUnavailableError when the follower is not serving.
    */
-  inspect(payload: Uint8Array): Promise<InspectAnswer> {
+  inspect(payload: Uint8Array): Promise<string> {
     const why = this.unavailableReason;
     if (why) return Promise.reject(new InspectUnavailableError(why));
     if (this.#pending.size >= this.#o.maxPending) {
@@ -154,17 +155,16 @@ export class InspectService {
       case "ready":
         this.#ready = true;
         this.stats.head = m.head;
-        this.#o.log.info("inspect follower ready", { head: m.head, build_ms: Math.round(m.ms), from_snapshot: m.fromSnapshot });
+        this.#o.log.info("inspect follower ready", { head: m.head, build_ms: Math.round(m.ms), from_snapshot: m.fromSnapshot, thread_nice: m.nice, ...(m.niceRefused ? { nice_refused: m.niceRefused } : {}) });
         for (const r of this.#readyWaiters.splice(0)) r();
         return;
       case "answers":
+        if (m.offset !== null) this.stats.head = m.offset + 1;
         m.ids.forEach((id, i) => {
           const p = this.#pending.get(id);
           if (!p) return;
-          const answer = m.answers[i]!;
           this.#pending.delete(id);
-          if (answer.offset !== null) this.stats.head = answer.offset + 1;
-          p.resolve(answer);
+          p.resolve(m.answers[i]!);
         });
         return;
       case "rebuilt":

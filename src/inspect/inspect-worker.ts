@@ -12,8 +12,9 @@
  */
 import type { AppConfig, AppHost } from "../app/host.ts";
 import { openDatabase } from "../storage/db.ts";
-import { AppFollower, FollowerDivergedError, type InspectAnswer } from "./follower.ts";
+import { AppFollower, FollowerDivergedError, inspectAnswerJson } from "./follower.ts";
 import { LocalEntrySource } from "./local-source.ts";
+import { lowerThreadPriority } from "../runtime/thread-priority.ts";
 
 // The host is imported when init arrives, not statically: binaryen (under app/metering.ts)
 // has a top-level await, and a Bun worker whose static import graph holds one closes
@@ -38,14 +39,20 @@ export type ToInspectWorker =
   | { type: "stop" };
 
 export type FromInspectWorker =
-  | { type: "ready"; head: number; ms: number; fromSnapshot: boolean }
-  | { type: "answers"; ids: number[]; answers: InspectAnswer[] }
+  | { type: "ready"; head: number; ms: number; fromSnapshot: boolean; nice: number; niceRefused?: string }
+  /** Each answer as its HTTP body (inspectAnswerJson); `offset` is the head they reflect. */
+  | { type: "answers"; ids: number[]; answers: string[]; offset: number | null }
   | { type: "rebuilt"; head: number; reason: string; ms: number }
   | { type: "log"; line: string }
   | { type: "error"; message: string }
   | { type: "stopped" };
 
 const CATCH_UP_SLICE = 512;
+/**
+ * This thread's nice value: reads yield the CPU to the lane (runtime/thread-priority.ts). On
+ * 2 cores the follower at normal priority measurably delayed /tx acknowledgements.
+ */
+const FOLLOWER_NICE = 19;
 /** How stale a query's state may be (ms) before the worker looks for new rows first. */
 const FRESH_MS = 10;
 let lastCatchUp = 0;
@@ -104,6 +111,7 @@ self.onmessage = async (ev: MessageEvent<ToInspectWorker>) => {
   switch (m.type) {
     case "init": {
       try {
+        const prio = await lowerThreadPriority(FOLLOWER_NICE);
         const { AppHost: Host, prepareAppRuntime } = await import("../app/host.ts");
         await prepareAppRuntime(m.wasm);
         createHost = (...a) => Host.create(...a);
@@ -116,7 +124,7 @@ self.onmessage = async (ev: MessageEvent<ToInspectWorker>) => {
           before = follower!.head;
           catchUp();
         }
-        post({ type: "ready", head: follower!.head, ms: t.ms, fromSnapshot: t.fromSnapshot });
+        post({ type: "ready", head: follower!.head, ms: t.ms, fromSnapshot: t.fromSnapshot, nice: prio.ok ? prio.nice : 0, ...(prio.ok ? {} : { niceRefused: prio.reason }) });
         timer = setInterval(catchUp, m.pollMs);
       } catch (e) {
         post({ type: "error", message: e instanceof Error ? e.message : String(e) });
@@ -128,15 +136,15 @@ self.onmessage = async (ev: MessageEvent<ToInspectWorker>) => {
       // thousands of queries a second, a look per batch was most of this thread's work.
       // `offset` says which entry the answers reflect.
       if (performance.now() - lastCatchUp >= FRESH_MS) catchUp();
-      const answers = m.payloads.map((payload): InspectAnswer => {
-        if (!follower) return { status: "exception", reports: [], offset: null, error: "the inspect follower is not ready" };
+      const answers = m.payloads.map((payload): string => {
+        if (!follower) return inspectAnswerJson({ status: "exception", reports: [], offset: null, error: "the inspect follower is not ready" });
         try {
-          return follower.inspect(payload);
+          return inspectAnswerJson(follower.inspect(payload));
         } catch (e) {
-          return { status: "exception", reports: [], offset: follower.head > 0 ? follower.head - 1 : null, error: e instanceof Error ? e.message : String(e) };
+          return inspectAnswerJson({ status: "exception", reports: [], offset: follower.head > 0 ? follower.head - 1 : null, error: e instanceof Error ? e.message : String(e) });
         }
       });
-      post({ type: "answers", ids: m.ids, answers });
+      post({ type: "answers", ids: m.ids, answers, offset: follower && follower.head > 0 ? follower.head - 1 : null });
       return;
     }
     case "stop":

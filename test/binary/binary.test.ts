@@ -332,6 +332,8 @@ describe("dist/sequencer runs a WASI app in C, and serves inspect from its worke
       });
       expect(answer!.json.status).toBe("accepted");
       expect(Buffer.from(answer!.json.reports[0].payload.slice(58), "hex").toString()).toBe("hi from the binary");
+      // bun:ffi reaches libc from the compiled binary: the follower's thread runs at nice 19
+      expect(seq.logs.find((l) => l.msg === "inspect follower ready")).toMatchObject({ thread_nice: 19 });
     } finally {
       feed.close();
     }

@@ -70,6 +70,10 @@ describe("the name registry on the devnet", () => {
     const info = (await getJson(`${seq.url}/info`)).json;
     expect(info.app_config).toBe(APP_CONFIG);
     expect(info.app_inspect).toBe(true);
+    // the follower's thread yields the CPU to the lane (runtime/thread-priority.ts)
+    // (logged when the worker has caught up, which may follow the first answers' test by a moment)
+    for (let i = 0; i < 100 && !seq.logs.some((l) => l.msg === "inspect follower ready"); i++) await Bun.sleep(50);
+    expect(seq.logs.find((l) => l.msg === "inspect follower ready")).toMatchObject({ thread_nice: 19 });
   });
 
   test("register by op, read it back by inspect on both routes, at the offset that made it", async () => {
