@@ -10,6 +10,7 @@ import { AppHost, prepareAppRuntime } from "./host.ts";
 import { LocalApp, type Address } from "./local-app.ts";
 import { CONFIG, ETHER_PORTAL, etherDeposit } from "./test-support.ts";
 import { buildGuestbook, clangAvailable, CLANG_ARGS, GUESTBOOK_WASM } from "../../scripts/build-c-app.ts";
+import { testIf } from "../../test/support/optional-tools.ts";
 
 const ALICE: Address = "0x00000000000000000000000000000000000a11ce";
 const BOB: Address = "0x0000000000000000000000000000000000000b0b";
@@ -64,10 +65,7 @@ describe("the C guestbook (WASI)", () => {
     expect(c.dump()).toEqual(before);
   });
 
-  const rebuild = clangAvailable() ? test : test.skip;
-  if (!clangAvailable()) {
-    process.stderr.write(`skipped: rebuilding guestbook.wasm needs clang (${CLANG_ARGS.join(" ")}): apt-get install clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32\n`);
-  }
+  const rebuild = testIf(clangAvailable(), "rebuilding guestbook.wasm", `clang 14 with wasi-libc (${CLANG_ARGS.join(" ")})`);
   rebuild("rebuilding the committed guestbook.wasm from its source gives the same bytes", async () => {
     // binaryen's wasm-opt first on PATH, as under `npm test`: clang must not pick it up (CI failed so).
     const saved = process.env.PATH;

@@ -83,6 +83,11 @@ describe("config", () => {
     ["SEQ_APP_CONFIG", "/nonexistent/app-config.bin"],
     ["SEQ_INSPECT_QUEUE_CAPACITY", "0"],
     ["SEQ_INSPECT_ENABLED", "maybe"],
+    ["SEQ_CORS_ORIGINS", "app.example"],
+    ["SEQ_CORS_ORIGINS", "https://app.example/"],
+    ["SEQ_CORS_ORIGINS", "https://app.example/path"],
+    ["SEQ_CORS_ORIGINS", "https://a.example,*"],
+    ["SEQ_CORS_ORIGINS", "ftp://a.example"],
   ] as const)("%s=%p is a startup error naming the variable", (name, value) => {
     const env: Record<string, string> = { ...base };
     if (value === undefined) delete env[name];
@@ -91,6 +96,15 @@ describe("config", () => {
     expect(e.variable).toBe(name);
     expect(e.message.startsWith(name)).toBe(true);
     expect(e.message).not.toContain("\n");
+  });
+
+  test("SEQ_CORS_ORIGINS: none by default, '*', or a list of origins", () => {
+    expect(loadConfig(base).corsOrigins).toEqual({ kind: "none" });
+    expect(loadConfig({ ...base, SEQ_CORS_ORIGINS: "" }).corsOrigins).toEqual({ kind: "none" });
+    expect(loadConfig({ ...base, SEQ_CORS_ORIGINS: "*" }).corsOrigins).toEqual({ kind: "any" });
+    const list = loadConfig({ ...base, SEQ_CORS_ORIGINS: "https://a.example, http://localhost:5173" }).corsOrigins;
+    expect(list).toEqual({ kind: "list", origins: new Set(["https://a.example", "http://localhost:5173"]) });
+    expect(describeConfig(loadConfig({ ...base, SEQ_CORS_ORIGINS: "*" })).corsOrigins).toBe("any");
   });
 
   test("the private key never appears in errors or in the loggable view", () => {

@@ -6,6 +6,7 @@ import { MAX_APP_CONFIG_BYTES } from "../core/execution-limits.ts";
 import { MAX_WAIT_BLOCKS } from "../core/scheduler-rules.ts";
 import { dangerThreshold } from "../recovery/danger.ts";
 import { parseIntRange } from "./env-values.ts";
+import { CorsOriginsError, parseCorsOrigins, type CorsPolicy } from "../http/cors.ts";
 
 /**
  * Runtime configuration, read once from the environment (SPEC §9). Every value is validated
@@ -46,6 +47,8 @@ export interface Config {
   /** Signature-recovery workers; default: one per core beyond the lane's own. */
   signatureWorkers: number;
   logLevel: LogLevel;
+  /** Browser origins allowed to call the public API (SEQ_CORS_ORIGINS; none by default). */
+  corsOrigins: CorsPolicy;
 }
 
 export interface ListenAddr {
@@ -167,6 +170,7 @@ export function loadConfig(env: Env, defaults: Partial<Env> = {}): Config {
       256,
     ),
     logLevel: parseLogLevel(get("SEQ_LOG_LEVEL") ?? "info"),
+    corsOrigins: parseCors(get("SEQ_CORS_ORIGINS")),
   };
   checkBatchAgeBound(config);
   return config;
@@ -192,6 +196,15 @@ function checkBatchAgeBound(c: Config): void {
   }
 }
 
+function parseCors(v: string | undefined): CorsPolicy {
+  try {
+    return parseCorsOrigins(v);
+  } catch (e) {
+    if (e instanceof CorsOriginsError) throw new ConfigError("SEQ_CORS_ORIGINS", e.message);
+    throw e;
+  }
+}
+
 /** A loggable view of the configuration: the private key is reduced to a fixed marker. */
 export function describeConfig(c: Config): Record<string, unknown> {
   const { batchSubmitterPrivateKey: _secret, ...rest } = c;
@@ -203,6 +216,7 @@ export function describeConfig(c: Config): Record<string, unknown> {
     internalHttp: `${c.internalHttp.host}:${c.internalHttp.port}`,
     // consensus and public (GET /info shows it): not a secret
     appConfig: `0x${Buffer.from(c.appConfig).toString("hex")}`,
+    corsOrigins: c.corsOrigins.kind === "list" ? [...c.corsOrigins.origins].join(",") : c.corsOrigins.kind,
     batchSubmitterPrivateKey: "<redacted>",
   };
 }

@@ -42,6 +42,9 @@ export async function runDevnet(env: Env, log: Logger, signal: Promise<string>):
       // With 1 s blocks a batch ages 900 blocks (the danger threshold) in 15 minutes, so
       // batches close after a minute instead of production's two hours.
       SEQ_MAX_BATCH_OPEN_SECONDS: "60",
+      // A frontend under development runs on its own origin (a dev server's port); `run`
+      // allows none unless told. SEQ_CORS_ORIGINS="" turns it off here too.
+      SEQ_CORS_ORIGINS: "*",
     };
     // A key file chosen by the operator replaces the dev key instead of conflicting with it.
     if (!env.SEQ_BATCH_SUBMITTER_PRIVATE_KEY_FILE) {

@@ -248,6 +248,7 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
       feed,
       status,
       maxBodyBytes: 4096 + 2 * maxDataLength,
+      cors: config.corsOrigins,
       ...(inspect ? { inspect } : {}),
       tx: {
         lane: theLane,

@@ -10,7 +10,12 @@ import {
 } from "../egress/read-routes.ts";
 import { batchesRoute, txStatusRoute, type BatchesSource, type TxStatusSource } from "../egress/status-routes.ts";
 import { finalizedStateRoute, inclusionBlockRoute, latestSnapshotRoute, type StateSource } from "../egress/state-routes.ts";
-import { errorReply, jsonReply, toResponse } from "../http/reply.ts";
+import { readBodyCapped } from "../http/body.ts";
+import { corsHeaders, preflightResponse, type CorsPolicy } from "../http/cors.ts";
+import { errorReply, jsonReply, toResponse, type HttpReply } from "../http/reply.ts";
+import { openApiReply } from "../http/openapi.ts";
+import { checkFeedHandshake, type FeedSocketData } from "../egress/feed-upgrade.ts";
+import type { ServerWebSocket } from "bun";
 import { handleTx, type TxRouteDeps } from "../ingress/tx-route.ts";
 import { handleInspect, parseInspectBody, parseInspectPath, MAX_INSPECT_PAYLOAD_BYTES, type InspectRouteDeps } from "../inspect/inspect-route.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
@@ -24,109 +29,152 @@ export interface PublicServerDeps {
   /** Per-op status for `GET /tx/:tx_hash`. */
   status: TxStatusSource;
   log: Logger;
-  /** Request bodies above this many bytes are refused with 413 before being read. */
+  /** `POST /tx` bodies above this many bytes are refused with 413, counted as they stream. */
   maxBodyBytes: number;
+  /** Which browser origins may call the API (SEQ_CORS_ORIGINS). */
+  cors: CorsPolicy;
   /** Inspect queries (served by the follower worker); without it the routes answer 503. */
   inspect?: InspectRouteDeps;
 }
 
 type Server = { port: number; stop(): Promise<void> };
 
+export const FEED_PATH = "/ws/subscribe";
+
+/** Every public route, as `METHOD path` (the OpenAPI test checks the document against it). */
+export const PUBLIC_ROUTES = [
+  "POST /tx",
+  "GET /tx/:tx_hash",
+  "POST /inspect",
+  "GET /inspect/:payload_hex",
+  "GET /fee",
+  "GET /nonce",
+  "GET /domain",
+  "GET /info",
+  "GET /healthz",
+  "GET /readyz",
+  "GET /openapi.json",
+  `GET ${FEED_PATH}`,
+] as const;
+
+/** Largest POST /inspect body: a JSON-wrapped hex payload at the payload cap. */
+const INSPECT_BODY_CAP = MAX_INSPECT_PAYLOAD_BYTES * 2 + 64;
+
 /**
- * The public listener: `POST /tx`, the read routes and the WebSocket feed. Internal routes
- * live on a separate listener (see `startInternalServer`) and are never mounted here.
+ * Above every route's own cap, so that the HTTP layer never refuses a body itself (its 413 has
+ * no body): the routes count bytes as they stream (http/body.ts) and answer JSON.
+ */
+const TRANSPORT_BODY_LIMIT = 2 ** 40;
+
+/**
+ * The public listener: `POST /tx`, the read routes, inspect and the WebSocket feed. Internal
+ * routes live on a separate listener (see `startInternalServer`) and are never mounted here.
+ * Every answer, errors included, is JSON and carries the CORS grant for the request's origin.
  */
 export function startPublicServer(d: PublicServerDeps): Server {
-  const sinks = new WeakMap<object, ReturnType<FeedHub["subscribe"]>>();
-  const app = new Elysia()
-    .onError(({ error, code }) => {
-      if (code === "NOT_FOUND") return toResponse(errorReply(404, "NOT_FOUND", "no such route"));
+  const subscribers = new WeakMap<object, ReturnType<FeedHub["subscribe"]>>();
+  const grant = (request: Request) => corsHeaders(d.cors, request.headers.get("origin"));
+  const send = (request: Request, r: HttpReply) => toResponse(r, grant(request));
+  const tooLarge = (request: Request, cap: number) =>
+    send(request, errorReply(413, "PAYLOAD_TOO_LARGE", `body exceeds ${cap} bytes`));
+
+  // The feed's handshake is a native route of the server, not an Elysia route: Elysia's
+  // fallback handler finds the path after the 11th character of the URL, so `Host: x` (or any
+  // Host of three characters or fewer) sent a valid upgrade to 404 (feed-upgrade.ts).
+  const feedRoute = (request: Request, server: BunServer): Response | undefined => {
+    const hs = checkFeedHandshake(request);
+    if (!hs.ok) return send(request, hs.reply);
+    if (server.upgrade(request, { data: hs.data })) return undefined;
+    return send(request, errorReply(400, "BAD_REQUEST", "not a valid WebSocket upgrade request"));
+  };
+
+  const app = new Elysia({ serve: { routes: { [FEED_PATH]: { GET: feedRoute } } } as never })
+    .onError(({ error, code, request }) => {
+      if (code === "NOT_FOUND") return send(request, errorReply(404, "NOT_FOUND", "no such route"));
+      if (code === "PARSE" || code === "VALIDATION") return send(request, errorReply(400, "BAD_REQUEST", "malformed request"));
       d.log.error("unhandled request error", errorFields(error));
-      return toResponse(errorReply(500, "INTERNAL_ERROR", "internal error"));
+      return send(request, errorReply(500, "INTERNAL_ERROR", "internal error"));
     })
     .post(
       "/tx",
       async ({ request }) => {
-        const len = Number(request.headers.get("content-length") ?? "NaN");
-        if (Number.isFinite(len) && len > d.maxBodyBytes) {
-          return toResponse(errorReply(413, "PAYLOAD_TOO_LARGE", `body exceeds ${d.maxBodyBytes} bytes`));
-        }
-        const body = await request.text();
-        // Chunked bodies carry no length header: check what actually arrived too.
-        if (body.length > d.maxBodyBytes) {
-          return toResponse(errorReply(413, "PAYLOAD_TOO_LARGE", `body exceeds ${d.maxBodyBytes} bytes`));
-        }
-        return toResponse(await handleTx(body, d.tx));
+        const body = await readBodyCapped(request, d.maxBodyBytes);
+        if (!body.ok) return body.reason === "too_large" ? tooLarge(request, d.maxBodyBytes) : clientGone(request, d.log);
+        return send(request, await handleTx(utf8.decode(body.bytes), d.tx));
       },
       { parse: "none" },
     )
     .post(
       "/inspect",
       async ({ request }) => {
-        const cap = MAX_INSPECT_PAYLOAD_BYTES * 2 + 64;
-        const len = Number(request.headers.get("content-length") ?? "NaN");
-        if (Number.isFinite(len) && len > cap) return toResponse(errorReply(413, "PAYLOAD_TOO_LARGE", `body exceeds ${cap} bytes`));
-        const parsed = parseInspectBody(request.headers.get("content-type"), new Uint8Array(await request.arrayBuffer()));
-        if (!(parsed instanceof Uint8Array)) return toResponse(parsed);
-        return toResponse(await inspectOr503(d.inspect, parsed));
+        const body = await readBodyCapped(request, INSPECT_BODY_CAP);
+        if (!body.ok) return body.reason === "too_large" ? tooLarge(request, INSPECT_BODY_CAP) : clientGone(request, d.log);
+        const parsed = parseInspectBody(request.headers.get("content-type"), body.bytes);
+        if (!(parsed instanceof Uint8Array)) return send(request, parsed);
+        return send(request, await inspectOr503(d.inspect, parsed));
       },
       { parse: "none" },
     )
-    .get("/inspect/:payload_hex", async ({ params }) => {
+    .get("/inspect/:payload_hex", async ({ request, params }) => {
       const parsed = parseInspectPath(params.payload_hex);
-      if (!(parsed instanceof Uint8Array)) return toResponse(parsed);
-      return toResponse(await inspectOr503(d.inspect, parsed));
+      if (!(parsed instanceof Uint8Array)) return send(request, parsed);
+      return send(request, await inspectOr503(d.inspect, parsed));
     })
-    .get("/tx/:tx_hash", ({ params }) => toResponse(txStatusRoute(d.status, params.tx_hash)))
-    .get("/fee", () => toResponse(feeRoute(d.read)))
-    .get("/nonce", ({ query }) => toResponse(nonceRoute(d.read, query.sender)))
-    .get("/domain", () => toResponse(domainRoute(d.read)))
-    .get("/info", () => toResponse(infoRoute(d.read)))
-    .get("/healthz", () => toResponse(jsonReply({ ok: true, status: "up" })))
-    .get("/readyz", () => toResponse(readyzRoute(d.read)))
-    .ws("/ws/subscribe", {
-      beforeHandle({ query }) {
-        const from = parseOffset(query.from_offset);
-        const gen = parseOffset(query.generation);
-        if (from === null || gen === null) {
-          return toResponse(
-            errorReply(400, "BAD_REQUEST", "from_offset and generation must be unsigned integers"),
-          );
-        }
-      },
-      open(ws) {
-        const raw = ws.raw;
+    .get("/tx/:tx_hash", ({ request, params }) => send(request, txStatusRoute(d.status, params.tx_hash)))
+    .get("/fee", ({ request }) => send(request, feeRoute(d.read)))
+    .get("/nonce", ({ request, query }) => send(request, nonceRoute(d.read, query.sender)))
+    .get("/domain", ({ request }) => send(request, domainRoute(d.read)))
+    .get("/info", ({ request }) => send(request, infoRoute(d.read)))
+    .get("/healthz", ({ request }) => send(request, HEALTHY))
+    .get("/readyz", ({ request }) => send(request, readyzRoute(d.read)))
+    .get("/openapi.json", ({ request }) => send(request, openApiReply()));
+  // Preflight, per route: a browser asks before a POST with a JSON body.
+  for (const path of new Set(PUBLIC_ROUTES.map((r) => r.slice(r.indexOf(" ") + 1)))) {
+    if (path !== FEED_PATH) app.options(path, ({ request }) => preflightResponse(d.cors, request.headers.get("origin")));
+  }
+  app.listen({
+    hostname: d.listen.host,
+    port: d.listen.port,
+    // Elysia defaults to SO_REUSEPORT, which would let a second sequencer bind the same port
+    // and take half its connections; a port in use must be a startup error.
+    reusePort: false,
+    maxRequestBodySize: TRANSPORT_BODY_LIMIT,
+    // The feed's socket handlers, in place of Elysia's (it has no WebSocket route here).
+    websocket: {
+      open(ws: ServerWebSocket<FeedSocketData>) {
         const sink: FeedSink = {
-          send: (t) => raw.send(t),
-          close: (code, reason) => raw.close(code, reason),
-          // Present at runtime in Bun; missing from some versions of its type declarations.
-          bufferedAmount: () => (raw as unknown as { getBufferedAmount(): number }).getBufferedAmount(),
+          send: (t) => ws.send(t),
+          close: (code, reason) => ws.close(code, reason),
+          bufferedAmount: () => ws.getBufferedAmount(),
         };
-        const q = ws.data.query as Record<string, string | undefined>;
-        const from = parseOffset(q.from_offset) ?? 0;
-        // No generation given: the client claims the current one (it has seen no rollback).
-        const generation = q.generation === undefined || q.generation === "" ? undefined : (parseOffset(q.generation) ?? undefined);
-        sinks.set(raw, d.feed.subscribe(sink, from, generation));
+        subscribers.set(ws, d.feed.subscribe(sink, ws.data.fromOffset, ws.data.generation));
       },
-      close(ws) {
-        d.feed.unsubscribe(sinks.get(ws.raw));
-        sinks.delete(ws.raw);
+      close(ws: ServerWebSocket<FeedSocketData>) {
+        d.feed.unsubscribe(subscribers.get(ws));
+        subscribers.delete(ws);
       },
       message() {
         // The feed is one-way; client messages are ignored.
       },
-    })
-    .listen({
-      hostname: d.listen.host,
-      port: d.listen.port,
-      maxRequestBodySize: Math.max(d.maxBodyBytes * 4, 1 << 20),
-    });
+    } as never,
+  });
   return {
     port: app.server!.port as number,
     stop: async () => {
       await app.stop(true);
     },
   };
+}
+
+type BunServer = { upgrade(request: Request, options: { data: FeedSocketData }): boolean };
+
+const utf8 = new TextDecoder();
+const HEALTHY = jsonReply({ ok: true, status: "up" });
+
+/** The client went away mid-body: nobody reads this answer, and it is not a server error. */
+function clientGone(request: Request, log: Logger): Response {
+  log.debug("client closed the connection before the request body ended", { url: request.url.slice(0, 200) });
+  return toResponse(errorReply(400, "BAD_REQUEST", "the request body ended early"));
 }
 
 function inspectOr503(deps: InspectRouteDeps | undefined, payload: Uint8Array) {
@@ -177,12 +225,4 @@ export function startInternalServer(d: InternalServerDeps): Server {
       await app.stop(true);
     },
   };
-}
-
-/** Absent → 0; otherwise a canonical decimal u64 (safe integer range), else null. */
-function parseOffset(v: string | undefined): number | null {
-  if (v === undefined || v === "") return 0;
-  if (!/^(0|[1-9][0-9]{0,15})$/.test(v)) return null;
-  const n = Number(v);
-  return Number.isSafeInteger(n) ? n : null;
 }

@@ -1,5 +1,5 @@
 import { bytesToHex } from "../core/bytes.ts";
-import { eip712Domain } from "../core/eip712.ts";
+import { eip712Domain, USER_OP_PRIMARY_TYPE, USER_OP_TYPES } from "../core/eip712.ts";
 import { recommendedFee, suggestedMaxFee, type BatchPolicy } from "../core/fees.ts";
 import { MAX_WAIT_BLOCKS } from "../core/scheduler-rules.ts";
 import { limitsJson } from "../core/execution-limits.ts";
@@ -42,9 +42,15 @@ export function nonceRoute(d: ReadRouteDeps, sender: string | null | undefined):
   return jsonReply({ sender: s, next_nonce: d.nonceOf(s) });
 }
 
+/**
+ * The EIP-712 domain's fields at the top level (as before), plus `domain`, `types` and
+ * `primaryType`: `signTypedData({ domain, types, primaryType, message })` takes them as they
+ * are. `types` leaves out `EIP712Domain`, as viem and ethers derive it from the domain.
+ */
 export function domainRoute(d: ReadRouteDeps): HttpReply {
   const dom = eip712Domain(d.chainId, d.app);
-  return jsonReply({ ...dom, chainId: Number(dom.chainId) });
+  const domain = { ...dom, chainId: Number(dom.chainId) };
+  return jsonReply({ ...domain, domain, types: USER_OP_TYPES, primaryType: USER_OP_PRIMARY_TYPE });
 }
 
 export function infoRoute(d: ReadRouteDeps): HttpReply {

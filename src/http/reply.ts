@@ -5,16 +5,23 @@ export interface HttpReply {
   headers?: Record<string, string>;
 }
 
-/** The error codes of SPEC §4; the set is closed so that clients can switch on it. */
-export type ErrorCode =
-  | "BAD_REQUEST"
-  | "INVALID_SIGNATURE"
-  | "PAYLOAD_TOO_LARGE"
-  | "EXECUTION_REJECTED"
-  | "NOT_FOUND"
-  | "OVERLOADED"
-  | "UNAVAILABLE"
-  | "INTERNAL_ERROR";
+/**
+ * The error codes of SPEC §4, plus `NOT_FOUND` (an unknown route or method, or an unknown
+ * tx_hash); the set is closed so that clients can switch on it, and the OpenAPI document
+ * lists exactly these.
+ */
+export const ERROR_CODES = [
+  "BAD_REQUEST",
+  "INVALID_SIGNATURE",
+  "PAYLOAD_TOO_LARGE",
+  "EXECUTION_REJECTED",
+  "NOT_FOUND",
+  "OVERLOADED",
+  "UNAVAILABLE",
+  "INTERNAL_ERROR",
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export function errorReply(status: number, code: ErrorCode, message: string): HttpReply {
   return { status, body: JSON.stringify({ ok: false, code, message }) };
@@ -26,9 +33,8 @@ export function jsonReply(value: unknown, status = 200): HttpReply {
 
 const JSON_HEADERS = { "content-type": "application/json" };
 
-export function toResponse(r: HttpReply): Response {
-  return new Response(r.body, {
-    status: r.status,
-    headers: r.headers ? { ...JSON_HEADERS, ...r.headers } : JSON_HEADERS,
-  });
+/** `extra`: headers the listener adds to every answer (the public port's CORS grant). */
+export function toResponse(r: HttpReply, extra?: Record<string, string>): Response {
+  const headers = r.headers || extra ? { ...JSON_HEADERS, ...r.headers, ...extra } : JSON_HEADERS;
+  return new Response(r.body, { status: r.status, headers });
 }

@@ -55,6 +55,24 @@ export class Gauge implements Metric {
   }
 }
 
+/**
+ * A counter whose owner keeps the count (commits, checkpoints, restarts): read at scrape
+ * time like a gauge, but exported as a counter, because it only ever goes up (Prometheus'
+ * rate() and the `_total` suffix require it). Go's client calls this a CounterFunc.
+ */
+export class CounterFunc implements Metric {
+  readonly type = "counter" as const;
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly collect: () => number,
+  ) {}
+
+  render(out: string[]): void {
+    out.push(`${this.name} ${this.collect()}`);
+  }
+}
+
 export class Histogram implements Metric {
   readonly type = "histogram" as const;
   private readonly counts: number[];

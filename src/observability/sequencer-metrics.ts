@@ -1,5 +1,5 @@
 import type { Database } from "bun:sqlite";
-import { Counter, Gauge, Histogram, LATENCY_BUCKETS_S, Registry } from "./metrics.ts";
+import { Counter, CounterFunc, Gauge, Histogram, LATENCY_BUCKETS_S, Registry } from "./metrics.ts";
 
 /** The live values the scrape reads from their owners. */
 export interface MetricSources {
@@ -64,8 +64,8 @@ export function createSequencerMetrics(src: MetricSources): SequencerMetrics {
     ),
   );
   registry.add(new Gauge("seq_lane_queue_depth", "Ops admitted and not yet answered", src.queueDepth));
-  registry.add(new Gauge("seq_lane_commits_total", "Inclusion-lane transactions committed", () => src.commits().commits));
-  registry.add(new Gauge("seq_lane_committed_ops_total", "Ops answered by those commits", () => src.commits().ops));
+  registry.add(new CounterFunc("seq_lane_commits_total", "Inclusion-lane transactions committed", () => src.commits().commits));
+  registry.add(new CounterFunc("seq_lane_committed_ops_total", "Ops answered by those commits", () => src.commits().ops));
   registry.add(new Gauge("seq_l2_head_offset", "Entries in the ordered L2 history", src.headOffset));
   registry.add(new Gauge("seq_feed_subscribers", "Connected WebSocket feed subscribers", src.feedSubscribers));
   registry.add(new Gauge("seq_ready", "1 when POST /tx is accepted, else 0", () => (src.ready() ? 1 : 0)));
@@ -118,29 +118,29 @@ export function createSequencerMetrics(src: MetricSources): SequencerMetrics {
   );
   registry.add(new Gauge("seq_snapshot_bytes", "Bytes held in snapshot files", () => src.snapshots().bytes));
   registry.add(new Gauge("seq_snapshot_leases", "Snapshots held by streaming responses", () => src.snapshots().leases));
-  registry.add(new Gauge("seq_snapshot_seals_total", "Snapshots written at batch close", () => src.snapshotSeals().count));
+  registry.add(new CounterFunc("seq_snapshot_seals_total", "Snapshots written at batch close", () => src.snapshotSeals().count));
   registry.add(
-    new Gauge("seq_snapshot_seal_seconds_total", "Lane-thread time spent dumping state at batch close", () => src.snapshotSeals().totalMs / 1000),
+    new CounterFunc("seq_snapshot_seal_seconds_total", "Lane-thread time spent dumping state at batch close", () => src.snapshotSeals().totalMs / 1000),
   );
   registry.add(
-    new Gauge("seq_snapshot_write_seconds_total", "Storage-worker time spent hashing and writing snapshot files", () => src.snapshotSeals().workerMs / 1000),
+    new CounterFunc("seq_snapshot_write_seconds_total", "Storage-worker time spent hashing and writing snapshot files", () => src.snapshotSeals().workerMs / 1000),
   );
-  registry.add(new Gauge("seq_snapshot_write_failures_total", "Seals whose snapshot file could not be written", () => src.snapshotSeals().failed));
+  registry.add(new CounterFunc("seq_snapshot_write_failures_total", "Seals whose snapshot file could not be written", () => src.snapshotSeals().failed));
   const storage = src.storage;
   if (storage) {
     registry.add(new Gauge("seq_tx_index_lag_ops", "Ops not yet in the tx_hash index (found by a tail scan)", () => storage().txIndexLag));
-    registry.add(new Gauge("seq_wal_checkpoints_total", "WAL checkpoints run by the storage worker", () => storage().checkpoints));
+    registry.add(new CounterFunc("seq_wal_checkpoints_total", "WAL checkpoints run by the storage worker", () => storage().checkpoints));
     registry.add(new Gauge("seq_wal_checkpoint_last_seconds", "Duration of the last WAL checkpoint", () => storage().lastCheckpointMs / 1000));
     registry.add(new Gauge("seq_wal_frames", "Frames (pages) in the WAL at the last checkpoint; stays bounded while the WAL restarts", () => storage().walFrames));
-    registry.add(new Gauge("seq_wal_catchups_total", "Checkpoints finished on the lane's thread so the WAL can restart", () => storage().catchUps));
+    registry.add(new CounterFunc("seq_wal_catchups_total", "Checkpoints finished on the lane's thread so the WAL can restart", () => storage().catchUps));
     registry.add(new Gauge("seq_wal_catchup_last_seconds", "Lane-thread time of the last such catch-up", () => storage().lastCatchUpMs / 1000));
-    registry.add(new Gauge("seq_storage_worker_failures_total", "Storage worker task failures and crashes", () => storage().failures));
-    registry.add(new Gauge("seq_storage_worker_restarts_total", "Storage worker restarts after a crash", () => storage().restarts));
+    registry.add(new CounterFunc("seq_storage_worker_failures_total", "Storage worker task failures and crashes", () => storage().failures));
+    registry.add(new CounterFunc("seq_storage_worker_restarts_total", "Storage worker restarts after a crash", () => storage().restarts));
   }
   const inline = src.inlineRecoveries;
   if (inline) {
     registry.add(
-      new Gauge("seq_signature_inline_total", "Ops recovered on the main thread because they arrived alone (no worker hop)", inline),
+      new CounterFunc("seq_signature_inline_total", "Ops recovered on the main thread because they arrived alone (no worker hop)", inline),
     );
   }
   registry.add(new Gauge("seq_process_resident_memory_bytes", "Resident set size", () => process.memoryUsage().rss));

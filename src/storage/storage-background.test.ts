@@ -79,11 +79,22 @@ test("checkpoints the WAL from its own connection", async () => {
  * Writes like the lane under load for `ms`: a commit, then one turn of the event loop (where
  * the worker's reports arrive). Returns the commits made and the largest WAL seen.
  */
-async function steadyWriter(s: ReturnType<typeof setup>, ms: number): Promise<{ commits: number; maxWalBytes: number }> {
+/**
+ * Commits until both `ms` have passed and `minCommits` are done: the time lets checkpoints
+ * run, and the count makes the amount written independent of the machine's speed (under a
+ * loaded CI machine a fixed 3 s once wrote too little for the test to mean anything).
+ */
+async function steadyWriter(
+  s: ReturnType<typeof setup>,
+  ms: number,
+  minCommits: number,
+): Promise<{ commits: number; maxWalBytes: number }> {
   const wal = join(s.dir, "sequencer.db-wal");
   let commits = 0;
   let maxWalBytes = 0;
-  for (const end = Date.now() + ms; Date.now() < end; ) {
+  const start = Date.now();
+  while (Date.now() - start < ms || commits < minCommits) {
+    if (Date.now() - start > 60_000) throw new Error(`only ${commits} commits in 60 s`);
     s.insert(4);
     commits++;
     maxWalBytes = Math.max(maxWalBytes, statSync(wal).size);
@@ -95,7 +106,8 @@ async function steadyWriter(s: ReturnType<typeof setup>, ms: number): Promise<{ 
 test("under a steady writer the WAL restarts: the writer finishes complete checkpoints", async () => {
   const s = setup({ ops: 0, writer: true, checkpointIntervalMs: 50 });
   s.bg.start();
-  const w = await steadyWriter(s, 3_000);
+  // 2,000 commits append over 8 MiB.
+  const w = await steadyWriter(s, 3_000, 2_000);
   expect(s.bg.stats.failures).toBe(0);
   expect(s.bg.stats.catchUps).toBeGreaterThan(3);
   // Every commit appends at least one 4 KiB page plus its 24-byte frame header (these append

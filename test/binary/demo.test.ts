@@ -232,6 +232,9 @@ describe("npm run demo against the devnet appliance", () => {
 
     const info = await getJson(`${devnet.api}/info`);
     expect(info.status).toBe(200);
+    // The devnet allows any origin (a frontend's dev server); `run` allows none by default.
+    const cors = await fetch(`${devnet.api}/fee`, { headers: { origin: "http://localhost:5173" } });
+    expect(cors.headers.get("access-control-allow-origin")).toBe("*");
 
     expect(await devnet.stop()).toBe(0);
     await until(() => !isProcessAlive(devnet.anvilPid), 5_000, "anvil to exit");

@@ -3,6 +3,7 @@
  * process: EtherPortal deposit → direct_input in the feed → signed transfer → soft
  * confirmation → user_op in the feed → nonce advances.
  */
+import { testIf, which } from "../support/optional-tools.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Hex } from "viem";
 import { DEVNET_ADDRESSES, DEVNET_KEYS } from "../../src/l1/contracts.ts";
@@ -87,11 +88,17 @@ describe("hot path on anvil", () => {
     expect(info.batch_submitter_address).toBe(anvil.deployment.batchSubmitter.toLowerCase());
     expect(info.max_wait_blocks).toBe(1200);
     const domain = (await getJson(`${seq.url}/domain`)).json;
-    expect(domain).toEqual({
+    const fields = {
       name: "CartesiAppSequencer",
       version: "1",
       chainId: 31337,
       verifyingContract: anvil.deployment.application.toLowerCase(),
+    };
+    expect(domain).toEqual({
+      ...fields,
+      domain: fields,
+      types: { UserOp: [{ name: "nonce", type: "uint32" }, { name: "max_fee", type: "uint16" }, { name: "data", type: "bytes" }] },
+      primaryType: "UserOp",
     });
     expect((await getJson(`${seq.url}/healthz`)).status).toBe(200);
     expect((await getJson(`${seq.url}/readyz`)).status).toBe(200);
@@ -123,6 +130,24 @@ describe("hot path on anvil", () => {
     expect(value("seq_ready")).toBe(1);
     expect(value("seq_process_resident_memory_bytes")).toBeGreaterThan(1_000_000);
     feed.close();
+  });
+
+  test("metric types: everything named _total is a counter, and nothing else is", async () => {
+    const text = await (await fetch(`${seq.internalUrl}/metrics`)).text();
+    const types = [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1]!, m[2]!] as const);
+    expect(types.length).toBeGreaterThan(20);
+    for (const [name, type] of types) expect(`${name} ${type}`).toBe(`${name} ${name.endsWith("_total") ? "counter" : type === "counter" ? "(a counter must end in _total)" : type}`);
+  });
+
+  testIf(which("promtool") !== null, "promtool check metrics", "promtool (Debian prometheus)")("every metric passes promtool check metrics", async () => {
+    const feed = subscribe(seq.url);
+    await feed.waitFor(1);
+    const text = await (await fetch(`${seq.internalUrl}/metrics`)).text();
+    feed.close();
+    const p = Bun.spawnSync(["promtool", "check", "metrics"], { stdin: new TextEncoder().encode(text), stdout: "pipe", stderr: "pipe" });
+    const out = `${p.stdout.toString()}${p.stderr.toString()}`;
+    expect(out.trim()).toBe("");
+    expect(p.exitCode).toBe(0);
   });
 
   test("rejections are counted by reason", async () => {
