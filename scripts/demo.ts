@@ -12,8 +12,12 @@
  *      EIP-712 and POSTs it to /tx: the 200 answer carries `tx_hash` and `offset`;
  *   6. waits for the `user_op` in the feed and prints the sender's new nonce.
  *
- * Environment: SEQ_DEMO_API (default http://127.0.0.1:3000), SEQ_DEMO_RPC (default
- * http://127.0.0.1:8545). Exit 0 on success, 1 with a one-line reason otherwise.
+ * It uses the TypeScript client (client/) as a frontend would: getInfo, subscribe, getFee,
+ * getNonce, signUserOp, sendUserOp, getTxStatus.
+ *
+ * Ports: the same variables as `npm start`: SEQ_HTTP_ADDR (default 127.0.0.1:3000) and
+ * SEQ_DEVNET_ANVIL_PORT (default 8545); SEQ_DEMO_API and SEQ_DEMO_RPC override them with
+ * whole URLs. Exit 0 on success, 1 with a one-line reason otherwise.
  *
  * The accounts are anvil's PUBLIC development keys: never point this at a real network.
  */
@@ -32,10 +36,11 @@ import {
 import { privateKeyToAccount } from "viem/accounts";
 import { DEVNET_KEYS, etherPortalAbi, inputBoxAbi } from "../src/l1/contracts.ts";
 import { encodeTransfer } from "../src/app/wallet-payloads.ts";
-import { signUserOp } from "./lib/user-op.ts";
+import { createSequencerClient, SequencerApiError, SequencerTransportError, type FeedEntry, type Rollback } from "../client/src/index.ts";
+import { demoUrls } from "./lib/demo-urls.ts";
 
-const API = (process.env.SEQ_DEMO_API ?? "http://127.0.0.1:3000").replace(/\/+$/, "");
-const RPC = process.env.SEQ_DEMO_RPC ?? "http://127.0.0.1:8545";
+const { api: API, rpc: RPC } = demoUrls(process.env);
+const seq = createSequencerClient({ url: API });
 const DEPOSITOR_INDEX = 2;
 const RECIPIENT_INDEX = 3;
 const DEPOSIT = parseEther("1");
@@ -67,63 +72,49 @@ function describeFeedMessage(m: Record<string, unknown>): string {
   }
 }
 
-async function api<T = any>(path: string, init?: RequestInit): Promise<{ status: number; json: T }> {
-  let res: Response;
-  try {
-    res = await fetch(`${API}${path}`, { ...init, signal: AbortSignal.timeout(10_000) });
-  } catch (e) {
+/** The client's errors, as one line for the person running the demo. */
+function explain(e: unknown, what: string): never {
+  if (e instanceof SequencerTransportError) {
     throw new DemoError(
-      `cannot reach the sequencer API at ${API} (${(e as Error).message}). ` +
-        "Is the devnet running? Start it with `npm start` in another terminal, or set SEQ_DEMO_API.",
+      `cannot reach the sequencer API at ${API} (${e.message}). ` +
+        "Is the devnet running? Start it with `npm start` in another terminal (the demo follows SEQ_HTTP_ADDR like it).",
     );
   }
-  const text = await res.text();
-  try {
-    return { status: res.status, json: JSON.parse(text) as T };
-  } catch {
-    throw new DemoError(`${API}${path} answered ${res.status} with non-JSON: ${text.slice(0, 200)}`);
-  }
+  if (e instanceof SequencerApiError) throw new DemoError(`${what}: ${e.message}`);
+  throw e;
 }
 
 interface Feed {
-  messages: Record<string, unknown>[];
-  waitFor(pred: (m: Record<string, unknown>) => boolean, timeoutMs: number, what: string): Promise<Record<string, unknown>>;
+  messages: (FeedEntry | Rollback)[];
+  waitFor(pred: (m: FeedEntry | Rollback) => boolean, timeoutMs: number, what: string): Promise<FeedEntry | Rollback>;
   close(): void;
 }
 
-/** Subscribes from offset 0 and prints each message as it arrives. */
-async function openFeed(): Promise<Feed> {
-  const url = `${API.replace(/^http/, "ws")}/ws/subscribe`;
-  const ws = new WebSocket(url);
-  const messages: Record<string, unknown>[] = [];
+/** Follows the feed from offset 0 with the client, printing each message as it arrives. */
+function openFeed(): Feed {
+  const messages: (FeedEntry | Rollback)[] = [];
   const waiters = new Set<() => void>();
-  let closedWith: string | null = null;
-  await new Promise<void>((resolve, reject) => {
-    ws.onopen = () => resolve();
-    ws.onerror = () => reject(new DemoError(`cannot open the feed at ${url}`));
-  });
-  say(`feed: subscribed to ${url}`);
-  ws.onmessage = (ev) => {
-    const m = JSON.parse(String(ev.data)) as Record<string, unknown>;
+  const record = (m: FeedEntry | Rollback) => {
     messages.push(m);
-    say(`  feed ▸ ${describeFeedMessage(m)}`);
+    say(`  feed ▸ ${describeFeedMessage(m as unknown as Record<string, unknown>)}`);
     for (const w of waiters) w();
   };
-  ws.onclose = (ev) => {
-    closedWith = `${ev.code}${ev.reason ? ` ${ev.reason}` : ""}`;
-    for (const w of waiters) w();
-  };
-  let closing = false;
+  const sub = seq.subscribe({
+    fromOffset: 0,
+    onEntry: record,
+    onRollback: record,
+    onStatus: (st) => {
+      if (st.state === "open") say(`feed: following ${API.replace(/^http/, "ws")}/ws/subscribe from offset ${st.fromOffset}`);
+      if (st.state === "reconnecting") say(`feed: ${st.reason}; reconnecting in ${st.inMs} ms`);
+    },
+  });
   return {
     messages,
     waitFor(pred, timeoutMs, what) {
       return new Promise((resolve, reject) => {
         const check = () => {
           const hit = messages.find(pred);
-          if (hit) return done(() => resolve(hit));
-          if (closedWith !== null && !closing) {
-            return done(() => reject(new DemoError(`the feed closed (${closedWith}) while waiting for ${what}`)));
-          }
+          if (hit) done(() => resolve(hit));
         };
         const timer = setTimeout(
           () => done(() => reject(new DemoError(`timed out after ${timeoutMs / 1000} s waiting for ${what}`))),
@@ -138,10 +129,7 @@ async function openFeed(): Promise<Feed> {
         check();
       });
     },
-    close() {
-      closing = true;
-      ws.close();
-    },
+    close: () => sub.close(),
   };
 }
 
@@ -150,18 +138,10 @@ async function main(): Promise<void> {
   say(`L1 (anvil):    ${RPC}`);
 
   // 1. /info
-  const info = await api<{
-    chain_id: number;
-    app_address: Address;
-    input_box_address: Address;
-    ether_portal_address: Address | null;
-    batch_submitter_address: Address;
-    version: string;
-  }>("/info");
-  if (info.status !== 200) throw new DemoError(`GET /info answered ${info.status}: ${JSON.stringify(info.json)}`);
-  say(`\nGET /info → ${JSON.stringify(info.json, null, 2)}`);
-  const { chain_id: chainId, app_address: app, input_box_address: inputBox } = info.json;
-  const portal = info.json.ether_portal_address;
+  const info = await seq.getInfo().catch((e) => explain(e, "GET /info"));
+  say(`\nGET /info → ${JSON.stringify(info, null, 2)}`);
+  const { chain_id: chainId, app_address: app, input_box_address: inputBox } = info;
+  const portal = info.ether_portal_address as Address | null;
   if (!portal) throw new DemoError("this sequencer has no EtherPortal configured (SEQ_ETHER_PORTAL_ADDRESS)");
 
   // L1 clients, checked against the sequencer's chain.
@@ -179,7 +159,7 @@ async function main(): Promise<void> {
   } catch (e) {
     throw new DemoError(
       `cannot reach anvil at ${RPC} (${(e as Error).message.split("\n")[0]}). ` +
-        "Is the devnet running (`npm start`)? Set SEQ_DEMO_RPC if anvil is on another port.",
+        "Is the devnet running (`npm start`)? The demo follows SEQ_DEVNET_ANVIL_PORT like it.",
     );
   }
   if (rpcChainId !== chainId) {
@@ -188,11 +168,11 @@ async function main(): Promise<void> {
 
   const depositor = privateKeyToAccount(DEVNET_KEYS[DEPOSITOR_INDEX]);
   const recipient = privateKeyToAccount(DEVNET_KEYS[RECIPIENT_INDEX]).address;
-  const sender = depositor.address.toLowerCase() as Hex;
+  const sender = depositor.address.toLowerCase() as Address;
 
   // 2. the feed
   say("");
-  const feed = await openFeed();
+  const feed = openFeed();
   try {
     // 3. deposit through the real EtherPortal
     say(`\nL1: EtherPortal(${portal}).depositEther(${app}, 0x) with ${formatEther(DEPOSIT)} ETH from account ${DEPOSITOR_INDEX} (${depositor.address})`);
@@ -222,41 +202,29 @@ async function main(): Promise<void> {
     );
 
     // 5. fee, nonce, sign, POST
-    const fee = await api<{ fee: number; recommended_fee: number; suggested_max_fee: number }>("/fee");
-    if (fee.status !== 200) throw new DemoError(`GET /fee answered ${fee.status}: ${JSON.stringify(fee.json)}`);
-    say(`\nGET /fee → ${JSON.stringify(fee.json)}`);
-    const nonce = await api<{ sender: string; next_nonce: number }>(`/nonce?sender=${sender}`);
-    if (nonce.status !== 200) throw new DemoError(`GET /nonce answered ${nonce.status}: ${JSON.stringify(nonce.json)}`);
-    say(`GET /nonce?sender=${sender} → ${JSON.stringify(nonce.json)}`);
+    const fee = await seq.getFee().catch((e) => explain(e, "GET /fee"));
+    say(`\nGET /fee → ${JSON.stringify(fee)}`);
+    const nonce = await seq.getNonce(sender).catch((e) => explain(e, "GET /nonce"));
+    say(`GET /nonce?sender=${sender} → ${JSON.stringify({ sender, next_nonce: nonce })}`);
 
-    const body = await signUserOp(
-      DEVNET_KEYS[DEPOSITOR_INDEX],
-      {
-        nonce: nonce.json.next_nonce,
-        maxFee: fee.json.suggested_max_fee,
-        data: bytesToHex(encodeTransfer(TRANSFER, recipient.toLowerCase() as Hex)),
-      },
-      BigInt(chainId),
-      app.toLowerCase() as Hex,
-    );
-    say(`\nsigned (EIP-712 UserOp) a Transfer of ${formatEther(TRANSFER)} ETH to account ${RECIPIENT_INDEX} (${recipient}):`);
-    say(JSON.stringify(body, null, 2));
-    const res = await api<{ ok: boolean; tx_hash?: string; offset?: number; code?: string; message?: string }>("/tx", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
+    const body = await seq.signUserOp(depositor, {
+      nonce,
+      max_fee: fee.suggested_max_fee,
+      data: bytesToHex(encodeTransfer(TRANSFER, recipient.toLowerCase() as Hex)),
     });
-    say(`POST /tx → ${res.status} ${JSON.stringify(res.json)}`);
-    if (res.status !== 200 || !res.json.ok || !res.json.tx_hash) {
-      throw new DemoError(`the sequencer refused the transfer: ${res.status} ${res.json.code ?? ""} ${res.json.message ?? ""}`.trim());
-    }
-    const txHash = res.json.tx_hash;
+    say(`\nsigned (EIP-712 UserOp, the domain and types from GET /domain) a Transfer of ${formatEther(TRANSFER)} ETH to account ${RECIPIENT_INDEX} (${recipient}):`);
+    say(JSON.stringify(body, null, 2));
+    const res = await seq.sendUserOp(body).catch((e) => explain(e, "the sequencer refused the transfer"));
+    say(`POST /tx → 200 ${JSON.stringify(res)}`);
+    const txHash = res.tx_hash;
 
-    // 6. the op in the feed, and the new nonce
+    // 6. the op in the feed, its status, and the new nonce
     await feed.waitFor((m) => m.kind === "user_op" && m.tx_hash === txHash, OP_TIMEOUT_MS, `user_op ${txHash} in the feed`);
-    const after = await api<{ sender: string; next_nonce: number }>(`/nonce?sender=${sender}`);
-    say(`\nGET /nonce?sender=${sender} → ${JSON.stringify(after.json)}`);
-    say(`\ndone: soft-confirmed at offset ${res.json.offset} with tx_hash ${txHash}; next nonce ${after.json.next_nonce}`);
+    const status = await seq.getTxStatus(txHash).catch((e) => explain(e, "GET /tx"));
+    say(`\nGET /tx/${txHash} → status ${status.status}`);
+    const after = await seq.getNonce(sender).catch((e) => explain(e, "GET /nonce"));
+    say(`GET /nonce?sender=${sender} → ${JSON.stringify({ sender, next_nonce: after })}`);
+    say(`\ndone: soft-confirmed at offset ${res.offset} with tx_hash ${txHash}; next nonce ${after}`);
   } finally {
     feed.close();
   }

@@ -6,17 +6,17 @@
  *   inspect PAYLOAD                    POST /inspect; prints each report as hex and as text
  *
  * DATA and PAYLOAD are 0x-hex, or `text:...` for UTF-8. The account defaults to 2 (anvil's
- * third public development key). Environment: SEQ_DEMO_API (default http://127.0.0.1:3000),
- * SEQ_DEMO_RPC (default http://127.0.0.1:8545). The keys are anvil's PUBLIC development keys:
- * never point this at a real network.
+ * third public development key). Ports: the same variables as `npm start` (SEQ_HTTP_ADDR,
+ * SEQ_DEVNET_ANVIL_PORT; see scripts/lib/demo-urls.ts). The keys are anvil's PUBLIC
+ * development keys: never point this at a real network.
  */
 import { createPublicClient, createWalletClient, defineChain, http, parseEther, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { signUserOp } from "./lib/user-op.ts";
+import { demoUrls } from "./lib/demo-urls.ts";
 import { DEVNET_KEYS, etherPortalAbi } from "../src/l1/contracts.ts";
 
-const API = (process.env.SEQ_DEMO_API ?? "http://127.0.0.1:3000").replace(/\/+$/, "");
-const RPC = process.env.SEQ_DEMO_RPC ?? "http://127.0.0.1:8545";
+const { api: API, rpc: RPC } = demoUrls(process.env);
 
 class UsageError extends Error {}
 

@@ -89,10 +89,15 @@ function banner(
 `;
 }
 
-/** The demo's defaults match the devnet's; other ports must be passed along. */
+/**
+ * The demo reads the same variables as `npm start` (scripts/lib/demo-urls.ts): with the same
+ * environment it needs nothing more; the banner spells out the ports that differ anyway.
+ */
 function demoCommand(api: string, l1: string): string {
   const env: string[] = [];
-  if (api !== "http://127.0.0.1:3000") env.push(`SEQ_DEMO_API=${api}`);
-  if (l1 !== "http://127.0.0.1:8545") env.push(`SEQ_DEMO_RPC=${l1}`);
+  const httpAddr = new URL(api).host;
+  const anvilPort = new URL(l1).port;
+  if (httpAddr !== "127.0.0.1:3000") env.push(`SEQ_HTTP_ADDR=${httpAddr}`);
+  if (anvilPort !== "8545") env.push(`SEQ_DEVNET_ANVIL_PORT=${anvilPort}`);
   return [...env, "npm run demo"].join(" ");
 }

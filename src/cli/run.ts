@@ -175,11 +175,8 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
     if (inspect) cleanup.push(() => inspect.stop());
 
     const recoveryStore = new RecoveryStore(db);
-    const feed = new FeedHub({
-      history,
-      log: log.child({ component: "feed" }),
-      generations: recoveryStore.generationSource(),
-    });
+    const generations = recoveryStore.generationSource();
+    const feed = new FeedHub({ history, log: log.child({ component: "feed" }), generations });
     let recovery: RecoveryController | null = null;
     let resolveFatal!: (e: SequencerError) => void;
     const fatal = new Promise<SequencerError>((r) => (resolveFatal = r));
@@ -286,6 +283,7 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
         policy,
         nonceOf: (s) => app.nonceOf(s),
         unavailableReason,
+        feedGeneration: () => generations.current(),
       },
     });
     cleanup.push(() => pub.stop());

@@ -26,6 +26,8 @@ export interface ReadRouteDeps {
   policy: () => BatchPolicy;
   nonceOf: (sender: `0x${string}`) => number;
   unavailableReason: () => string | null;
+  /** The recovery generation now: what a new feed subscriber passes as `generation`. */
+  feedGeneration: () => number;
 }
 
 export function feeRoute(d: ReadRouteDeps): HttpReply {
@@ -71,6 +73,8 @@ export function infoRoute(d: ReadRouteDeps): HttpReply {
     app_inspect: d.appInspect,
     // SPEC 2.8: consensus parameters of the deployment, like max_wait_blocks
     execution_limits: limitsJson(),
+    // Not a deployment constant: it grows with each liveness recovery (SPEC §4, the feed).
+    feed_generation: d.feedGeneration(),
     version: d.version,
   });
 }

@@ -91,7 +91,7 @@ const schemas: Record<string, Schema> = {
   },
   Info: {
     type: "object",
-    required: ["chain_id", "app_address", "input_box_address", "batch_submitter_address", "max_wait_blocks", "version"],
+    required: ["chain_id", "app_address", "input_box_address", "batch_submitter_address", "max_wait_blocks", "feed_generation", "version"],
     properties: {
       chain_id: uint(),
       app_address: address,
@@ -108,6 +108,7 @@ const schemas: Record<string, Schema> = {
       app_config: hex("the app's init config (SEQ_APP_CONFIG)"),
       app_inspect: { type: "boolean" },
       execution_limits: { type: "object" },
+      feed_generation: uint("the recovery generation now: pass it as the feed's generation when starting to follow"),
       version: { type: "string" },
     },
   },

@@ -196,7 +196,9 @@ describe("npm run demo against the devnet appliance", () => {
     expect(isProcessAlive(devnet.anvilPid)).toBe(true);
     await until(() => devnet.stdout().includes("npm run demo"), 5_000, "the banner");
 
-    const demo = await runDemo({ SEQ_DEMO_API: devnet.api, SEQ_DEMO_RPC: devnet.rpc });
+    // The demo follows the same variables as `npm start`, as the banner says.
+    expect(devnet.stdout()).toContain(`SEQ_HTTP_ADDR=127.0.0.1:${ports.http} SEQ_DEVNET_ANVIL_PORT=${ports.anvil} npm run demo`);
+    const demo = await runDemo({ SEQ_HTTP_ADDR: `127.0.0.1:${ports.http}`, SEQ_DEVNET_ANVIL_PORT: String(ports.anvil) });
     if (demo.code !== 0) process.stderr.write(`demo output:\n${demo.stdout}\n${demo.stderr}\n`);
     expect(demo.code).toBe(0);
     expect(demo.stdout).toContain("tx_hash");

@@ -95,8 +95,8 @@ describe("answers agree with the document", () => {
     expect(sent.status).toBe(200);
     const status = await probe("GET", `/tx/${sent.json.tx_hash}`);
     expect(status.json.status).toBe("soft_confirmed");
-    // A wallet balance query (selector 0x01 + address), raw, JSON and GET forms.
-    const query = `0x01${USER.slice(2)}`;
+    // A wallet balance query (selector 0x00 + address), raw, JSON and GET forms.
+    const query = `0x00${USER.slice(2)}`;
     await until200(() => probe("POST", "/inspect", { body: Buffer.from(query.slice(2), "hex"), headers: { "content-type": "application/octet-stream" } }));
     await probe("POST", "/inspect", { body: JSON.stringify({ payload: query }), headers: { "content-type": "application/json" } });
     await probe("GET", `/inspect/${query}`);
