@@ -18,6 +18,8 @@ import { BatchSubmitter } from "../l1/submitter.ts";
 import { bindL1, makePublicClient, type L1Binding } from "../l1/setup.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
 import { createSequencerMetrics } from "../observability/sequencer-metrics.ts";
+import { RecentSeries } from "../observability/recent-series.ts";
+import { BalanceWatch } from "../l1/balance-watch.ts";
 import { describeHeapSizing } from "../runtime/heap-sizing.ts";
 import type { Histogram } from "../observability/metrics.ts";
 import { StorageBackground } from "../storage/storage-background.ts";
@@ -29,6 +31,7 @@ import { HistoryQueries } from "../storage/queries.ts";
 import { ReaderStore } from "../storage/reader-store.ts";
 import { RecoveryStore } from "../storage/recovery-store.ts";
 import { RecoveryController } from "../recovery/controller.ts";
+import { dangerThreshold } from "../recovery/danger.ts";
 import { StatusQueries } from "../storage/status-queries.ts";
 import { SubmitterStore } from "../storage/submitter-store.ts";
 import { rebuildApp } from "../recovery/rebuild.ts";
@@ -223,6 +226,10 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
     const policy = () => loadBatchPolicy(db);
 
     const status = new StatusQueries(db);
+    const balance = new BalanceWatch(l1.client, submitter);
+    balance.start();
+    cleanup.push(() => balance.stop());
+    const dangerParams = { marginBlocks: config.preemptiveMarginBlocks, secondsPerBlock: config.secondsPerBlock };
     const metrics = createSequencerMetrics({
       db,
       queueDepth: () => theLane.queueDepth,
@@ -233,12 +240,19 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
       diverged: () => divergenceReason !== null,
       recovering: () => recovery?.unavailableReason != null,
       generation: () => recoveryStore.generation(),
+      batchStates: () => status.batchStateCounts(),
+      l1Latest: () => reader.latestBlock,
+      submitterBalanceWei: () => balance.wei,
+      dangerHeadroom: () => recovery?.headroom() ?? null,
       snapshots: () => snapshots.stats(),
       snapshotSeals: () => snapshots.sealStats,
       storage: () => storage.stats,
       inlineRecoveries: () => pool.inlineOps,
     });
     laneCommitSeconds = metrics.laneCommit;
+    const recent = new RecentSeries(() => metrics.txOutcomes.get({ outcome: "accepted" }), metrics.ackLatency);
+    recent.start();
+    cleanup.push(() => recent.stop());
     const pub = startPublicServer({
       listen: config.http,
       log,
@@ -294,6 +308,40 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
       batches: status,
       state: snapshots,
       metrics: () => metrics.registry.render(),
+      dashboard: {
+        version: VERSION,
+        unavailableReason,
+        l1: () => {
+          const h = readerStore.heads();
+          return {
+            latest: reader.latestBlock,
+            safe: h?.safeBlock ?? null,
+            finalized: h?.finalizedBlock ?? null,
+            safeAdvancedAtMs: h?.safeAdvancedAtMs ?? null,
+            submitterBalanceWei: balance.wei,
+          };
+        },
+        batches: () => status.batchStateCounts(),
+        dangerThresholdBlocks: dangerThreshold(dangerParams),
+        danger: () => recovery?.headroom() ?? null,
+        recovery: () => ({
+          generation: recoveryStore.generation(),
+          recovering: recovery?.unavailableReason != null,
+          reason: recovery?.unavailableReason ?? null,
+          diverged: divergenceReason !== null,
+        }),
+        feedSubscribers: () => feed.subscriberCount,
+        headOffset: () => theLane.headOffset,
+        queueDepth: () => theLane.queueDepth,
+        series: recent,
+        app: {
+          moduleSha256: app.moduleSha256,
+          meteredSha256: app.meteredSha256,
+          abiVersion: app.abiVersion,
+          limits: limitsJson(app.limits),
+          inspect: app.hasInspect,
+        },
+      },
     });
     cleanup.push(() => internal.stop());
 
@@ -332,7 +380,7 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
       client: l1.client,
       account,
       chainId: Number(config.chainId),
-      params: { marginBlocks: config.preemptiveMarginBlocks, secondsPerBlock: config.secondsPerBlock },
+      params: dangerParams,
       log: log.child({ component: "recovery" }),
       onFatal: (e) => resolveFatal(e),
     });

@@ -19,6 +19,7 @@ import type { ServerWebSocket } from "bun";
 import { handleTx, type TxRouteDeps } from "../ingress/tx-route.ts";
 import { handleInspect, parseInspectBody, parseInspectPath, MAX_INSPECT_PAYLOAD_BYTES, type InspectRouteDeps } from "../inspect/inspect-route.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
+import { DASHBOARD_HTML, dashboardState, type DashboardSources } from "../observability/dashboard.ts";
 import type { ListenAddr } from "./config.ts";
 
 export interface PublicServerDeps {
@@ -190,6 +191,8 @@ export interface InternalServerDeps {
   state?: StateSource;
   /** Prometheus text for `GET /metrics`. */
   metrics?: () => string;
+  /** The operator's page, `GET /dashboard`, and its data, `GET /dashboard/state`. */
+  dashboard?: DashboardSources;
 }
 
 /** The state routes of SPEC §4 (docs/snapshots.md), as a plugin of the internal listener. */
@@ -202,7 +205,10 @@ function stateRoutes(state: StateSource | undefined, log: Logger) {
     .get("/latest_snapshot", ({ request }) => latestSnapshotRoute(state, request, log));
 }
 
-/** Operator-only listener (network-gated, no auth): batches, the state routes; metrics mount here too. */
+/**
+ * Operator-only listener (network-gated, no auth): batches, the state routes, metrics and the
+ * dashboard. It sends no CORS headers: a page on another origin must not read it.
+ */
 export function startInternalServer(d: InternalServerDeps): Server {
   const app = new Elysia()
     .onError(({ error, code }) => {
@@ -213,12 +219,20 @@ export function startInternalServer(d: InternalServerDeps): Server {
     .get("/healthz", () => toResponse(jsonReply({ ok: true, status: "up" })))
     .get("/batches", ({ query }) => toResponse(batchesRoute(d.batches, query)))
     .use(stateRoutes(d.state, d.log))
+    .get("/dashboard", () =>
+      d.dashboard
+        ? new Response(DASHBOARD_HTML, { headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-cache" } })
+        : toResponse(errorReply(404, "NOT_FOUND", "no such route")),
+    )
+    .get("/dashboard/state", () =>
+      d.dashboard ? toResponse(jsonReply(dashboardState(d.dashboard))) : toResponse(errorReply(404, "NOT_FOUND", "no such route")),
+    )
     .get("/metrics", () =>
       d.metrics
         ? new Response(d.metrics(), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } })
         : toResponse(errorReply(404, "NOT_FOUND", "no such route")),
     )
-    .listen({ hostname: d.listen.host, port: d.listen.port });
+    .listen({ hostname: d.listen.host, port: d.listen.port, reusePort: false });
   return {
     port: app.server!.port as number,
     stop: async () => {

@@ -100,6 +100,8 @@ export class InputReader {
   private syncing: Promise<number> | null = null;
   /** Blocks asked per eth_getLogs; adapts to the payload bytes the answers carry. */
   private span: bigint | null = null;
+  /** L1's latest block as last read (for operators only: nothing is decided on it). */
+  latestBlock: number | null = null;
 
   constructor(opts: InputReaderOptions) {
     this.o = opts;
@@ -129,6 +131,11 @@ export class InputReader {
   }
 
   private async sync(): Promise<number> {
+    // The latest head is shown to operators (dashboard, metrics); its failure is not the sync's.
+    void this.o.client.getBlockNumber({ cacheTime: 0 }).then(
+      (n) => (this.latestBlock = Number(n)),
+      () => {},
+    );
     const [safe, finalized] = await Promise.all([
       this.o.client.getBlock({ blockTag: "safe" }),
       this.o.client.getBlock({ blockTag: "finalized" }),

@@ -102,6 +102,11 @@ export class Histogram implements Metric {
     return this.count;
   }
 
+  /** The upper bounds, and a copy of the per-bucket counts (not cumulative; the last is +Inf). */
+  snapshot(): { bounds: readonly number[]; counts: number[] } {
+    return { bounds: this.bounds, counts: [...this.counts, this.count - this.counts.reduce((a, b) => a + b, 0)] };
+  }
+
   render(out: string[]): void {
     let cumulative = 0;
     for (let i = 0; i < this.bounds.length; i++) {

@@ -13,6 +13,13 @@ export interface MetricSources {
   diverged: () => boolean;
   recovering: () => boolean;
   generation: () => number;
+  /** Batches by state (StatusQueries.batchStateCounts). */
+  batchStates: () => Record<string, number>;
+  l1Latest: () => number | null;
+  /** The batch submitter's L1 balance as last read; null before the first read. */
+  submitterBalanceWei: () => bigint | null;
+  /** The danger gauge; null when no batch is at risk. */
+  dangerHeadroom: () => { blocksLeft: number } | null;
   snapshots: () => { count: number; bytes: number; pending: number; leases: number };
   /** Cumulative snapshot seal cost: count, milliseconds on the lane's thread, failed writes. */
   snapshotSeals: () => { count: number; totalMs: number; workerMs: number; failed: number };
@@ -86,25 +93,22 @@ export function createSequencerMetrics(src: MetricSources): SequencerMetrics {
     }),
   );
 
-  // Counted over the whole table; cheap at the sizes a scrape interval sees (indexed joins).
-  const byState = src.db.query(`
-    SELECT
-      SUM(CASE WHEN b.invalidated_at_ms IS NOT NULL THEN 1 ELSE 0 END) AS invalidated,
-      SUM(CASE WHEN b.invalidated_at_ms IS NULL AND b.closed_at_ms IS NULL THEN 1 ELSE 0 END) AS open,
-      SUM(CASE WHEN b.invalidated_at_ms IS NULL AND b.closed_at_ms IS NOT NULL AND l.batch_id IS NULL THEN 1 ELSE 0 END) AS sealed,
-      SUM(CASE WHEN b.invalidated_at_ms IS NULL AND l.batch_id IS NOT NULL AND si.block_number > h.finalized_block THEN 1 ELSE 0 END) AS safe,
-      SUM(CASE WHEN b.invalidated_at_ms IS NULL AND l.batch_id IS NOT NULL AND si.block_number <= h.finalized_block THEN 1 ELSE 0 END) AS finalized
-    FROM batches b
-    LEFT JOIN batch_landings l ON l.batch_id = b.batch_id
-    LEFT JOIN safe_inputs si ON si.input_index = l.input_index
-    LEFT JOIN l1_heads h ON h.id = 1`);
   registry.add(
-    new Gauge("seq_batches", "Batches by state (sealed = closed, not yet accepted on L1)", () => {
-      const row = (byState.get() ?? {}) as Record<string, number | null>;
-      return ["open", "sealed", "safe", "finalized", "invalidated"].map((state) => ({
-        labels: { state },
-        value: row[state] ?? 0,
-      }));
+    new Gauge("seq_batches", "Batches by state (storage/status-queries.ts batchState)", () =>
+      Object.entries(src.batchStates()).map(([state, value]) => ({ labels: { state }, value })),
+    ),
+  );
+  registry.add(new Gauge("seq_l1_latest_block", "L1 latest block as last read (shown only; nothing is decided on it)", () => src.l1Latest() ?? 0));
+  registry.add(
+    new Gauge("seq_submitter_balance_wei", "The batch submitter's L1 balance as last read (every 15 s)", () => {
+      const w = src.submitterBalanceWei();
+      return w === null ? [] : [{ value: Number(w) }];
+    }),
+  );
+  registry.add(
+    new Gauge("seq_danger_blocks_left", "Blocks before the batch most at risk reaches the danger threshold (absent when none is at risk)", () => {
+      const h = src.dangerHeadroom();
+      return h ? [{ value: h.blocksLeft }] : [];
     }),
   );
   registry.add(

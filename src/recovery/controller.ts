@@ -20,7 +20,7 @@ import type { HistoryQueries } from "../storage/queries.ts";
 import type { ReaderStore } from "../storage/reader-store.ts";
 import { RecoveryStore, type CascadeResult } from "../storage/recovery-store.ts";
 import type { SubmitterStore } from "../storage/submitter-store.ts";
-import { assessDanger, type DangerParams, type DangerVerdict } from "./danger.ts";
+import { assessDanger, dangerHeadroom, type DangerParams, type DangerVerdict, type DangerView } from "./danger.ts";
 import { flushWallet, FlushRefusedError, knownFeesFromDb } from "./flush.ts";
 import { rebuildApp, type SnapshotSource } from "./rebuild.ts";
 
@@ -140,25 +140,34 @@ export class RecoveryController {
     return this.offlineReason ?? `recovering: ${describe(verdict)}`;
   }
 
+  /** The danger gauge: blocks left before the batch most at risk reaches the threshold. */
+  headroom(): ReturnType<typeof dangerHeadroom> {
+    const v = this.dangerView(false);
+    return v ? dangerHeadroom(v, this.o.params) : null;
+  }
+
   private assess(openEvenIfEmpty = false): DangerVerdict {
+    const v = this.dangerView(openEvenIfEmpty);
+    return v ? assessDanger(v, this.o.params) : { state: "ok" };
+  }
+
+  /** What the detector judges: the batches at risk, the heads, the clock. Null before any head. */
+  private dangerView(openEvenIfEmpty: boolean): DangerView | null {
     const heads = this.o.readerStore.heads();
-    if (!heads) return { state: "ok" };
+    if (!heads) return null;
     const view = this.store.dangerView(openEvenIfEmpty);
     // An empty open batch's first frame is re-stamped with the safe head before the first op
     // goes in once the head has moved on (the lane's rotation rule): judge it as it will be.
     if (view.open && !view.open.hasContent && shouldOpenNewFrame(BigInt(view.open.firstSafeBlock), BigInt(heads.safeBlock))) {
       view.open = { ...view.open, firstSafeBlock: heads.safeBlock };
     }
-    return assessDanger(
-      {
-        safeHead: heads.safeBlock,
-        safeAdvancedAtMs: heads.safeAdvancedAtMs,
-        nowMs: this.now(),
-        unaccepted: view.unaccepted,
-        open: view.open,
-      },
-      this.o.params,
-    );
+    return {
+      safeHead: heads.safeBlock,
+      safeAdvancedAtMs: heads.safeAdvancedAtMs,
+      nowMs: this.now(),
+      unaccepted: view.unaccepted,
+      open: view.open,
+    };
   }
 
   private recover(reason: string): Promise<RecoveryReport> {

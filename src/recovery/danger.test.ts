@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { assessDanger, dangerThreshold, staleViewBoundMs, type DangerView } from "./danger.ts";
+import { assessDanger, dangerHeadroom, dangerThreshold, staleViewBoundMs, type DangerView } from "./danger.ts";
 
 const p = { marginBlocks: 300, secondsPerBlock: 12 };
 const base: DangerView = { safeHead: 2000, safeAdvancedAtMs: 1_000_000, nowMs: 1_000_000, unaccepted: [], open: null };
@@ -34,5 +34,20 @@ describe("danger detector", () => {
     expect(assessDanger({ ...base, nowMs: base.nowMs + bound }, p).state).toBe("ok");
     expect(assessDanger({ ...base, nowMs: base.nowMs + bound + 1 }, p)).toMatchObject({ state: "stale_view" });
     expect(staleViewBoundMs({ marginBlocks: 4, secondsPerBlock: 1 })).toBe(60_000);
+  });
+  test("the headroom agrees with the verdict: danger exactly when no block is left", () => {
+    expect(dangerHeadroom(base, p)).toBeNull();
+    for (const age of [0, 1, 500, 899, 900, 950]) {
+      for (const v of [
+        { ...base, unaccepted: [{ nonce: 4, firstSafeBlock: 2000 - age }], open: { nonce: 5, firstSafeBlock: 1999 } },
+        { ...base, open: { nonce: 5, firstSafeBlock: 2000 - age } },
+        { ...base, unaccepted: [{ nonce: 4, firstSafeBlock: 2000 - age + 10 }], nowMs: base.nowMs + 10 * 12_000 },
+      ]) {
+        const h = dangerHeadroom(v, p)!;
+        expect(h.ageBlocks).toBe(age);
+        expect(h.blocksLeft).toBe(900 - age);
+        expect(h.blocksLeft <= 0).toBe(assessDanger(v, p).state === "danger");
+      }
+    }
   });
 });

@@ -60,3 +60,25 @@ export function assessDanger(v: DangerView, p: DangerParams): DangerVerdict {
   if (viewAgeMs > bound) return { state: "stale_view", viewAgeMs, boundMs: bound };
   return { state: "ok" };
 }
+
+/**
+ * How close the batch most at risk is to the threshold, judged exactly as assessDanger judges
+ * it (the same ages, the same order): for the operator's danger gauge and its alert. Null when
+ * no batch holds anything that could age (nothing sealed and unaccepted, an empty open batch).
+ */
+export function dangerHeadroom(
+  v: DangerView,
+  p: DangerParams,
+): { thresholdBlocks: number; ageBlocks: number; blocksLeft: number; batchNonce: number; which: "sealed" | "open" } | null {
+  const viewAgeMs = Math.max(0, v.nowMs - v.safeAdvancedAtMs);
+  const unseenBlocks = Math.floor(viewAgeMs / (p.secondsPerBlock * 1000));
+  const threshold = dangerThreshold(p);
+  const at = (b: { nonce: number; firstSafeBlock: number }, which: "sealed" | "open") => {
+    const ageBlocks = v.safeHead + unseenBlocks - b.firstSafeBlock;
+    return { thresholdBlocks: threshold, ageBlocks, blocksLeft: threshold - ageBlocks, batchNonce: b.nonce, which };
+  };
+  // The oldest sealed batch is always at least as old as the open one.
+  const first = v.unaccepted[0];
+  if (first) return at(first, "sealed");
+  return v.open ? at(v.open, "open") : null;
+}

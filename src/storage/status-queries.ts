@@ -211,13 +211,30 @@ export const BATCHES_SQL = `
   ${BATCH_L1_JOINS}
   ORDER BY b.nonce, b.batch_id`;
 
+/** Every batch's L1 facts, for counting them by state (dashboard, metrics). */
+const BATCH_STATES_SQL = `SELECT ${BATCH_L1_COLUMNS} FROM batches b ${BATCH_L1_JOINS}`;
+
+export const BATCH_STATES: readonly BatchState[] = ["open", "closed", "submitted", "included", "safe", "finalized", "invalidated"];
+
 export class StatusQueries {
   private readonly qTx;
   private readonly qBatches;
+  private readonly qStates;
 
   constructor(db: Database) {
     this.qTx = db.query(TX_STATUS_SQL);
     this.qBatches = db.query(BATCHES_SQL);
+    this.qStates = db.query(BATCH_STATES_SQL);
+  }
+
+  /**
+   * Batches by state, every state present (0 when none), by the one derivation (batchState).
+   * Reads every batch: there is one per SEQ_MAX_BATCH_OPEN_SECONDS at most, thousands a year.
+   */
+  batchStateCounts(): Record<BatchState, number> {
+    const counts = Object.fromEntries(BATCH_STATES.map((st) => [st, 0])) as Record<BatchState, number>;
+    for (const r of this.qStates.all() as BatchL1Facts[]) counts[batchState(r)]++;
+    return counts;
   }
 
   /** Status of the op with this 32-byte hash, or null when no op has it. */

@@ -241,6 +241,11 @@ describe("dist/sequencer run against a devnet anvil", () => {
 
     // the compiled binary instruments the wallet to the same bytes as Bun does (fuel is consensus)
     expect((await getJson(`${seq.url}/info`)).json.app_metered_sha256).toBe(METERED_WALLET_SHA256);
+    // The embedded files reach the binary: the dashboard page and the OpenAPI document.
+    const page = await fetch(`${seq.internalUrl}/dashboard`);
+    expect(page.headers.get("content-type")).toContain("text/html");
+    expect(await page.text()).toContain('data-testid="danger-blocks-left"');
+    expect((await getJson(`${seq.url}/openapi.json`)).json.openapi).toBe("3.1.0");
 
     const fee = await getJson(`${seq.url}/fee`);
     expect(fee.status).toBe(200);
