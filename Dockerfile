@@ -18,9 +18,9 @@ WORKDIR /src
 # Dependencies first, so the layer is cached while only sources change. `bun` itself comes
 # from npm (a devDependency-style dependency), nothing else is installed.
 COPY package.json package-lock.json ./
-# `npm install`, not `npm ci`: @foundry-rs/anvil declares its platform packages without
-# versions, which `npm ci` reports as a lockfile mismatch. The lockfile still pins the rest.
-RUN npm install --no-audit --no-fund
+# `npm ci`: exactly the committed lockfile (which holds every platform's optional packages,
+# so it agrees with package.json on any machine).
+RUN npm ci --no-audit --no-fund
 COPY . .
 # Builds app-wasm/build/wallet.wasm if missing, then dist/sequencer, and smoke-checks it.
 RUN npm run build
