@@ -9,7 +9,7 @@
  *
  * What gets embedded: every module, wallet.wasm (`type: "file"` import), the devnet anvil state
  * (`type: "text"` import) and the native libsecp256k1 addon (required by a literal path in
- * src/core/signature.ts; Bun extracts it to a temp file and dlopens it at first use).
+ * src/runtime/native-addons.ts; Bun extracts it to a temp file and dlopens it at first use).
  * Anvil itself is NOT embedded: `sequencer devnet` looks for it in node_modules, on PATH or at
  * SEQ_ANVIL_BIN. test/binary/binary.test.ts proves the copied-alone binary uses the native
  * addon (SEQ_SIG_BACKEND=native + a signed op answered 200, and the addon mapped in the process).

@@ -12,9 +12,9 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { createWalletClient, http, type Hex } from "viem";
 import { privateKeyToAccount, generatePrivateKey } from "viem/accounts";
 import { DEVNET_KEYS, etherPortalAbi } from "../../src/l1/contracts.ts";
-import { withDevnetAnvil } from "../../test/support/anvil.ts";
-import { signOp, subscribe, transferData } from "../../test/support/client.ts";
-import { startSequencerProcess, tempDir } from "../../test/support/sequencer.ts";
+import { withDevnetAnvil } from "../lib/devnet-anvil.ts";
+import { signOp, subscribe, transferData } from "../lib/http-client.ts";
+import { startSequencerProcess, tempDir } from "../lib/sequencer-process.ts";
 
 const opsPerLevel = Number(process.argv[2] ?? 2000);
 const levels = (process.argv[3] ?? "1,8,64").split(",").map(Number);

@@ -4,6 +4,10 @@
  */
 import { loadDefaultAppBytes } from "../../src/app/default-app.ts";
 import { AppHost } from "../../src/app/host.ts";
+import { loadMeteringPass } from "../../src/app/metering.ts";
+
+// Hosts are built synchronously below: load the on-demand metering pass first.
+await loadMeteringPass();
 
 const OPS = Number(process.argv[2] ?? 200_000);
 const ACCOUNTS = Number(process.argv[3] ?? 10_000);

@@ -9,9 +9,9 @@
 import { join } from "node:path";
 import type { Hex } from "viem";
 import { DEVNET_ADDRESSES, DEVNET_KEYS, DEVNET_DEPLOYMENT, etherPortalAbi } from "../../src/l1/contracts.ts";
-import { freePort } from "../../test/support/ports.ts";
-import { getJson, postTx, signOp, subscribe, transferData } from "../../test/support/client.ts";
-import { tempDir } from "../../test/support/sequencer.ts";
+import { freePort } from "../lib/ports.ts";
+import { getJson, postTx, signOp, subscribe, transferData } from "../lib/http-client.ts";
+import { tempDir } from "../lib/sequencer-process.ts";
 import { createWalletClient, http, createPublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { foundry } from "viem/chains";

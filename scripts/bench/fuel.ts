@@ -9,8 +9,12 @@
  */
 import { loadDefaultAppBytes } from "../../src/app/default-app.ts";
 import { AppHost } from "../../src/app/host.ts";
-import { compileAs, etherDeposit, fixtureSource, transferData, withdrawalData } from "../../src/app/test-support.ts";
+import { compileAs, etherDeposit, fixtureSource, transferData, withdrawalData } from "../lib/app-fixtures.ts";
 import { EXECUTION_LIMITS, ExecutionFailedError, MAX_MEMORY_PAGES } from "../../src/core/execution-limits.ts";
+import { loadMeteringPass } from "../../src/app/metering.ts";
+
+// Hosts are built synchronously below: load the on-demand metering pass first.
+await loadMeteringPass();
 
 const runsAt = process.argv.indexOf("--runs");
 const runs = runsAt > 0 ? Number(process.argv[runsAt + 1]) : 7;

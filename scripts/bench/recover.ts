@@ -8,6 +8,10 @@ import { secp256k1 } from "@noble/curves/secp256k1";
 import { keccak_256 } from "@noble/hashes/sha3";
 import { createRecoverer, type Recoverer } from "../../src/core/signature.ts";
 import { RecoverPool } from "../../src/ingress/recover-pool.ts";
+import { installNativeCrypto } from "../../src/runtime/native-addons.ts";
+
+// Native keccak and secp256k1, as the sequencer runs them (src/runtime/native-addons.ts).
+installNativeCrypto();
 
 const count = Number(process.argv[2] ?? 20_000);
 const poolSize = Number(process.argv[3] ?? availableParallelism());

@@ -5,8 +5,8 @@
  *   (BENCH_QUICK=1: 2000 ops, 200 accounts, 10 tail)
  *
  * How the data dir is built (in process, no HTTP, no L1): the real InclusionLane, SQLite
- * store, wallet WASM and SnapshotManager, wired as run.ts wires them (src/snapshots/
- * test-harness.ts). `accounts` ether deposits are stored through ReaderStore as safe inputs
+ * store, wallet WASM and SnapshotManager, wired as run.ts wires them (scripts/lib/
+ * snapshot-harness.ts). `accounts` ether deposits are stored through ReaderStore as safe inputs
  * and drained by the lane; then `ops` wallet transfers between random funded accounts are
  * submitted to the lane, which executes them, closes batches by size and dumps a snapshot at
  * every close. The ops carry dummy signatures: the lane trusts the HTTP route to have checked
@@ -29,11 +29,19 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { replayHistory, rebuildApp } from "../../src/recovery/rebuild.ts";
+import { replayHistory, rebuildApp } from "../../src/restore/rebuild.ts";
 import { SnapshotManager } from "../../src/snapshots/lifecycle.ts";
-import { account, Harness, newApp, silent, transfer } from "../../src/snapshots/test-harness.ts";
+import { account, Harness, newApp, silent, transfer } from "../lib/snapshot-harness.ts";
 import { openDatabase } from "../../src/storage/db.ts";
 import { HistoryQueries } from "../../src/storage/queries.ts";
+import { loadMeteringPass } from "../../src/app/metering.ts";
+import { installNativeCrypto } from "../../src/runtime/native-addons.ts";
+
+// Native keccak and secp256k1, as the sequencer runs them (src/runtime/native-addons.ts).
+installNativeCrypto();
+
+// Hosts are built synchronously below: load the on-demand metering pass first.
+await loadMeteringPass();
 
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 

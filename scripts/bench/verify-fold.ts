@@ -14,8 +14,16 @@ import { join } from "node:path";
 import { loadDefaultAppBytes } from "../../src/app/default-app.ts";
 import { signatureBackend } from "../../src/core/signature.ts";
 import { formatL1InputLine } from "../../src/replay/files.ts";
-import { makeSigner, syntheticInputs } from "../../src/replay/synthetic.ts";
+import { makeSigner, syntheticInputs } from "../lib/synthetic-inputs.ts";
 import { verify } from "../../src/replay/verify.ts";
+import { loadMeteringPass } from "../../src/app/metering.ts";
+import { installNativeCrypto } from "../../src/runtime/native-addons.ts";
+
+// Native keccak and secp256k1, as the sequencer runs them (src/runtime/native-addons.ts).
+installNativeCrypto();
+
+// Hosts are built synchronously below: load the on-demand metering pass first.
+await loadMeteringPass();
 
 const batches = Number(process.argv[2] ?? 500);
 const opsPerBatch = Number(process.argv[3] ?? 100);

@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { EXECUTION_LIMITS, ExecutionFailedError, MAX_MEMORY_PAGES } from "../core/execution-limits.ts";
 import { compileHostileApp, FAILING_MODES, GROW_CALLS_TO_NEAR_CAP, MODE } from "../../test/support/hostile-app.ts";
 import { AppHost } from "./host.ts";
-import { ALICE, BOB, CONFIG, compileAs, fixtureSource } from "./test-support.ts";
+import { ALICE, BOB, CONFIG, compileAs, fixtureSource } from "../../scripts/lib/app-fixtures.ts";
 
 const FEE = 1356;
 

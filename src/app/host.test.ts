@@ -24,7 +24,7 @@ import {
   newWallet,
   transferData,
   u256LE,
-} from "./test-support.ts";
+} from "../../scripts/lib/app-fixtures.ts";
 
 const FEE = 1356;
 

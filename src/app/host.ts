@@ -38,22 +38,32 @@ import {
 import { feeToLinear } from "../core/fees.ts";
 import { OUTPUT_KINDS, type Output } from "../core/l2tx.ts";
 import { AppArgumentError, AppConfigRefusedError, AppFatalError, AppLoadError, AppSnapshotError } from "./errors.ts";
-import { DEPTH_EXPORT, FUEL_EXPORT, GROW_REFUSED_EXPORT, meterModule, type MeteredModule } from "./metering.ts";
+import { DEPTH_EXPORT, FUEL_EXPORT, GROW_REFUSED_EXPORT, meterModule, prepareMeteredModule, type MeteredModule, type MeteredSource } from "./metering.ts";
 import { inspectModule, sigEquals, sigToString, type FuncSig, type ValType } from "./wasm-inspect.ts";
 import { createWasiBinding, importsWasi, loadWasiRuntime, WASI_MODULE, wasiRuntimeLoaded, type WasiBinding } from "./wasi.ts";
 
 /**
- * Loads what a module needs before AppHost.create can run it synchronously: the WASI runtime
- * for a module that imports WASI, nothing otherwise. Entry points call it once.
+ * Loads what a module needs before AppHost.create can run it synchronously: its metered form
+ * (from this process, from `meteredCacheDir`, or by loading the metering pass), and the WASI
+ * runtime for a module that imports WASI. Entry points call it once. Returns where the
+ * metered module came from ("refused" when metering refused it: AppHost.create says why).
  */
-export async function prepareAppRuntime(wasm: Uint8Array): Promise<void> {
+export async function prepareAppRuntime(
+  wasm: Uint8Array,
+  o: { meteredCacheDir?: string; meteringVersion?: number } = {},
+): Promise<MeteredSource | "refused"> {
+  const metered = await prepareMeteredModule(wasm, {
+    ...(o.meteredCacheDir !== undefined ? { cacheDir: o.meteredCacheDir } : {}),
+    ...(o.meteringVersion !== undefined ? { meteringVersion: o.meteringVersion } : {}),
+  });
   let wasi = false;
   try {
     wasi = importsWasi(inspectModule(wasm).imports);
   } catch {
-    return; // not a module: AppHost.create says so
+    return metered; // not a module: AppHost.create says so
   }
   if (wasi) await loadWasiRuntime();
+  return metered;
 }
 
 export const APP_ABI_VERSION = 1;

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { compileSdkApp } from "../../test/support/sdk-app.ts";
 import { AppHost, MAX_APP_CONFIG } from "./host.ts";
 import { AppConfigRefusedError, AppLoadError } from "./errors.ts";
-import { CONFIG, ETHER_PORTAL, etherDeposit } from "./test-support.ts";
+import { CONFIG, ETHER_PORTAL, etherDeposit } from "../../scripts/lib/app-fixtures.ts";
 
 const SOURCE = `
 import { App, Cell, IntMap, Op, Query, Reader, Record, Writer, clock, debug, notice, report, reportBytes, run } from "../sdk";

@@ -4,12 +4,13 @@
  */
 import { describe, expect, test } from "bun:test";
 import binaryen from "binaryen";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadDefaultAppBytes } from "./default-app.ts";
 import { MAX_MEMORY_PAGES } from "../core/execution-limits.ts";
 import { AppLoadError } from "./errors.ts";
 import { METERED_WALLET_SHA256 } from "../../test/support/metering-pins.ts";
+import { tempDir } from "../../test/support/sequencer.ts";
 import { meterModule, meterModuleUncached, sha256Hex } from "./metering.ts";
 
 
@@ -65,5 +66,54 @@ describe("metering", () => {
     expect(() => meterModule(wat(`(module (memory (export "memory") ${MAX_MEMORY_PAGES + 1}))`))).toThrow(
       new RegExp(`starts with ${MAX_MEMORY_PAGES + 1} memory pages; the limit is ${MAX_MEMORY_PAGES}`),
     );
+  });
+});
+
+describe("the data dir's cache of metered modules", () => {
+  // Each run is a fresh process, as a restart is: the in-process cache is empty there.
+  function prepareInChild(cacheDir: string, version = 2): { source: string; passLoaded: boolean; meteredSha256: string } {
+    const script = `
+      import { prepareMeteredModule, meterModule, meteringPassLoaded } from ${JSON.stringify(join(import.meta.dir, "metering.ts"))};
+      import { loadDefaultAppBytes } from ${JSON.stringify(join(import.meta.dir, "default-app.ts"))};
+      import { readFileSync } from "node:fs";
+      const wasm = ${version === 1 ? `new Uint8Array(readFileSync(${JSON.stringify(join(import.meta.dir, "../../app-wasm/build/wallet-v1.wasm"))}))` : "loadDefaultAppBytes()"};
+      const source = await prepareMeteredModule(wasm, { cacheDir: ${JSON.stringify(cacheDir)}, meteringVersion: ${version} });
+      const m = meterModule(wasm, ${version});
+      console.log(JSON.stringify({ source, passLoaded: meteringPassLoaded(), meteredSha256: m.meteredSha256 }));`;
+    const p = Bun.spawnSync([process.execPath, "-e", script], { stdout: "pipe", stderr: "pipe" });
+    if (p.exitCode !== 0) throw new Error(p.stderr.toString());
+    return JSON.parse(p.stdout.toString().trim().split("\n").at(-1)!);
+  }
+
+  test("a restart loads the metered module from the data dir without loading binaryen; a bad file is rebuilt", () => {
+    const dir = tempDir("metered-cache-");
+    try {
+      const cacheDir = join(dir.path, "metered");
+      expect(prepareInChild(cacheDir)).toEqual({ source: "computed", passLoaded: true, meteredSha256: METERED_WALLET_SHA256 });
+      expect(prepareInChild(cacheDir)).toEqual({ source: "disk", passLoaded: false, meteredSha256: METERED_WALLET_SHA256 });
+
+      // Another metering version is another key: never served the current version's bytes.
+      const v1 = prepareInChild(cacheDir, 1);
+      expect(v1).toMatchObject({ source: "computed", meteredSha256: "03cb9b6908212dd18d77558ef9780adb252184178403a1e3d99324471fe5442a" });
+      expect(prepareInChild(cacheDir, 1).source).toBe("disk");
+
+      // Bytes that do not match their recorded sha256 (a torn or altered file) are ignored.
+      const files = readdirSync(cacheDir).filter((f) => f.endsWith(".json"));
+      expect(files).toHaveLength(2);
+      for (const f of files) {
+        const body = JSON.parse(readFileSync(join(cacheDir, f), "utf8"));
+        const bytes = Buffer.from(body.bytesBase64, "base64");
+        bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 1;
+        writeFileSync(join(cacheDir, f), JSON.stringify({ ...body, bytesBase64: bytes.toString("base64") }));
+      }
+      expect(prepareInChild(cacheDir)).toEqual({ source: "computed", passLoaded: true, meteredSha256: METERED_WALLET_SHA256 });
+      expect(prepareInChild(cacheDir)).toEqual({ source: "disk", passLoaded: false, meteredSha256: METERED_WALLET_SHA256 });
+
+      // A file that is not JSON at all: the same.
+      for (const f of readdirSync(cacheDir)) writeFileSync(join(cacheDir, f), "garbage");
+      expect(prepareInChild(cacheDir).source).toBe("computed");
+    } finally {
+      dir.remove();
+    }
   });
 });

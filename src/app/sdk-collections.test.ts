@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { compileSdkApp } from "../../test/support/sdk-app.ts";
 import { AppHost } from "./host.ts";
-import { CONFIG, ETHER_PORTAL } from "./test-support.ts";
+import { CONFIG, ETHER_PORTAL } from "../../scripts/lib/app-fixtures.ts";
 
 // Direct inputs drive the collections: op byte, then arguments.
 //   1 key(u8 len, bytes) value u64 → names.set     2 key → names.delete

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { AppHost } from "./host.ts";
 import { loadDefaultAppBytes } from "./default-app.ts";
-import { CONFIG, ERC20_PORTAL, ETHER_PORTAL, FEE_RECIPIENT, TOKEN, U256_MAX, erc20Deposit, etherDeposit, transferData, withdrawalData, type Addr } from "./test-support.ts";
+import { CONFIG, ERC20_PORTAL, ETHER_PORTAL, FEE_RECIPIENT, TOKEN, U256_MAX, erc20Deposit, etherDeposit, transferData, withdrawalData, type Addr } from "../../scripts/lib/app-fixtures.ts";
 
 const V1 = readFileSync(join(import.meta.dir, "../../app-wasm/build/wallet-v1.wasm"));
 const PEOPLE: Addr[] = [

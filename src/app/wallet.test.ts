@@ -28,7 +28,7 @@ import {
   u256BE,
   withdrawalData,
   type Addr,
-} from "./test-support.ts";
+} from "../../scripts/lib/app-fixtures.ts";
 
 const FEE = 1356; // default recommended fee exponent
 const FEE_LINEAR = 38276n; // SPEC 2.3 vector

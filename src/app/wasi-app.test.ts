@@ -8,7 +8,7 @@ import binaryen from "binaryen";
 import { join } from "node:path";
 import { AppHost, prepareAppRuntime } from "./host.ts";
 import { LocalApp, type Address } from "./local-app.ts";
-import { CONFIG, ETHER_PORTAL, etherDeposit } from "./test-support.ts";
+import { CONFIG, ETHER_PORTAL, etherDeposit } from "../../scripts/lib/app-fixtures.ts";
 import { buildGuestbook, clangAvailable, CLANG_ARGS, GUESTBOOK_WASM } from "../../scripts/build-c-app.ts";
 import { testIf } from "../../test/support/optional-tools.ts";
 

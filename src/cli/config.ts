@@ -5,7 +5,7 @@ import { ConfigError } from "../core/errors.ts";
 import { MAX_APP_CONFIG_BYTES } from "../core/execution-limits.ts";
 import { MAX_WAIT_BLOCKS } from "../core/scheduler-rules.ts";
 import { dangerThreshold } from "../recovery/danger.ts";
-import { parseIntRange } from "./env-values.ts";
+import { parseIntRange } from "../runtime/env-values.ts";
 import { CorsOriginsError, parseCorsOrigins, type CorsPolicy } from "../http/cors.ts";
 
 /**

@@ -7,6 +7,7 @@
 import { ConfigError } from "../core/errors.ts";
 import { createLogger } from "../observability/log.ts";
 import { heapSizingReExec } from "../runtime/heap-sizing.ts";
+import { installNativeCrypto } from "../runtime/native-addons.ts";
 import { EXIT } from "./exit-codes.ts";
 
 function sizeHeapOrExit(): void {
@@ -38,8 +39,20 @@ function sizeHeapOrExit(): void {
   }
 }
 
+/** The native crypto addons and SEQ_SIG_BACKEND, before anything hashes (runtime/native-addons.ts). */
+function installCryptoOrExit(): void {
+  try {
+    installNativeCrypto(process.env);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    process.stderr.write(`configuration error: ${e.message}\n`);
+    process.exit(EXIT.CONFIG);
+  }
+}
+
 if (import.meta.main) {
   sizeHeapOrExit();
+  installCryptoOrExit();
   const { main } = await import("./commands.ts");
   process.exit(await main(process.argv.slice(2), process.env));
 }

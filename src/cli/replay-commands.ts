@@ -280,9 +280,9 @@ async function verifyCommand(argv: string[]): Promise<number> {
     // sequenced.
     const appWasm =
       appWasmFlag ?? (header?.appModuleSha256 ? embeddedModuleBySha256(header.appModuleSha256) : null) ?? loadAppBytes(undefined);
-    await prepareAppRuntime(appWasm);
     const recordedVersion = header?.executionLimits?.metering_version;
     const meteringVersion = isSupportedMeteringVersion(recordedVersion) ? recordedVersion : undefined;
+    await prepareAppRuntime(appWasm, meteringVersion !== undefined ? { meteringVersion } : {});
     const p = resolveParameters(header, flags, {
       etherPortal: DEFAULT_ETHER_PORTAL,
       erc20Portal: DEFAULT_ERC20_PORTAL,

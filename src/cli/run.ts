@@ -1,6 +1,7 @@
 import { privateKeyToAddress } from "viem/accounts";
 import { submitterAccount } from "../l1/signer.ts";
 import { AppHost, prepareAppRuntime, type AppConfig } from "../app/host.ts";
+import { meteredCacheDirOf } from "../app/metering.ts";
 import { InspectService } from "../inspect/inspect-service.ts";
 import { loadAppBytes } from "../app/default-app.ts";
 import { hexToBytes } from "../core/bytes.ts";
@@ -34,7 +35,7 @@ import { RecoveryController } from "../recovery/controller.ts";
 import { dangerThreshold } from "../recovery/danger.ts";
 import { StatusQueries } from "../storage/status-queries.ts";
 import { SubmitterStore } from "../storage/submitter-store.ts";
-import { rebuildApp } from "../recovery/rebuild.ts";
+import { rebuildApp } from "../restore/rebuild.ts";
 import { SnapshotManager } from "../snapshots/lifecycle.ts";
 import { describeConfig, type Config } from "./config.ts";
 import { startInternalServer, startPublicServer } from "./servers.ts";
@@ -63,16 +64,20 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
   const submitter = privateKeyToAddress(config.batchSubmitterPrivateKey).toLowerCase() as `0x${string}`;
 
   const appBytes = readAppBytes(config);
-  await prepareAppRuntime(appBytes);
+  const metered = await prepareAppRuntime(appBytes, { meteredCacheDir: meteredCacheDirOf(config.dataDir) });
   const app = loadApp(config, submitter, appBytes, log);
   log.info("app module loaded", {
+    metering_cache: metered,
     module_sha256: app.moduleSha256,
     metered_sha256: app.meteredSha256,
     abi_version: app.abiVersion,
     ...limitsJson(app.limits),
   });
 
-  const db = openDatabase(config.dataDir);
+  const db = openDatabase(config.dataDir, {
+    onWalCheckpoint: (c) =>
+      log.info("checkpointed the WAL left by the previous run", { wal_bytes: c.walBytes, truncated: c.truncated, ms: Math.round(c.ms) }),
+  });
   try {
     bindInstance(
       db,

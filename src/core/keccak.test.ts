@@ -2,7 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { seededBytes } from "../../test/support/bytes.ts";
 import { keccak256 as viemKeccak } from "viem";
 import { bytesToHex } from "./bytes.ts";
-import { createKeccak256, keccak256, keccakBackend, nativeKeccakLoadError } from "./keccak.ts";
+import { createKeccak256, keccak256, keccakBackend } from "./keccak.ts";
+import { nativeKeccakLoadError } from "../runtime/native-addons.ts";
 
 describe("keccak256", () => {
   test("the native addon loads on linux-x64 (the platform the binary ships for)", () => {

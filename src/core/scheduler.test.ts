@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { privateKeyToAccount } from "viem/accounts";
-import { CONFIG, decodeDump, etherDeposit, ETHER_PORTAL, newWallet, transferData, withdrawalData } from "../app/test-support.ts";
+import { CONFIG, decodeDump, etherDeposit, ETHER_PORTAL, newWallet, transferData, withdrawalData } from "../../scripts/lib/app-fixtures.ts";
 import { AppFatalError } from "../app/errors.ts";
 import { bytesToHex, type Address, type Hex } from "./bytes.ts";
 import { domainSeparator, eip712Domain, USER_OP_PRIMARY_TYPE, USER_OP_TYPES } from "./eip712.ts";

@@ -5,8 +5,10 @@
  * one operation has exactly one valid signature and therefore one tx_hash).
  *
  * Backends: the native libsecp256k1 addon (≈10x faster, used by the live sequencer) and
- * @noble/curves (pure JS, used when the addon cannot load or SEQ_SIG_BACKEND=js). Both sit
- * behind the same parse step, so the acceptance rules never depend on the backend.
+ * @noble/curves (pure JS, used when the addon cannot load or SEQ_SIG_BACKEND=js). The addon
+ * and the choice come from the process entry point (src/runtime/native-addons.ts): core does
+ * no I/O and reads no environment. Both sit behind the same parse step, so the acceptance
+ * rules never depend on the backend.
  */
 import { secp256k1 } from "@noble/curves/secp256k1";
 import { keccak256 } from "./keccak.ts";
@@ -77,38 +79,55 @@ function checkDigest(digest: Uint8Array): void {
 }
 
 // ---- backends -----------------------------------------------------------------------------
-
 export type SignatureBackend = "native" | "js";
+/** What SEQ_SIG_BACKEND asks for; "auto" is native when the addon loads. */
+export type SignatureBackendChoice = SignatureBackend | "auto";
 export type Recoverer = (digest: Uint8Array, sig: Uint8Array) => Address;
 
-interface NativeSecp256k1 {
+/** The libsecp256k1 binding's calls that core uses. */
+export interface NativeSecp256k1 {
   ecdsaRecover(output: Uint8Array, sig64: Uint8Array, recid: number, msg32: Uint8Array): number;
   ecdsaSign(out: { signature: Uint8Array; recid: number }, msg32: Uint8Array, key: Uint8Array): number;
 }
 
+/** Set by the process entry point (src/runtime/native-addons.ts); core loads nothing itself. */
+let nativeFactory: (() => NativeSecp256k1 | { error: unknown }) | null = null;
 let nativeAddon: NativeSecp256k1 | null | undefined;
 let nativeLoadError: unknown;
+let choice: SignatureBackendChoice = "auto";
+let active: { kind: SignatureBackend; recover: Recoverer } | undefined;
 
-/**
- * Loads the prebuilt libsecp256k1 addon by literal path so that `bun build --compile`
- * embeds it in the binary (it does not follow node-gyp-build's dynamic lookup). Only the
- * linux-x64 glibc build is shipped; anywhere else this returns null and the JS backend runs.
- */
+/** Offers the native addon; the factory runs at first use (see native-addons.ts). */
+export function provideNativeSecp256k1(factory: () => NativeSecp256k1 | { error: unknown }): void {
+  nativeFactory = factory;
+  nativeAddon = undefined;
+  active = undefined;
+}
+
+/** Which backend `recoverSigner` uses; "native" fails at first use when the addon is missing. */
+export function selectSignatureBackend(c: SignatureBackendChoice): void {
+  choice = c;
+  active = undefined;
+}
+
 function loadNative(): NativeSecp256k1 | null {
   if (nativeAddon !== undefined) return nativeAddon;
-  try {
-    const mod = require("../../node_modules/secp256k1/prebuilds/linux-x64/secp256k1.glibc.node") as {
-      Secp256k1: new () => NativeSecp256k1;
-    };
-    nativeAddon = new mod.Secp256k1();
-  } catch (e) {
-    nativeLoadError = e;
+  if (!nativeFactory) {
+    nativeLoadError = new Error("no native secp256k1 was provided (src/runtime/native-addons.ts)");
     nativeAddon = null;
+    return null;
+  }
+  const r = nativeFactory();
+  if ("error" in r) {
+    nativeLoadError = r.error;
+    nativeAddon = null;
+  } else {
+    nativeAddon = r;
   }
   return nativeAddon;
 }
 
-/** Why the native addon did not load, for the startup log; undefined when it loaded. */
+/** Why the native addon is not in use, for the startup log; undefined when it loaded. */
 export function nativeBackendLoadError(): unknown {
   loadNative();
   return nativeLoadError;
@@ -157,20 +176,14 @@ export function createRecoverer(kind: SignatureBackend): Recoverer {
   return createNative(addon);
 }
 
-let active: { kind: SignatureBackend; recover: Recoverer } | undefined;
-
-/** Picks the backend once: SEQ_SIG_BACKEND = js | native | auto (default: native if it loads). */
+/** Resolves the selected backend once. */
 function activeBackend(): { kind: SignatureBackend; recover: Recoverer } {
   if (active !== undefined) return active;
-  const wanted = (process.env.SEQ_SIG_BACKEND ?? "auto").trim().toLowerCase();
-  let kind: SignatureBackend;
-  if (wanted === "js") kind = "js";
-  else if (wanted === "native") kind = "native";
-  else if (wanted === "auto" || wanted === "") kind = nativeBackendAvailable() ? "native" : "js";
-  else throw new ConfigError("SEQ_SIG_BACKEND", `must be js, native or auto, got ${JSON.stringify(wanted)}`);
+  const kind: SignatureBackend = choice === "auto" ? (nativeBackendAvailable() ? "native" : "js") : choice;
   active = { kind, recover: createRecoverer(kind) };
   return active;
 }
+
 
 export function signatureBackend(): SignatureBackend {
   return activeBackend().kind;

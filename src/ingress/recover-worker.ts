@@ -7,6 +7,7 @@ import { userOpDigest } from "../core/eip712.ts";
 import { SignatureError } from "../core/errors.ts";
 import { SIGNATURE_LENGTH, recoverSigner } from "../core/signature.ts";
 import { txHash } from "../core/ssz.ts";
+import { installNativeCrypto } from "../runtime/native-addons.ts";
 
 export const DIGEST_BYTES = 32;
 
@@ -106,6 +107,9 @@ export function recoverOpsPacked(msg: OpsRequestMessage): OpsResponseMessage {
 }
 
 // Only wire up the message handler when running as a worker (tests import the functions).
+// A worker is its own entry point: it gets the native addons like the main thread does.
+installNativeCrypto();
+
 declare const self: Worker;
 if (typeof self !== "undefined" && !Bun.isMainThread) {
   self.onmessage = (event: MessageEvent<RecoverRequestMessage | OpsRequestMessage>) => {

@@ -10,13 +10,15 @@
  * entries, so queries waiting in the message queue are answered between slices even while a
  * long history is replayed.
  */
+import { meteredCacheDirOf } from "../app/metering.ts";
 import type { AppConfig, AppHost } from "../app/host.ts";
 import { openDatabase } from "../storage/db.ts";
 import { AppFollower, FollowerDivergedError, inspectAnswerJson } from "./follower.ts";
 import { LocalEntrySource } from "./local-source.ts";
 import { lowerThreadPriority } from "../runtime/thread-priority.ts";
+import { installNativeCrypto } from "../runtime/native-addons.ts";
 
-// The host is imported when init arrives, not statically: binaryen (under app/metering.ts)
+// The host is imported when init arrives, not statically: binaryen (under app/metering-pass.ts)
 // has a top-level await, and a Bun worker whose static import graph holds one closes
 // silently at start.
 let createHost: ((...a: Parameters<typeof AppHost.create>) => AppHost) | null = null;
@@ -56,6 +58,9 @@ const FOLLOWER_NICE = 19;
 /** How stale a query's state may be (ms) before the worker looks for new rows first. */
 const FRESH_MS = 10;
 let lastCatchUp = 0;
+
+// A worker is its own entry point: it gets the native addons like the main thread does.
+installNativeCrypto();
 
 declare const self: Worker;
 
@@ -113,7 +118,8 @@ self.onmessage = async (ev: MessageEvent<ToInspectWorker>) => {
       try {
         const prio = await lowerThreadPriority(FOLLOWER_NICE);
         const { AppHost: Host, prepareAppRuntime } = await import("../app/host.ts");
-        await prepareAppRuntime(m.wasm);
+        // The lane's start metered this module into the data dir: the follower reads it.
+        await prepareAppRuntime(m.wasm, { meteredCacheDir: meteredCacheDirOf(m.dataDir) });
         createHost = (...a) => Host.create(...a);
         init = m;
         source = new LocalEntrySource(openDatabase(m.dataDir, { readonly: true }), m.dataDir);

@@ -5,7 +5,7 @@
  * that was not durable.
  */
 import type { Database } from "bun:sqlite";
-import { readSnapshotFile, sha256, snapshotDir } from "../snapshots/files.ts";
+import { readSnapshotFile, sha256, snapshotDir } from "../storage/snapshot-files.ts";
 import { bytesEqual } from "../core/bytes.ts";
 import { HistoryQueries } from "../storage/queries.ts";
 import { RecoveryStore } from "../storage/recovery-store.ts";

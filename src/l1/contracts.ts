@@ -224,18 +224,6 @@ export function encodeAddInput(app: Address, payload: Uint8Array): Hex {
   return bytesToHex(out);
 }
 
-/** A decoded `EvmAdvance` (the `input` of an `InputAdded` event). */
-export interface EvmAdvance {
-  chainId: bigint;
-  appContract: Address;
-  msgSender: Address;
-  blockNumber: bigint;
-  blockTimestamp: bigint;
-  prevRandao: bigint;
-  index: bigint;
-  payload: Hex;
-}
-
 /** EvmAdvance's fields as bytes and integers: what the input reader stores. */
 export interface EvmAdvanceFields {
   chainId: bigint;
@@ -277,21 +265,6 @@ export function decodeEvmAdvanceCall(input: Uint8Array): EvmAdvanceFields {
     prevRandao: abiWord(head, 5),
     index: abiWord(head, 6),
     payload: readAbiBytes(head, 7, "EvmAdvance payload").slice(),
-  };
-}
-
-/** `decodeEvmAdvanceCall` of hex calldata, with checksummed addresses and a hex payload. */
-export function decodeEvmAdvance(input: Hex): EvmAdvance {
-  const f = decodeEvmAdvanceCall(hexToBytes(input));
-  return {
-    chainId: f.chainId,
-    appContract: getAddress(f.appContract),
-    msgSender: getAddress(bytesToHex(f.msgSender)),
-    blockNumber: f.blockNumber,
-    blockTimestamp: f.blockTimestamp,
-    prevRandao: f.prevRandao,
-    index: f.index,
-    payload: bytesToHex(f.payload),
   };
 }
 

@@ -22,7 +22,8 @@ import { RecoveryStore, type CascadeResult } from "../storage/recovery-store.ts"
 import type { SubmitterStore } from "../storage/submitter-store.ts";
 import { assessDanger, dangerHeadroom, type DangerParams, type DangerVerdict, type DangerView } from "./danger.ts";
 import { flushWallet, FlushRefusedError, knownFeesFromDb } from "./flush.ts";
-import { rebuildApp, type SnapshotSource } from "./rebuild.ts";
+import { rebuildApp } from "../restore/rebuild.ts";
+import type { SnapshotSource } from "../snapshots/source.ts";
 
 export interface RecoveryOptions {
   db: Database;

@@ -9,7 +9,7 @@ import { domainSeparator } from "../core/eip712.ts";
 import { feedMessage, rollbackMessage, type SequencedTx } from "../core/l2tx.ts";
 import { Scheduler } from "../core/scheduler.ts";
 import { formatL1InputLine, parseFeed, parseL1Inputs, ReplayInputError, type L1InputRecord } from "./files.ts";
-import { syntheticInputs } from "./synthetic.ts";
+import { syntheticInputs } from "../../scripts/lib/synthetic-inputs.ts";
 import { verify, VerifyInputError, type VerifyParams } from "./verify.ts";
 
 const CHAIN_ID = 31337n;

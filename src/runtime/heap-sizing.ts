@@ -1,5 +1,5 @@
 import { ConfigError } from "../core/errors.ts";
-import { parseIntRange } from "../cli/env-values.ts";
+import { parseIntRange } from "./env-values.ts";
 
 /**
  * How big JavaScriptCore believes the machine is.

@@ -7,12 +7,12 @@ import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from
 import { join } from "node:path";
 import { tempDir } from "../../test/support/sequencer.ts";
 import { bytesToHex } from "../core/bytes.ts";
-import { replayHistory } from "../recovery/rebuild.ts";
+import { replayHistory } from "../restore/rebuild.ts";
 import { SnapshotStore } from "../storage/snapshot-store.ts";
 import { SnapshotError } from "./errors.ts";
-import { sha256, snapshotDir, snapshotFileName, TEMP_PREFIX, writeSnapshotFile } from "./files.ts";
+import { sha256, snapshotDir, snapshotFileName, TEMP_PREFIX, writeSnapshotFile } from "../storage/snapshot-files.ts";
 import { inlineSnapshotWriter } from "./lifecycle.ts";
-import { account, Harness, newApp, silent, transfer } from "./test-harness.ts";
+import { account, Harness, newApp, silent, transfer } from "../../scripts/lib/snapshot-harness.ts";
 
 const open: Harness[] = [];
 const dirs: { remove(): void }[] = [];

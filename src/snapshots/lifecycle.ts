@@ -17,11 +17,11 @@ import { join } from "node:path";
 import type { AppHost } from "../app/host.ts";
 import { bytesEqual } from "../core/bytes.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
-import type { LoadedSnapshot, SnapshotSource } from "../recovery/rebuild.ts";
+import type { LoadedSnapshot, SnapshotSource } from "./source.ts";
 import { SnapshotStore, type NewSnapshot, type FinalizedSnapshot, type Lease, type SnapshotRow, type SnapshotStats } from "../storage/snapshot-store.ts";
 import { SnapshotError } from "./errors.ts";
 import type { WrittenSnapshot } from "../storage/storage-background.ts";
-import { ensureSnapshotDir, readSnapshotFile, removeSnapshotFile, sha256, snapshotDir, sweepOrphans, writeSnapshot } from "./files.ts";
+import { ensureSnapshotDir, readSnapshotFile, removeSnapshotFile, sha256, snapshotDir, sweepOrphans, writeSnapshot } from "../storage/snapshot-files.ts";
 
 export interface SnapshotManagerOptions {
   db: Database;

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { ConfigError, SequencerError } from "../core/errors.ts";
 import { MIGRATIONS, type Migration } from "./migrations.ts";
 import { attachTxIndex } from "./tx-index.ts";
+import { checkpointLeftoverWal, type StartupCheckpoint } from "./wal.ts";
 
 export class StorageError extends SequencerError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -13,9 +14,14 @@ export class StorageError extends SequencerError {
 
 export const DB_FILE_NAME = "sequencer.db";
 
+/** journal_size_limit of sequencer.db's WAL. */
+const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
+
 export interface OpenOptions {
   /** Read-only connections never migrate and never write. */
   readonly?: boolean;
+  /** Told what the startup checkpoint of a leftover WAL did (writers only; see wal.ts). */
+  onWalCheckpoint?: (c: StartupCheckpoint) => void;
 }
 
 /**
@@ -42,6 +48,10 @@ export function openDatabase(dataDir: string, opts: OpenOptions = {}): Database 
     // Checkpoints run in the storage worker (storage-worker.ts), never inside a commit that a
     // user waits on, and not on the lane's thread either.
     db.exec("PRAGMA wal_autocheckpoint = 0");
+    // After a WAL restart, a file grown by a burst is cut back to this size.
+    db.exec(`PRAGMA journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
+    const leftover = checkpointLeftoverWal(db, path);
+    if (leftover.walBytes > 0) opts.onWalCheckpoint?.(leftover);
     migrate(db, MIGRATIONS);
     // The derived tx_hash index lives in its own file, attached as `txi` (see tx-index.ts).
     attachTxIndex(db, dataDir);

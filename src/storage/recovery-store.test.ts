@@ -10,7 +10,7 @@ import { hexToBytes } from "../core/bytes.ts";
 import { encodeBatch } from "../core/ssz.ts";
 import { FeedHub, type FeedSink } from "../egress/feed.ts";
 import { createLogger } from "../observability/log.ts";
-import { replayHistory } from "../recovery/rebuild.ts";
+import { replayHistory } from "../restore/rebuild.ts";
 import { newHarness, PORTAL, rows, submit, SUBMITTER, USER } from "../../test/support/lane-harness.ts";
 import { HistoryQueries } from "./queries.ts";
 import { RecoveryStore } from "./recovery-store.ts";

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { opsDir } from "../../test/support/storage.ts";
 import { bytesToHex } from "../core/bytes.ts";
 import { createLogger } from "../observability/log.ts";
-import { ensureSnapshotDir, sha256, snapshotDir } from "../snapshots/files.ts";
+import { ensureSnapshotDir, sha256, snapshotDir } from "./snapshot-files.ts";
 import { SnapshotWriteError, StorageBackground } from "./storage-background.ts";
 import { txIndexWatermark } from "./tx-index.ts";
 

@@ -14,7 +14,7 @@
  */
 import { Database } from "bun:sqlite";
 import { join } from "node:path";
-import { writeSnapshot as writeSnapshotDurably } from "../snapshots/files.ts";
+import { writeSnapshot as writeSnapshotDurably } from "./snapshot-files.ts";
 import { DB_FILE_NAME } from "./db.ts";
 import { attachTxIndex, indexNewOps } from "./tx-index.ts";
 import { checkpointWithTailPasses } from "./wal.ts";

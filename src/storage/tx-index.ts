@@ -39,6 +39,8 @@ export function attachTxIndex(db: Database, dataDir: string): number {
   // ops sit above the watermark that was durable with them, so the tail scan covers them.
   db.exec(`PRAGMA ${TX_INDEX_SCHEMA}.journal_mode = WAL`);
   db.exec(`PRAGMA ${TX_INDEX_SCHEMA}.synchronous = NORMAL`);
+  // Cut back to 4 MiB when the log restarts, so a burst does not leave a large file behind.
+  db.exec(`PRAGMA ${TX_INDEX_SCHEMA}.journal_size_limit = 4194304`);
   db.exec(`
     CREATE TABLE IF NOT EXISTS ${TX_INDEX_SCHEMA}.tx_index (
       tx_hash     BLOB NOT NULL,

@@ -4,10 +4,11 @@
  */
 import { Database } from "bun:sqlite";
 import { afterEach, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../../test/support/sequencer.ts";
-import { checkpointWithTailPasses, passiveCheckpoint } from "./wal.ts";
+import { openDatabase } from "./db.ts";
+import { checkpointWithTailPasses, passiveCheckpoint, type StartupCheckpoint } from "./wal.ts";
 
 const cleanup: (() => void)[] = [];
 afterEach(() => cleanup.splice(0).reverse().forEach((f) => f()));
@@ -59,4 +60,51 @@ test("tail passes stop as soon as a pass finds nothing new", () => {
   const r = checkpointWithTailPasses(s.other, 3);
   expect(r.complete).toBe(true);
   expect(r.copied).toBe(r.walFrames);
+});
+
+test("openDatabase empties the WAL a killed process left, keeping every committed row", async () => {
+  const dir = tempDir("wal-crash-");
+  cleanup.push(() => dir.remove());
+  // A writer in its own process, killed with SIGKILL after its commits: no close, no
+  // checkpoint, so its frames stay in sequencer.db-wal (what a crash loop leaves).
+  const child = Bun.spawn(
+    [
+      process.execPath,
+      "-e",
+      `import { openDatabase } from ${JSON.stringify(join(import.meta.dir, "db.ts"))};
+       const db = openDatabase(${JSON.stringify(dir.path)});
+       db.exec("CREATE TABLE filler (v BLOB)");
+       const ins = db.query("INSERT INTO filler (v) VALUES (randomblob(4000))");
+       for (let i = 0; i < 40; i++) db.transaction(() => { for (let j = 0; j < 50; j++) ins.run(); })();
+       console.log("written");
+       setInterval(() => {}, 1000);`,
+    ],
+    { stdout: "pipe", stderr: "inherit" },
+  );
+  const reader = (child.stdout as ReadableStream<Uint8Array>).getReader();
+  const first = await reader.read();
+  expect(new TextDecoder().decode(first.value)).toContain("written");
+  child.kill("SIGKILL");
+  await child.exited;
+  const wal = join(dir.path, "sequencer.db-wal");
+  const leftBehind = statSync(wal).size;
+  expect(leftBehind).toBeGreaterThan(2000 * 4000);
+
+  const seen: StartupCheckpoint[] = [];
+  const db = openDatabase(dir.path, { onWalCheckpoint: (c) => seen.push(c) });
+  cleanup.push(() => db.close());
+  expect(seen).toHaveLength(1);
+  expect(seen[0]).toMatchObject({ walBytes: leftBehind, truncated: true });
+  expect(statSync(wal).size).toBe(0);
+  expect((db.query("SELECT COUNT(*) AS n FROM filler").get() as { n: number }).n).toBe(2000);
+});
+
+test("a clean open reports no startup checkpoint", () => {
+  const dir = tempDir("wal-clean-");
+  cleanup.push(() => dir.remove());
+  const seen: StartupCheckpoint[] = [];
+  openDatabase(dir.path).close();
+  const db = openDatabase(dir.path, { onWalCheckpoint: (c) => seen.push(c) });
+  cleanup.push(() => db.close());
+  expect(seen).toEqual([]);
 });

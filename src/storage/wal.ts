@@ -16,6 +16,7 @@
  * between the copy and the writer's next transaction, which restarts the log.
  */
 import type { Database } from "bun:sqlite";
+import { statSync } from "node:fs";
 
 export interface CheckpointResult {
   /** Frames in the WAL, and how many of them are now in the database file. */
@@ -58,4 +59,40 @@ export function checkpointWithTailPasses(db: Database, maxTailPasses: number): C
     if (appended <= 0) break;
   }
   return { ...r, ms: performance.now() - t0 };
+}
+
+export interface StartupCheckpoint {
+  /** Size of sequencer.db-wal when the process started. */
+  walBytes: number;
+  /** The WAL was emptied and truncated to zero bytes. */
+  truncated: boolean;
+  ms: number;
+}
+
+/**
+ * Empties the WAL a previous process left behind, before this one writes. Without it a
+ * process that dies before its first periodic checkpoint (a crash loop, or restarts a few
+ * seconds apart) leaves every frame it wrote in the WAL, the next one appends to it, and
+ * the file grows with the history: each start then reads it all back to rebuild the WAL
+ * index (measured: +30 MB and +20 ms per 10k ops, kill -9 loop, docs/perf-log.md). Copying
+ * it once here costs what the last process wrote, not what the history holds.
+ *
+ * TRUNCATE waits (busy_timeout) for readers of other processes, such as an export running
+ * beside the sequencer; if one still holds frames, the copy is partial and the file stays,
+ * which is only slower, never wrong. Must run outside any transaction.
+ */
+export function checkpointLeftoverWal(db: Database, dbPath: string): StartupCheckpoint {
+  const t0 = performance.now();
+  const walBytes = fileSize(`${dbPath}-wal`);
+  if (walBytes === 0) return { walBytes, truncated: false, ms: 0 };
+  const r = db.query("PRAGMA main.wal_checkpoint(TRUNCATE)").get() as { busy: number; log: number; checkpointed: number };
+  return { walBytes, truncated: r.busy === 0 && fileSize(`${dbPath}-wal`) === 0, ms: performance.now() - t0 };
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
 }

@@ -14,7 +14,7 @@ import { AppHost } from "../../src/app/host.ts";
 import { loadDefaultAppBytes } from "../../src/app/default-app.ts";
 import { bytesToHex, hexToBytes } from "../../src/core/bytes.ts";
 import { DEVNET_ADDRESSES, DEVNET_KEYS } from "../../src/l1/contracts.ts";
-import { sha256, snapshotDir, snapshotFileName, TEMP_PREFIX, writeSnapshotFile } from "../../src/snapshots/files.ts";
+import { sha256, snapshotDir, snapshotFileName, TEMP_PREFIX, writeSnapshotFile } from "../../src/storage/snapshot-files.ts";
 import { withDevnetAnvil, type DevnetAnvil } from "../support/anvil.ts";
 import { getJson, postTx, signOp, subscribe, transferData, until, type FeedClient } from "../support/client.ts";
 import { startSequencerProcess, tempDir, type SequencerProcess } from "../support/sequencer.ts";

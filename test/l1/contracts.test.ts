@@ -4,22 +4,8 @@ import { join } from "node:path";
 import { encodeFunctionData, getAddress } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { DecodeError } from "../../src/core/errors.ts";
-import {
-  DEVNET_ADDRESSES,
-  DEVNET_BATCH_SUBMITTER_INDEX,
-  DEVNET_DEPLOYMENT,
-  DEVNET_KEYS,
-  applicationAbi,
-  dataAvailabilityAbi,
-  decodeEvmAdvance,
-  erc20PortalAbi,
-  etherDepositPayload,
-  etherPortalAbi,
-  inputAddedEvent,
-  inputBoxAbi,
-  inputsAbi,
-  parseDeployment,
-} from "../../src/l1/contracts.ts";
+import { DEVNET_ADDRESSES, DEVNET_BATCH_SUBMITTER_INDEX, DEVNET_DEPLOYMENT, DEVNET_KEYS, applicationAbi, dataAvailabilityAbi, erc20PortalAbi, etherDepositPayload, etherPortalAbi, inputAddedEvent, inputBoxAbi, inputsAbi, parseDeployment } from "../../src/l1/contracts.ts";
+import { decodeEvmAdvance } from "../support/evm-advance.ts";
 
 type Fragment = { type: string; name?: string };
 function artifactAbi(name: string): Fragment[] {

@@ -7,16 +7,8 @@ import { privateKeyToAccount } from "viem/accounts";
 import { anvil as anvilChain } from "viem/chains";
 import { startDevnetAnvil, type DevnetAnvil as CliDevnetAnvil } from "../../src/cli/devnet.ts";
 import { isProcessAlive } from "../../src/l1/anvil.ts";
-import {
-  DEVNET_ADDRESSES,
-  DEVNET_KEYS,
-  applicationAbi,
-  decodeEvmAdvance,
-  etherDepositPayload,
-  etherPortalAbi,
-  inputAddedEvent,
-  inputBoxAbi,
-} from "../../src/l1/contracts.ts";
+import { DEVNET_ADDRESSES, DEVNET_KEYS, applicationAbi, etherDepositPayload, etherPortalAbi, inputAddedEvent, inputBoxAbi } from "../../src/l1/contracts.ts";
+import { decodeEvmAdvance } from "../support/evm-advance.ts";
 import { type DevnetAnvil, withDevnetAnvil } from "../support/anvil.ts";
 
 describe("preloaded devnet state", () => {

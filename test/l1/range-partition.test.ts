@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { toHex } from "viem";
-import { DEVNET_KEYS, decodeEvmAdvance, inputAddedEvent, inputBoxAbi } from "../../src/l1/contracts.ts";
+import { DEVNET_KEYS, inputAddedEvent, inputBoxAbi } from "../../src/l1/contracts.ts";
+import { decodeEvmAdvance } from "../support/evm-advance.ts";
 import { withDevnetAnvil, type DevnetAnvil } from "../support/anvil.ts";
 import { subscribe, type FeedClient } from "../support/client.ts";
 import { startRpcProxy, type RpcProxy } from "../support/rpc-proxy.ts";

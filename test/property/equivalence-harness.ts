@@ -20,7 +20,7 @@ import type { SequencedTx } from "../../src/core/l2tx.ts";
 import { Scheduler, type ExecutedEntry } from "../../src/core/scheduler.ts";
 import { encodeBatch, txHash } from "../../src/core/ssz.ts";
 import { InclusionLane, type SignedOp } from "../../src/ingress/lane.ts";
-import { replayHistory } from "../../src/recovery/rebuild.ts";
+import { replayHistory } from "../../src/restore/rebuild.ts";
 import { createLogger } from "../../src/observability/log.ts";
 import { openDatabase } from "../../src/storage/db.ts";
 import { LaneStore } from "../../src/storage/lane-store.ts";

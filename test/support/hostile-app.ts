@@ -13,7 +13,7 @@
  * in memory, both bumped by every apply before it looks at its mode (so a failing call has
  * already written something a restore must undo). dump() = counter || cell || memory pages.
  */
-import { compileAs, fixtureSource } from "../../src/app/test-support.ts";
+import { compileAs, fixtureSource } from "../../scripts/lib/app-fixtures.ts";
 import { MAX_MEMORY_PAGES, type FailureClass } from "../../src/core/execution-limits.ts";
 
 /** Calls of mode 6 that take a fresh instance to within 16 pages of MAX_MEMORY_PAGES. */

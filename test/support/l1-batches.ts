@@ -5,7 +5,8 @@
 import type { Hex } from "viem";
 import { hexToBytes } from "../../src/core/bytes.ts";
 import { decodeBatch } from "../../src/core/ssz.ts";
-import { decodeEvmAdvance, inputAddedEvent } from "../../src/l1/contracts.ts";
+import { inputAddedEvent } from "../../src/l1/contracts.ts";
+import { decodeEvmAdvance } from "./evm-advance.ts";
 import type { DevnetAnvil } from "./anvil.ts";
 
 export interface LandedBatch {

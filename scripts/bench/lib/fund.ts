@@ -6,8 +6,8 @@
 import { encodeFunctionData, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { etherPortalAbi } from "../../../src/l1/contracts.ts";
-import type { DevnetAnvil } from "../../../test/support/anvil.ts";
-import { subscribe } from "../../../test/support/client.ts";
+import type { DevnetAnvil } from "../../lib/devnet-anvil.ts";
+import { subscribe } from "../../lib/http-client.ts";
 
 export interface FundedSender {
   key: Hex;

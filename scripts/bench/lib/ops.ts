@@ -5,35 +5,22 @@
  * Both produce the same RFC 6979 low-s signature.
  */
 import { encodeTransfer } from "../../../src/app/wallet-payloads.ts";
-import { secp256k1 as noble } from "@noble/curves/secp256k1";
+import { nativeBackendAvailable, signDigest } from "../../../src/core/signature.ts";
+import { installNativeCrypto } from "../../../src/runtime/native-addons.ts";
 import { bytesToHex, hexToBytes } from "../../../src/core/bytes.ts";
 import { userOpDigest } from "../../../src/core/eip712.ts";
 import { txHash } from "../../../src/core/ssz.ts";
 
-type Signer = (digest: Uint8Array, key: Uint8Array) => { sig64: Uint8Array; recid: number };
-
-interface NativeSecp {
-  ecdsaSign(msg32: Uint8Array, seckey: Uint8Array): { signature: Uint8Array; recid: number };
-}
-
-function loadSigner(): { name: "native" | "noble"; sign: Signer } {
-  try {
-    const native = require("secp256k1") as NativeSecp;
-    // Smoke-check the binding once; a broken addon throws here, not mid-bench.
-    native.ecdsaSign(new Uint8Array(32).fill(1), new Uint8Array(32).fill(2));
-    return { name: "native", sign: (d, k) => { const s = native.ecdsaSign(d, k); return { sig64: s.signature, recid: s.recid }; } };
-  } catch {
-    return {
-      name: "noble",
-      sign: (d, k) => {
-        const s = noble.sign(d, k);
-        return { sig64: s.toCompactRawBytes(), recid: s.recovery };
-      },
-    };
-  }
-}
-
-const signer = loadSigner();
+// The product's signer (libsecp256k1 through src/runtime/native-addons.ts, the one addon
+// loader, else @noble): a bench process installs the addons like any entry point.
+installNativeCrypto();
+const signer = {
+  name: nativeBackendAvailable() ? "native" : "noble",
+  sign: (d: Uint8Array, k: Uint8Array) => {
+    const s = signDigest(d, k);
+    return { sig64: s.compact, recid: s.recovery };
+  },
+};
 export const signerName = signer.name;
 
 /** Wallet Transfer{amount u256 LE, to} with selector 0x01 (53 bytes), as the default app expects. */

@@ -7,23 +7,23 @@
  * Ops carry dummy signatures: the lane trusts its caller to have checked them (the HTTP route
  * does), and neither the lane, the app nor the rebuild looks at them again.
  */
-import { encodeTransfer } from "../app/wallet-payloads.ts";
+import { encodeTransfer } from "../../src/app/wallet-payloads.ts";
 import { keccak256, encodePacked } from "viem";
-import { AppHost } from "../app/host.ts";
-import { loadDefaultAppBytes } from "../app/default-app.ts";
-import { bytesToHex, hexToBytes } from "../core/bytes.ts";
-import type { SequencedTx } from "../core/l2tx.ts";
-import { encodeBatch } from "../core/ssz.ts";
-import { InclusionLane, type LaneFatalError, type LaneResult, type SignedOp } from "../ingress/lane.ts";
-import { trackAcceptance } from "../l1/acceptance.ts";
-import { createLogger, type Logger } from "../observability/log.ts";
-import { rebuildApp, type RebuildResult } from "../recovery/rebuild.ts";
-import { openDatabase } from "../storage/db.ts";
-import { LaneStore } from "../storage/lane-store.ts";
-import { loadBatchPolicy } from "../storage/policy-store.ts";
-import { HistoryQueries } from "../storage/queries.ts";
-import { ReaderStore } from "../storage/reader-store.ts";
-import { SnapshotManager, type SnapshotFileWriter } from "./lifecycle.ts";
+import { AppHost } from "../../src/app/host.ts";
+import { loadDefaultAppBytes } from "../../src/app/default-app.ts";
+import { bytesToHex, hexToBytes } from "../../src/core/bytes.ts";
+import type { SequencedTx } from "../../src/core/l2tx.ts";
+import { encodeBatch } from "../../src/core/ssz.ts";
+import { InclusionLane, type LaneFatalError, type LaneResult, type SignedOp } from "../../src/ingress/lane.ts";
+import { trackAcceptance } from "../../src/l1/acceptance.ts";
+import { createLogger, type Logger } from "../../src/observability/log.ts";
+import { rebuildApp, type RebuildResult } from "../../src/restore/rebuild.ts";
+import { openDatabase } from "../../src/storage/db.ts";
+import { LaneStore } from "../../src/storage/lane-store.ts";
+import { loadBatchPolicy } from "../../src/storage/policy-store.ts";
+import { HistoryQueries } from "../../src/storage/queries.ts";
+import { ReaderStore } from "../../src/storage/reader-store.ts";
+import { SnapshotManager, type SnapshotFileWriter } from "../../src/snapshots/lifecycle.ts";
 import type { Database } from "bun:sqlite";
 
 export type Addr = `0x${string}`;

@@ -2,6 +2,7 @@ import { AppSnapshotError } from "../app/errors.ts";
 import type { AppHost } from "../app/host.ts";
 import type { Logger } from "../observability/log.ts";
 import { SnapshotError } from "../snapshots/errors.ts";
+import type { SnapshotSource } from "../snapshots/source.ts";
 import type { HistoryQueries } from "../storage/queries.ts";
 
 const PAGE = 4096;
@@ -45,23 +46,6 @@ export function replayHistory(
   }
   const ms = performance.now() - started;
   return { replayed: offset - fromOffset, ms };
-}
-
-/** A snapshot read from disk and checked against its registry row. */
-export interface LoadedSnapshot {
-  path: string;
-  l2TxIndex: number;
-  executedInputCount: bigint;
-  clock: bigint;
-  bytes: Uint8Array;
-}
-
-export interface SnapshotSource {
-  /**
-   * The newest usable snapshot with at most `headOffset` entries, verified; null when none
-   * exists. Throws SnapshotError when the one it should use is missing or corrupt.
-   */
-  loadNewest(headOffset: number): LoadedSnapshot | null;
 }
 
 export interface RebuildResult {

@@ -5,9 +5,9 @@
  */
 import asc from "assemblyscript/asc";
 import { encodePacked } from "viem";
-import { hexToBytes } from "../core/bytes.ts";
-import { loadDefaultAppBytes } from "./default-app.ts";
-import { AppHost, type AppConfig } from "./host.ts";
+import { hexToBytes } from "../../src/core/bytes.ts";
+import { loadDefaultAppBytes } from "../../src/app/default-app.ts";
+import { AppHost, type AppConfig } from "../../src/app/host.ts";
 
 export type Addr = `0x${string}`;
 

@@ -5,12 +5,12 @@
  * Deterministic for given options. Not used by the product itself.
  */
 import { secp256k1 } from "@noble/curves/secp256k1";
-import { keccak256 as keccak_256 } from "../core/keccak.ts";
-import { nativeBackendAvailable, signDigest } from "../core/signature.ts";
-import { addressFromBytes, bytesToHex, type Address, type Hex } from "../core/bytes.ts";
-import { domainSeparator, userOpDigest } from "../core/eip712.ts";
-import { encodeBatch, type WireUserOp } from "../core/ssz.ts";
-import type { L1InputRecord } from "./files.ts";
+import { keccak256 as keccak_256 } from "../../src/core/keccak.ts";
+import { nativeBackendAvailable, signDigest } from "../../src/core/signature.ts";
+import { addressFromBytes, bytesToHex, type Address, type Hex } from "../../src/core/bytes.ts";
+import { domainSeparator, userOpDigest } from "../../src/core/eip712.ts";
+import { encodeBatch, type WireUserOp } from "../../src/core/ssz.ts";
+import type { L1InputRecord } from "../../src/replay/files.ts";
 
 export interface SyntheticOptions {
   chainId: bigint;
