@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { judgeBatch } from "./batch-acceptance.ts";
+import { describeVerdict, judgeBatch } from "./batch-acceptance.ts";
 import { encodeBatch, type Frame } from "./ssz.ts";
 
 const frame = (safeBlock: bigint): Frame => ({ userOps: [], safeBlock, feePrice: 1356 });
@@ -30,5 +30,16 @@ describe("judgeBatch (SPEC 2.4 rules 3-7, in order)", () => {
   });
   test("structure is judged before staleness", () => {
     expect(judgeBatch(batch(0n, 5n, 4n), 5000n, 0n).kind).toBe("invalid_structure");
+  });
+});
+
+describe("describeVerdict: one wording for the reader's landings and the scheduler's report", () => {
+  test("each kind is worded, accepted is null", () => {
+    expect(describeVerdict({ kind: "accepted" } as never)).toBeNull();
+    expect(describeVerdict({ kind: "wrong_nonce", nonce: 3n, expected: 2n } as never)).toBe("nonce 3, expected 2");
+    expect(describeVerdict({ kind: "malformed", reason: "bad ssz" } as never)).toBe("bad ssz");
+    expect(describeVerdict({ kind: "stale", age: 1300n, nonce: 0n } as never)).toBe(
+      "landed 1300 blocks after its first frame's safe block (limit 1200); nonce 0 not consumed",
+    );
   });
 });

@@ -5,7 +5,7 @@
  * later. No other module re-implements these gates.
  */
 import { DecodeError } from "./errors.ts";
-import { isStale } from "./scheduler-rules.ts";
+import { isStale, MAX_WAIT_BLOCKS } from "./scheduler-rules.ts";
 import { decodeBatch, type Batch } from "./ssz.ts";
 
 export type BatchVerdict =
@@ -56,4 +56,23 @@ export function judgeBatch(payload: Uint8Array, inclusionBlock: bigint, nextBatc
     return { kind: "stale", nonce: batch.nonce, batch, age: inclusionBlock - first };
   }
   return { kind: "accepted", nonce: batch.nonce, batch };
+}
+
+/**
+ * The one wording of a verdict, for whatever records it: the input reader's `batch_landings`
+ * and the scheduler's report (verify). Null for an accepted batch.
+ */
+export function describeVerdict(v: BatchVerdict): string | null {
+  switch (v.kind) {
+    case "accepted":
+      return null;
+    case "malformed":
+      return v.reason;
+    case "wrong_nonce":
+      return `nonce ${v.nonce}, expected ${v.expected}`;
+    case "invalid_structure":
+      return v.reason;
+    case "stale":
+      return `landed ${v.age} blocks after its first frame's safe block (limit ${MAX_WAIT_BLOCKS}); nonce ${v.nonce} not consumed`;
+  }
 }

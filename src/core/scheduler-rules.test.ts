@@ -2,6 +2,8 @@ import { describe, expect, test } from "bun:test";
 import {
   FRAME_ADVANCE_BLOCKS,
   MAX_WAIT_BLOCKS,
+  coversFrameFee,
+  isBatchInput,
   isDrainableAt,
   isForcedByBackstop,
   isStale,
@@ -59,5 +61,26 @@ describe("isForcedByBackstop", () => {
   });
   test("saturates", () => {
     expect(isForcedByBackstop(5n, 10n)).toBe(false);
+  });
+});
+
+describe("isBatchInput (rule 2: by sender only)", () => {
+  const submitter = new Uint8Array(20).fill(0x70);
+  test("the submitter's inputs are batches, anyone else's are direct inputs", () => {
+    expect(isBatchInput(submitter.slice(), submitter)).toBe(true);
+    const other = submitter.slice();
+    other[19] = 0x71;
+    expect(isBatchInput(other, submitter)).toBe(false);
+    expect(isBatchInput(new Uint8Array(20), submitter)).toBe(false);
+    expect(isBatchInput(submitter.subarray(0, 19), submitter)).toBe(false);
+  });
+});
+
+describe("coversFrameFee", () => {
+  test("max_fee equal to the frame fee covers it; one below does not", () => {
+    expect(coversFrameFee(5, 5)).toBe(true);
+    expect(coversFrameFee(6, 5)).toBe(true);
+    expect(coversFrameFee(4, 5)).toBe(false);
+    expect(coversFrameFee(0, 0)).toBe(true);
   });
 });

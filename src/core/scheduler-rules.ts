@@ -10,6 +10,22 @@ export const MAX_WAIT_BLOCKS = 1200n;
 /** The sequencer opens a new frame once the safe head is this many blocks past the frame's. */
 export const FRAME_ADVANCE_BLOCKS = 5n;
 
+/**
+ * SPEC 2.4 rule 2: an input is a batch if and only if the batch submitter sent it; every
+ * other input is a direct input. By sender only, never by content. (The lane's SQL mirror of
+ * this, `LaneStore.undrainedDirects`, is pinned to it by lane-store.test.ts.)
+ */
+export function isBatchInput(sender: Uint8Array, batchSubmitter: Uint8Array): boolean {
+  if (sender.length !== batchSubmitter.length) return false;
+  for (let i = 0; i < sender.length; i++) if (sender[i] !== batchSubmitter[i]) return false;
+  return true;
+}
+
+/** SPEC 2.4: an op executes only if its max_fee covers its frame's fee; else it is skipped. */
+export function coversFrameFee(maxFee: number, frameFee: number): boolean {
+  return maxFee >= frameFee;
+}
+
 /** a - b, floored at 0: a later "now" than "then" never makes an age negative. */
 function saturatingSub(a: bigint, b: bigint): bigint {
   return a > b ? a - b : 0n;

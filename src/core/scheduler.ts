@@ -21,13 +21,13 @@
  * - inputs fed out of L1 order (a block number going backwards, an input index not
  *   increasing) are a caller bug: SchedulerInputError, state untouched.
  */
-import { judgeBatch, type BatchVerdict } from "./batch-acceptance.ts";
-import type { Address } from "./bytes.ts";
+import { describeVerdict, judgeBatch, type BatchVerdict } from "./batch-acceptance.ts";
+import { hexToBytes, type Address } from "./bytes.ts";
 import { userOpDigest } from "./eip712.ts";
 import { SequencerError, SignatureError } from "./errors.ts";
 import { ExecutionFailedError, type FailureClass } from "./execution-limits.ts";
 import type { Output, SequencedDirectInput, SequencedUserOp } from "./l2tx.ts";
-import { isDrainableAt, isForcedByBackstop, MAX_WAIT_BLOCKS } from "./scheduler-rules.ts";
+import { coversFrameFee, isBatchInput, isDrainableAt, isForcedByBackstop } from "./scheduler-rules.ts";
 import { recoverSigner, type Recoverer } from "./signature.ts";
 import { txHash, type Batch } from "./ssz.ts";
 
@@ -175,7 +175,7 @@ export class SchedulerInputError extends SequencerError {
 
 export class Scheduler {
   readonly #app: SchedulerApp;
-  readonly #submitter: string;
+  readonly #submitterBytes: Uint8Array;
   readonly #domainSep: Uint8Array;
   readonly #recover: Recoverer;
   readonly #onExecuted: ((e: ExecutedEntry) => void) | undefined;
@@ -209,7 +209,7 @@ export class Scheduler {
       throw new SchedulerInputError(`batchSubmitter must be a 20-byte hex address, got ${o.batchSubmitter}`);
     }
     this.#app = o.app;
-    this.#submitter = o.batchSubmitter.toLowerCase();
+    this.#submitterBytes = hexToBytes(o.batchSubmitter, 20);
     this.#domainSep = o.domainSeparator;
     this.#recover = o.recover ?? recoverSigner;
     this.#onExecuted = o.onExecuted;
@@ -296,7 +296,7 @@ export class Scheduler {
     }
 
     // Rule 2: classification by sender only.
-    if (input.sender.toLowerCase() !== this.#submitter) {
+    if (!isBatchInput(hexToBytes(input.sender, 20), this.#submitterBytes)) {
       this.#counters.directInputs++;
       this.#queue.push({
         sender: input.sender.toLowerCase() as Address,
@@ -314,7 +314,7 @@ export class Scheduler {
       inclusionBlock: block,
       verdict: v.kind,
       nonce: v.kind === "malformed" ? null : v.nonce,
-      detail: verdictDetail(v),
+      detail: describeVerdict(v),
     };
     const outcome: InputOutcome = {
       kind: "batch",
@@ -359,7 +359,7 @@ export class Scheduler {
           this.#skip(out, { frameIndex: f, opIndex: i, reason: "bad_signature", detail: e.message });
           continue;
         }
-        if (op.maxFee < frame.feePrice) {
+        if (!coversFrameFee(op.maxFee, frame.feePrice)) {
           this.#skip(out, {
             frameIndex: f,
             opIndex: i,
@@ -460,17 +460,3 @@ export class Scheduler {
   }
 }
 
-function verdictDetail(v: BatchVerdict): string | null {
-  switch (v.kind) {
-    case "accepted":
-      return null;
-    case "malformed":
-      return v.reason;
-    case "wrong_nonce":
-      return `nonce ${v.nonce}, expected ${v.expected}`;
-    case "invalid_structure":
-      return v.reason;
-    case "stale":
-      return `landed ${v.age} blocks after its first frame's safe block (limit ${MAX_WAIT_BLOCKS}); nonce ${v.nonce} not consumed`;
-  }
-}

@@ -5,7 +5,7 @@ import { SequencerError } from "../core/errors.ts";
 import { ExecutionFailedError, FUEL_PER_CALL } from "../core/execution-limits.ts";
 import { batchSizeTargetBytes, maxBatchBytes, recommendedFee, type BatchPolicy } from "../core/fees.ts";
 import type { Output, SequencedTx } from "../core/l2tx.ts";
-import { isDrainableAt, shouldOpenNewFrame } from "../core/scheduler-rules.ts";
+import { coversFrameFee, isDrainableAt, shouldOpenNewFrame } from "../core/scheduler-rules.ts";
 import { BATCH_OVERHEAD, encodeBatch, FRAME_OVERHEAD, WIRE_USER_OP_OVERHEAD } from "../core/ssz.ts";
 import type { Logger } from "../observability/log.ts";
 import type { LaneStore, PendingDirect } from "../storage/lane-store.ts";
@@ -359,7 +359,7 @@ export class InclusionLane {
   /** Validates and executes one op inside the chunk's transaction. */
   private include(op: SignedOp, now: number, entries: SequencedTx[]): LaneResult {
     const app = this.o.app;
-    if (op.maxFee < this.frame.fee) {
+    if (!coversFrameFee(op.maxFee, this.frame.fee)) {
       return {
         ok: false,
         code: "EXECUTION_REJECTED",

@@ -1,5 +1,6 @@
 import { keccak256 } from "../core/keccak.ts";
-import { judgeBatch } from "../core/batch-acceptance.ts";
+import { describeVerdict, judgeBatch } from "../core/batch-acceptance.ts";
+import { isBatchInput } from "../core/scheduler-rules.ts";
 import { bytesEqual, bytesToHex } from "../core/bytes.ts";
 import type { DivergenceRow, LandingRow, SafeInputRow, SealedBatch } from "../storage/reader-store.ts";
 
@@ -33,7 +34,7 @@ export function trackAcceptance(inputs: readonly SafeInputRow[], ctx: Acceptance
   let divergence: DivergenceRow | null = null;
   let next = ctx.nextBatchNonce;
   for (const input of inputs) {
-    if (!bytesEqual(input.sender, ctx.submitter)) continue;
+    if (!isBatchInput(input.sender, ctx.submitter)) continue;
     const v = judgeBatch(input.payload, BigInt(input.blockNumber), BigInt(next));
     if (v.kind !== "accepted") {
       landings.push({
@@ -41,7 +42,7 @@ export function trackAcceptance(inputs: readonly SafeInputRow[], ctx: Acceptance
         verdict: v.kind,
         batchNonce: v.kind === "malformed" ? null : Number(v.nonce),
         batchId: null,
-        detail: describe(v),
+        detail: describeVerdict(v),
       });
       continue;
     }
@@ -73,15 +74,3 @@ export function trackAcceptance(inputs: readonly SafeInputRow[], ctx: Acceptance
   return { landings, divergence, nextBatchNonce: next };
 }
 
-function describe(v: Exclude<ReturnType<typeof judgeBatch>, { kind: "accepted" }>): string {
-  switch (v.kind) {
-    case "malformed":
-      return v.reason;
-    case "wrong_nonce":
-      return `nonce ${v.nonce}, scheduler expected ${v.expected}`;
-    case "invalid_structure":
-      return v.reason;
-    case "stale":
-      return `landed ${v.age} blocks after its first frame's safe block`;
-  }
-}

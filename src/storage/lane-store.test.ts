@@ -4,6 +4,8 @@
  */
 import { afterEach, expect, test } from "bun:test";
 import { type OpsDir, opsDir } from "../../test/support/storage.ts";
+import { isBatchInput } from "../core/scheduler-rules.ts";
+import { ReaderStore } from "./reader-store.ts";
 
 const open: OpsDir[] = [];
 afterEach(() => open.splice(0).forEach((w) => w.close()));
@@ -62,4 +64,31 @@ test("nested, the inner one is a savepoint: its rollback keeps the outer writes"
     (r) => r.tx_hash[0],
   );
   expect(hashes).toEqual([1, 3]);
+});
+
+test("undrainedDirects classifies by sender exactly as the scheduler's rule 2 (isBatchInput)", () => {
+  // The lane selects direct inputs in SQL; this pins that query to core's one definition.
+  const w = world();
+  const submitter = new Uint8Array(20).fill(0x70);
+  const near = submitter.slice();
+  near[0] = 0x71;
+  const senders = [submitter, new Uint8Array(20).fill(0x22), near, submitter, new Uint8Array(20), submitter.slice()];
+  const reader = new ReaderStore(w.db);
+  const first = reader.nextInputIndex();
+  reader.append(
+    senders.map((sender, i) => ({
+      inputIndex: first + i,
+      sender,
+      blockNumber: 11,
+      blockTimestamp: 0,
+      txHash: new Uint8Array(32).fill(i + 1),
+      payload: new Uint8Array([i]),
+    })),
+    { safeBlock: 11, finalizedBlock: 5, scannedThroughBlock: 11 },
+    0,
+  );
+  const got = w.lane.undrainedDirects(first - 1, submitter).map((d) => d.inputIndex);
+  const want = senders.flatMap((s, i) => (isBatchInput(s, submitter) ? [] : [first + i]));
+  expect(want).toEqual([first + 1, first + 2, first + 4]);
+  expect(got).toEqual(want);
 });
