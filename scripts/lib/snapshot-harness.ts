@@ -1,8 +1,9 @@
 /**
  * In-process sequencer core for snapshot tests and the restart benchmark: real SQLite, real
- * wallet WASM, the real InclusionLane, ReaderStore and SnapshotManager wired as run.ts wires
- * them — without HTTP or L1. Deposits and landings are written through ReaderStore exactly as
- * the input reader writes them (landings judged by the real trackAcceptance).
+ * wallet WASM, the real InclusionLane, ReaderStore and SnapshotManager, wired by the product's
+ * createLaneStack (src/ingress/lane-stack.ts) as run.ts wires them — without HTTP or L1.
+ * Deposits and landings are written through ReaderStore exactly as the input reader writes
+ * them (landings judged by the real trackAcceptance).
  *
  * Ops carry dummy signatures: the lane trusts its caller to have checked them (the HTTP route
  * does), and neither the lane, the app nor the rebuild looks at them again.
@@ -14,16 +15,14 @@ import { loadDefaultAppBytes } from "../../src/app/default-app.ts";
 import { bytesToHex, hexToBytes } from "../../src/core/bytes.ts";
 import type { SequencedTx } from "../../src/core/l2tx.ts";
 import { encodeBatch } from "../../src/core/ssz.ts";
-import { InclusionLane, type LaneFatalError, type LaneResult, type SignedOp } from "../../src/ingress/lane.ts";
+import type { InclusionLane, LaneFatalError, LaneResult, SignedOp } from "../../src/ingress/lane.ts";
+import { createLaneStack, type LaneStack } from "../../src/ingress/lane-stack.ts";
 import { trackAcceptance } from "../../src/l1/acceptance.ts";
 import { createLogger, type Logger } from "../../src/observability/log.ts";
-import { rebuildApp, type RebuildResult } from "../../src/restore/rebuild.ts";
-import { openDatabase } from "../../src/storage/db.ts";
-import { LaneStore } from "../../src/storage/lane-store.ts";
-import { loadBatchPolicy } from "../../src/storage/policy-store.ts";
-import { HistoryQueries } from "../../src/storage/queries.ts";
-import { ReaderStore } from "../../src/storage/reader-store.ts";
-import { SnapshotManager, type SnapshotFileWriter } from "../../src/snapshots/lifecycle.ts";
+import type { RebuildResult } from "../../src/restore/rebuild.ts";
+import type { HistoryQueries } from "../../src/storage/queries.ts";
+import type { ReaderStore } from "../../src/storage/reader-store.ts";
+import type { SnapshotManager, SnapshotFileWriter } from "../../src/snapshots/lifecycle.ts";
 import type { Database } from "bun:sqlite";
 
 export type Addr = `0x${string}`;
@@ -70,45 +69,41 @@ export class Harness {
   /** The lane's clock; starts at wall time so it keeps moving forward across restarts. */
   clock = Date.now();
   safeHead: number;
-  private closed = false;
+  private readonly stack: LaneStack;
 
   constructor(readonly dir: string, o: HarnessOptions = {}) {
     const log = o.log ?? silent;
-    this.db = openDatabase(dir);
-    this.reader = new ReaderStore(this.db);
-    const heads = this.reader.heads();
-    if (!heads) this.reader.append([], { safeBlock: 10, finalizedBlock: 10, scannedThroughBlock: 10 }, this.clock);
-    this.safeHead = this.reader.heads()!.safeBlock;
-    this.app = newApp();
-    this.history = new HistoryQueries(this.db);
-    try {
-      this.snapshots = SnapshotManager.open({ db: this.db, dataDir: dir, app: this.app, log, now: () => this.clock, writer: o.writer, registerDelayMs: 0 });
-      this.rebuilt = rebuildApp(this.app, this.history, this.snapshots, log);
-    } catch (e) {
-      this.db.close();
-      throw e;
-    }
-    const seal = (b: number, i: number, now: number) => this.snapshots.atSeal(b, i, now);
-    this.lane = new InclusionLane(
-      {
-        store: new LaneStore(this.db),
-        history: this.history,
-        app: this.app,
-        submitter: hexToBytes(SUBMITTER, 20),
-        policy: () => loadBatchPolicy(this.db),
+    const stack = createLaneStack({
+      dataDir: dir,
+      app: newApp(),
+      submitter: hexToBytes(SUBMITTER, 20),
+      snapshots: { now: () => this.clock, ...(o.writer ? { writer: o.writer } : {}), registerDelayMs: 0 },
+      // A fresh dir needs one stored safe head before the lane can open a frame.
+      prepare: ({ reader }) => {
+        if (!reader.heads()) reader.append([], { safeBlock: 10, finalizedBlock: 10, scannedThroughBlock: 10 }, this.clock);
+      },
+      hooks: {
         maxBatchOpenMs: 1000,
         queueCapacity: 1 << 20,
         maxChunk: o.maxChunk ?? 1024,
         now: () => this.clock,
         log,
-        onCommitted: (e) => {
+        onCommitted: (e: SequencedTx[]) => {
           for (const x of e) this.committed.push(x);
         },
-        onFatal: (e) => this.fatal.push(e),
-        onSeal: o.wrapSeal ? o.wrapSeal(seal) : seal,
+        onFatal: (e: LaneFatalError) => this.fatal.push(e),
+        ...(o.wrapSeal ? { wrapSeal: o.wrapSeal } : {}),
       },
-      this.safeHead,
-    );
+    });
+    this.stack = stack;
+    this.db = stack.db;
+    this.reader = stack.reader;
+    this.history = stack.history;
+    this.app = stack.app;
+    this.snapshots = stack.snapshots!;
+    this.rebuilt = stack.rebuilt;
+    this.lane = stack.lane;
+    this.safeHead = stack.reader.heads()!.safeBlock;
   }
 
   /** Stores ether deposits as safe inputs (one block) and lets the lane drain them. */
@@ -207,10 +202,6 @@ export class Harness {
   }
 
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.lane.stop();
-    this.snapshots.stop();
-    this.db.close();
+    this.stack.close();
   }
 }

@@ -1,9 +1,9 @@
-import type { Database } from "bun:sqlite";
 import { Counter, CounterFunc, Gauge, Histogram, LATENCY_BUCKETS_S, Registry } from "./metrics.ts";
 
 /** The live values the scrape reads from their owners. */
 export interface MetricSources {
-  db: Database;
+  /** The stored L1 heads (the input reader's store), or null before the first sync. */
+  l1Heads: () => { safeBlock: number; finalizedBlock: number; safeAdvancedAtMs: number } | null;
   queueDepth: () => number;
   /** Lane transactions committed, and ops answered by them (their ratio is the group size). */
   commits: () => { commits: number; ops: number };
@@ -80,16 +80,12 @@ export function createSequencerMetrics(src: MetricSources): SequencerMetrics {
   registry.add(new Gauge("seq_recovery_generation", "Completed cascades (feed generation)", src.generation));
   registry.add(new Gauge("seq_canonical_divergence", "1 when a canonical divergence is on record", () => (src.diverged() ? 1 : 0)));
 
-  const heads = src.db.query(
-    "SELECT safe_block AS safe, finalized_block AS finalized, safe_advanced_at_ms AS advanced FROM l1_heads WHERE id = 1",
-  );
-  const head = () => heads.get() as { safe: number; finalized: number; advanced: number } | null;
-  registry.add(new Gauge("seq_l1_safe_block", "L1 safe head as last read", () => head()?.safe ?? 0));
-  registry.add(new Gauge("seq_l1_finalized_block", "L1 finalized head as last read", () => head()?.finalized ?? 0));
+  registry.add(new Gauge("seq_l1_safe_block", "L1 safe head as last read", () => src.l1Heads()?.safeBlock ?? 0));
+  registry.add(new Gauge("seq_l1_finalized_block", "L1 finalized head as last read", () => src.l1Heads()?.finalizedBlock ?? 0));
   registry.add(
     new Gauge("seq_l1_safe_head_age_seconds", "Wall time since the L1 safe head last advanced", () => {
-      const h = head();
-      return h ? Math.max(0, (Date.now() - h.advanced) / 1000) : 0;
+      const h = src.l1Heads();
+      return h ? Math.max(0, (Date.now() - h.safeAdvancedAtMs) / 1000) : 0;
     }),
   );
 

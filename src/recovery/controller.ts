@@ -21,7 +21,7 @@ import type { ReaderStore } from "../storage/reader-store.ts";
 import { RecoveryStore, type CascadeResult } from "../storage/recovery-store.ts";
 import type { SubmitterStore } from "../storage/submitter-store.ts";
 import { assessDanger, dangerHeadroom, type DangerParams, type DangerVerdict, type DangerView } from "./danger.ts";
-import { flushWallet, FlushRefusedError, knownFeesFromDb } from "./flush.ts";
+import { flushWallet, FlushRefusedError } from "./flush.ts";
 import { rebuildApp } from "../restore/rebuild.ts";
 import type { SnapshotSource } from "../snapshots/source.ts";
 
@@ -200,7 +200,7 @@ export class RecoveryController {
             account: this.o.account,
             chainId: this.o.chainId,
             store: this.o.submitterStore,
-            knownFees: knownFeesFromDb(this.o.db),
+            knownFees: (n) => this.o.submitterStore.knownFees(n),
             log: log.child({ step: "flush" }),
             signal: this.abort.signal,
             pollMs: 300,

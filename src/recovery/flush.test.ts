@@ -33,7 +33,7 @@ import {
   type FlushOptions,
   type FlushResult,
   flushWallet,
-  knownFeesFromDb,
+  planFlush,
   replacementFees,
 } from "./flush.ts";
 
@@ -92,7 +92,7 @@ async function setup(): Promise<Harness> {
         account,
         chainId: l1.deployment.chainId,
         store,
-        knownFees: knownFeesFromDb(db),
+        knownFees: (n) => store.knownFees(n),
         log,
         pollMs: 100,
         ...o,
@@ -242,7 +242,7 @@ describe("replacement pricing", () => {
     expect(atRisk(own, { maxFeePerGas: 1n, maxPriorityFeePerGas: 1n }, { maxFeePerGas: 266n, maxPriorityFeePerGas: 26n })).toBe(false);
   });
 
-  test("knownFeesFromDb takes the bigint maximum per field over every row at the nonce", () => {
+  test("SubmitterStore.knownFees takes the bigint maximum per field over every row at the nonce", () => {
     const dir = tempDir("flush-fees-");
     cleanups.push(() => dir.remove());
     const db = openDatabase(dir.path);
@@ -262,7 +262,7 @@ describe("replacement pricing", () => {
     row(1, 4, 9n, 5n);
     row(2, 4, 10_000_000_000n, 2n);
     row(3, 5, 1n, 1n);
-    const known = knownFeesFromDb(db);
+    const known = (n: number) => store.knownFees(n);
     expect(known(4)).toEqual({ maxFeePerGas: 10_000_000_000n, maxPriorityFeePerGas: 5n });
     expect(known(5)).toEqual({ maxFeePerGas: 1n, maxPriorityFeePerGas: 1n });
     expect(known(6)).toBeNull();
@@ -464,5 +464,23 @@ describe("flushWallet on a real anvil", () => {
       `(5) converged ${ms.toFixed(0)} ms after start, ${r.rounds} rounds, ` +
         `${proxy.count({ method: "eth_sendRawTransaction", outcome: "drop" })} sends dropped`,
     );
+  });
+});
+
+describe("planFlush (the decision of one round, from the view alone)", () => {
+  const view = (safe: number, latest: number, pending: number, watermark: number) => ({ safeBlock: 1n, safe, latest, pending, watermark });
+  test("settled only when nothing is pending past the safe count and the watermark is reached", () => {
+    expect(planFlush(view(5, 5, 5, 5), 256)).toEqual({ kind: "settled" });
+    expect(planFlush(view(5, 5, 5, 3), 256)).toEqual({ kind: "settled" });
+    // mined but not yet safe: wait, nothing to send
+    expect(planFlush(view(4, 5, 5, 5), 256)).toEqual({ kind: "flush", raiseWatermarkTo: null, slots: [] });
+  });
+  test("every slot from the latest count to max(pending, watermark); the watermark is raised first", () => {
+    expect(planFlush(view(3, 3, 6, 4), 256)).toEqual({ kind: "flush", raiseWatermarkTo: 6, slots: [3, 4, 5] });
+    expect(planFlush(view(3, 3, 3, 5), 256)).toEqual({ kind: "flush", raiseWatermarkTo: null, slots: [3, 4] });
+  });
+  test("more slots than the limit is refused", () => {
+    expect(() => planFlush(view(0, 0, 300, 0), 256)).toThrow(FlushRefusedError);
+    expect(planFlush(view(0, 0, 256, 0), 256)).toMatchObject({ kind: "flush", raiseWatermarkTo: 256 });
   });
 });

@@ -15,7 +15,6 @@
  * calling it again after a crash at any point converges the same way (see docs/recovery.md).
  */
 import { ALREADY_HELD, NONCE_USED, nodeMessage, UNDERPRICED } from "../l1/node-answers.ts";
-import type { Database } from "bun:sqlite";
 import { keccak256, type PrivateKeyAccount, type PublicClient } from "viem";
 import { SequencerError } from "../core/errors.ts";
 import { isL1TransportError } from "../l1/provider.ts";
@@ -30,7 +29,7 @@ export interface FeePair {
 
 /**
  * The highest fees (each field separately) we know were used by a batch transaction at this
- * wallet nonce, or null when none is recorded. Production wiring: `knownFeesFromDb(db)`.
+ * wallet nonce, or null when none is recorded. Production wiring: `SubmitterStore.knownFees`.
  */
 export type KnownFees = (walletNonce: number) => FeePair | null;
 
@@ -116,27 +115,6 @@ export function replacementFees(fresh: FeePair, over: readonly (FeePair | null |
   return { maxFeePerGas: max(maxFeePerGas, maxPriorityFeePerGas), maxPriorityFeePerGas };
 }
 
-/**
- * `KnownFees` over `batch_submissions` (read-only, same database handle as the SubmitterStore).
- * The fee columns are TEXT (uint256 does not fit SQLite integers), so the maximum is taken in
- * bigint, field by field.
- */
-export function knownFeesFromDb(db: Database): KnownFees {
-  const q = db.query(
-    `SELECT max_fee_per_gas AS f, max_priority_fee_per_gas AS t FROM batch_submissions WHERE wallet_nonce = ?`,
-  );
-  return (walletNonce) => {
-    const rows = q.all(walletNonce) as { f: string; t: string }[];
-    if (rows.length === 0) return null;
-    let maxFeePerGas = 0n;
-    let maxPriorityFeePerGas = 0n;
-    for (const r of rows) {
-      maxFeePerGas = max(maxFeePerGas, BigInt(r.f));
-      maxPriorityFeePerGas = max(maxPriorityFeePerGas, BigInt(r.t));
-    }
-    return { maxFeePerGas, maxPriorityFeePerGas };
-  };
-}
 
 
 /** Our latest self-transfer at a slot, in this call. */
@@ -147,7 +125,7 @@ interface Attempt extends FeePair {
   live: boolean;
 }
 
-interface View {
+export interface View {
   safeBlock: bigint;
   /** Nonce count at the safe block. */
   safe: number;
@@ -167,45 +145,26 @@ export async function flushWallet(opts: FlushOptions): Promise<FlushResult> {
   const { client, account, store, log, signal } = opts;
   if (typeof opts.knownFees !== "function") {
     // Bun does not type-check: fail loudly rather than price blind.
-    throw new SequencerError("FLUSH_MISCONFIGURED", "flushWallet: opts.knownFees is required (use knownFeesFromDb(db))");
+    throw new SequencerError("FLUSH_MISCONFIGURED", "flushWallet: opts.knownFees is required (use SubmitterStore.knownFees)");
   }
   const now = opts.now ?? Date.now;
   const pollMs = opts.pollMs ?? 1000;
-  const address = account.address;
   const started = now();
-  const attempts = new Map<number, Attempt>();
-  const accepted = new Set<string>();
+  const sender = new SlotSender(client, account, opts.chainId, log);
+  const streak = new FailureStreak(log);
   let rounds = 0;
-  let failing: string | null = null;
   let lastView = "";
-
-  const failed = (stage: string, e: unknown): void => {
-    const transport = isL1TransportError(e);
-    // Keyed by kind, not by text: node messages often carry block numbers that change each round.
-    const key = transport ? "transport" : `${stage}:${errorKind(e)}`;
-    if (key === failing) return;
-    failing = key;
-    const fields = { stage, error: nodeMessage(e).slice(0, 200) };
-    if (transport) log.warn("flush: L1 unreachable; retrying every round", fields);
-    // A node refusing our self-transfer for another reason (e.g. insufficient funds for gas)
-    // stalls the flush until a human acts.
-    else if (stage === "broadcast") log.error("flush: self-transfer refused; retrying every round", fields);
-    else log.warn("flush: L1 request failed; retrying every round", fields);
-  };
-  const healthy = (): void => {
-    if (failing !== null) log.info("flush: L1 requests succeed again");
-    failing = null;
-  };
 
   for (;;) {
     checkAborted(signal);
     rounds++;
 
+    // 1. Observe.
     let view: View;
     try {
-      view = await observe(client, address, store);
+      view = await observe(client, account.address, store);
     } catch (e) {
-      failed("observe", e);
+      streak.failed("observe", e);
       await pause(pollMs, signal);
       continue;
     }
@@ -222,11 +181,13 @@ export async function flushWallet(opts: FlushOptions): Promise<FlushResult> {
       lastView = shown;
     }
 
-    if (view.pending <= view.safe && view.safe >= view.watermark) {
+    // 2. Plan.
+    const plan = planFlush(view, opts.maxSlots ?? 256);
+    if (plan.kind === "settled") {
       const result: FlushResult = {
         safeBlock: view.safeBlock,
         settledThroughNonce: view.safe,
-        replaced: accepted.size,
+        replaced: sender.replaced,
         rounds,
         elapsedMs: now() - started,
       };
@@ -239,44 +200,112 @@ export async function flushWallet(opts: FlushOptions): Promise<FlushResult> {
       });
       return result;
     }
-
     // Durable before any broadcast: a crash after this point finds every slot we may touch
     // below the watermark, and the next flush waits for all of them.
-    const upper = Math.max(view.pending, view.watermark);
-    const maxSlots = opts.maxSlots ?? 256;
-    if (upper - view.latest > maxSlots) {
-      throw new FlushRefusedError(
-        `${upper - view.latest} wallet slots to flush (latest count ${view.latest}, pending ${view.pending}, ` +
-          `watermark ${view.watermark}) exceed the limit of ${maxSlots}`,
-      );
-    }
-    if (upper > view.watermark) store.raiseWatermark(upper);
+    if (plan.raiseWatermarkTo !== null) store.raiseWatermark(plan.raiseWatermarkTo);
 
-    if (view.latest < upper) {
+    // 3. Send.
+    if (plan.slots.length > 0) {
       // Local reads, outside the try: a database failure must not pass for an L1 hiccup.
       const known = new Map<number, FeePair | null>();
-      for (let n = view.latest; n < upper; n++) known.set(n, opts.knownFees(n));
+      for (const n of plan.slots) known.set(n, opts.knownFees(n));
       try {
         const est = await client.estimateFeesPerGas();
         const fresh = { maxFeePerGas: est.maxFeePerGas, maxPriorityFeePerGas: est.maxPriorityFeePerGas };
-        for (let n = view.latest; n < upper; n++) {
+        for (const n of plan.slots) {
           checkAborted(signal);
-          await sendSlot(n, fresh, known.get(n) ?? null);
+          await sender.send(n, fresh, known.get(n) ?? null);
         }
-        healthy();
+        streak.healthy();
       } catch (e) {
         if (e instanceof FlushAbortedError) throw e;
-        failed("broadcast", e);
+        streak.failed("broadcast", e);
       }
     } else {
-      healthy();
+      streak.healthy();
     }
     await pause(pollMs, signal);
   }
+}
+
+/** What one round does, decided from the view alone. */
+export type FlushPlan =
+  | { kind: "settled" }
+  | {
+      kind: "flush";
+      /** Raise the durable watermark to this first (null: it is high enough). */
+      raiseWatermarkTo: number | null;
+      /** Wallet nonces to (re)broadcast a self-transfer at, in order; empty: wait. */
+      slots: number[];
+    };
+
+/**
+ * Settled when nothing is pending beyond the safe count and the safe count reached the
+ * watermark. Otherwise every slot from the latest count up to max(pending, watermark) gets a
+ * self-transfer.
+ * @throws FlushRefusedError when that is more than `maxSlots` slots (a sign of a bug or a
+ * hostile node, not of a real backlog).
+ */
+export function planFlush(view: View, maxSlots: number): FlushPlan {
+  if (view.pending <= view.safe && view.safe >= view.watermark) return { kind: "settled" };
+  const upper = Math.max(view.pending, view.watermark);
+  if (upper - view.latest > maxSlots) {
+    throw new FlushRefusedError(
+      `${upper - view.latest} wallet slots to flush (latest count ${view.latest}, pending ${view.pending}, ` +
+        `watermark ${view.watermark}) exceed the limit of ${maxSlots}`,
+    );
+  }
+  const slots: number[] = [];
+  for (let n = view.latest; n < upper; n++) slots.push(n);
+  return { kind: "flush", raiseWatermarkTo: upper > view.watermark ? upper : null, slots };
+}
+
+/** Logs node and transport failures once per streak, and when they end. */
+class FailureStreak {
+  private failing: string | null = null;
+
+  constructor(private readonly log: Logger) {}
+
+  failed(stage: string, e: unknown): void {
+    const transport = isL1TransportError(e);
+    // Keyed by kind, not by text: node messages often carry block numbers that change each round.
+    const key = transport ? "transport" : `${stage}:${errorKind(e)}`;
+    if (key === this.failing) return;
+    this.failing = key;
+    const fields = { stage, error: nodeMessage(e).slice(0, 200) };
+    if (transport) this.log.warn("flush: L1 unreachable; retrying every round", fields);
+    // A node refusing our self-transfer for another reason (e.g. insufficient funds for gas)
+    // stalls the flush until a human acts.
+    else if (stage === "broadcast") this.log.error("flush: self-transfer refused; retrying every round", fields);
+    else this.log.warn("flush: L1 request failed; retrying every round", fields);
+  }
+
+  healthy(): void {
+    if (this.failing !== null) this.log.info("flush: L1 requests succeed again");
+    this.failing = null;
+  }
+}
+
+/** Our self-transfers, one live attempt per slot, across the rounds of one flush. */
+class SlotSender {
+  private readonly attempts = new Map<number, Attempt>();
+  private readonly accepted = new Set<string>();
+
+  constructor(
+    private readonly client: PublicClient,
+    private readonly account: FlushOptions["account"],
+    private readonly chainId: number,
+    private readonly log: Logger,
+  ) {}
+
+  /** Distinct self-transfers the node accepted. */
+  get replaced(): number {
+    return this.accepted.size;
+  }
 
   /** One broadcast at slot n. Throws transport and unexpected node errors; the round then ends. */
-  async function sendSlot(n: number, fresh: FeePair, known: FeePair | null): Promise<void> {
-    const own = attempts.get(n);
+  async send(n: number, fresh: FeePair, known: FeePair | null): Promise<void> {
+    const own = this.attempts.get(n);
     let attempt: Attempt;
     if (own && own.live && !atRisk(own, fresh, known)) {
       // Ours holds the slot and is still includable at today's prices: re-send the identical
@@ -285,21 +314,21 @@ export async function flushWallet(opts: FlushOptions): Promise<FlushResult> {
       attempt = own;
     } else {
       const fees = replacementFees(fresh, [known, own]);
-      const raw = await account.signTransaction({
+      const raw = await this.account.signTransaction({
         type: "eip1559",
-        chainId: opts.chainId,
+        chainId: this.chainId,
         nonce: n,
-        to: address,
+        to: this.account.address,
         value: 0n,
         gas: SELF_TRANSFER_GAS,
         ...fees,
       });
       attempt = { ...fees, raw, hash: keccak256(raw), live: true };
     }
-    attempts.set(n, attempt);
+    this.attempts.set(n, attempt);
 
     try {
-      await client.request({ method: "eth_sendRawTransaction", params: [attempt.raw] });
+      await this.client.request({ method: "eth_sendRawTransaction", params: [attempt.raw] });
     } catch (e) {
       if (isL1TransportError(e)) throw e; // may or may not have reached the node: stays "live"
       const text = nodeMessage(e);
@@ -308,7 +337,7 @@ export async function flushWallet(opts: FlushOptions): Promise<FlushResult> {
         // Something else holds the slot (a batch transaction priced above anything we know,
         // or our own self-transfer from a flush that crashed). Next round bumps over this one.
         attempt.live = false;
-        log.info("flush: slot held by a higher-priced transaction; will bump", {
+        this.log.info("flush: slot held by a higher-priced transaction; will bump", {
           wallet_nonce: n,
           max_fee_per_gas: attempt.maxFeePerGas,
           max_priority_fee_per_gas: attempt.maxPriorityFeePerGas,
@@ -323,9 +352,9 @@ export async function flushWallet(opts: FlushOptions): Promise<FlushResult> {
       attempt.live = false;
       throw e; // e.g. "insufficient funds": logged once per streak by the caller
     }
-    if (!accepted.has(attempt.hash)) {
-      accepted.add(attempt.hash);
-      log.info("flush: self-transfer broadcast", {
+    if (!this.accepted.has(attempt.hash)) {
+      this.accepted.add(attempt.hash);
+      this.log.info("flush: self-transfer broadcast", {
         wallet_nonce: n,
         l1_tx_hash: attempt.hash,
         max_fee_per_gas: attempt.maxFeePerGas,

@@ -27,6 +27,7 @@ export class SubmitterStore {
   private readonly qInsert;
   private readonly qForBatch;
   private readonly qMined;
+  private readonly qFeesAt;
 
   constructor(private readonly db: Database) {
     // Closed, live batches that the scheduler has not accepted (as of the safe head). Only
@@ -56,6 +57,26 @@ export class SubmitterStore {
        FROM batch_submissions WHERE batch_id = ? ORDER BY submission_id`,
     );
     this.qMined = db.query("UPDATE batch_submissions SET mined_block = ? WHERE l1_tx_hash = ?");
+    this.qFeesAt = db.query(
+      "SELECT max_fee_per_gas AS f, max_priority_fee_per_gas AS t FROM batch_submissions WHERE wallet_nonce = ?",
+    );
+  }
+
+  /**
+   * The highest fee pair recorded for any batch transaction at `walletNonce` (field by field),
+   * or null when none was sent there: what a replacement must outbid. The columns are TEXT
+   * (uint256 does not fit SQLite integers), so the maximum is taken in bigint.
+   */
+  knownFees(walletNonce: number): { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint } | null {
+    const rows = this.qFeesAt.all(walletNonce) as { f: string; t: string }[];
+    if (rows.length === 0) return null;
+    let maxFeePerGas = 0n;
+    let maxPriorityFeePerGas = 0n;
+    for (const r of rows) {
+      if (BigInt(r.f) > maxFeePerGas) maxFeePerGas = BigInt(r.f);
+      if (BigInt(r.t) > maxPriorityFeePerGas) maxPriorityFeePerGas = BigInt(r.t);
+    }
+    return { maxFeePerGas, maxPriorityFeePerGas };
   }
 
   unacceptedBatches(): UnacceptedBatch[] {

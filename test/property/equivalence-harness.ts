@@ -19,14 +19,11 @@ import { domainSeparator } from "../../src/core/eip712.ts";
 import type { SequencedTx } from "../../src/core/l2tx.ts";
 import { Scheduler, type ExecutedEntry } from "../../src/core/scheduler.ts";
 import { encodeBatch, txHash } from "../../src/core/ssz.ts";
-import { InclusionLane, type SignedOp } from "../../src/ingress/lane.ts";
+import type { LaneFatalError, SignedOp } from "../../src/ingress/lane.ts";
+import { createLane, openLaneStorage } from "../../src/ingress/lane-stack.ts";
 import { replayHistory } from "../../src/restore/rebuild.ts";
 import { createLogger } from "../../src/observability/log.ts";
-import { openDatabase } from "../../src/storage/db.ts";
-import { LaneStore } from "../../src/storage/lane-store.ts";
-import { loadBatchPolicy } from "../../src/storage/policy-store.ts";
-import { HistoryQueries, rowToTx, type HistoryRow } from "../../src/storage/queries.ts";
-import { ReaderStore } from "../../src/storage/reader-store.ts";
+import { rowToTx, type HistoryRow } from "../../src/storage/queries.ts";
 import { signOp, transferData, withdrawalData } from "../support/client.ts";
 import { tempDir } from "../support/sequencer.ts";
 
@@ -115,7 +112,10 @@ export async function runWorkload(actions: readonly Action[]): Promise<RunResult
   const wasm = await chaosWalletBytes();
   const appFor = (): AppHost => appForWasm(wasm);
   const dir = tempDir("seq-prop-");
-  const db = openDatabase(dir.path);
+  // The product's wiring (src/ingress/lane-stack.ts), step by step: this harness drives L1
+  // itself between opening the storage and creating the lane, as run.ts does.
+  const storage = openLaneStorage(dir.path);
+  const db = storage.db;
   try {
     let block = 100;
     let clock = 1_000_000;
@@ -123,8 +123,7 @@ export async function runWorkload(actions: readonly Action[]): Promise<RunResult
     const future: { block: number; seq: number; sender: Hex; payload: Uint8Array }[] = [];
     let futureSeq = 0;
     let readerSafe = 0;
-    const reader = new ReaderStore(db);
-    const history = new HistoryQueries(db);
+    const { reader, history } = storage;
     const app = appFor();
     const land = (sender: Hex, payload: Uint8Array) =>
       l1.push({ inputIndex: l1.length, sender, block, payload });
@@ -148,25 +147,23 @@ export async function runWorkload(actions: readonly Action[]): Promise<RunResult
       return safe;
     };
     syncReader();
-    const lane = new InclusionLane(
-      {
-        store: new LaneStore(db),
-        history,
-        app,
-        submitter: hexToBytes(SUBMITTER, 20),
-        policy: () => loadBatchPolicy(db),
+    const lane = createLane({
+      storage,
+      app,
+      submitter: hexToBytes(SUBMITTER, 20),
+      safeHead: readerSafe,
+      hooks: {
         maxBatchOpenMs: MAX_OPEN_MS,
         queueCapacity: 1000,
         maxChunk: 64,
         now: () => clock,
         log: silent,
         onCommitted: () => {},
-        onFatal: (e) => {
+        onFatal: (e: LaneFatalError) => {
           throw e;
         },
       },
-      readerSafe,
-    );
+    });
     const settle = async () => {
       for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
     };

@@ -1,5 +1,6 @@
 /**
- * An in-process inclusion lane over real SQLite and the real wallet WASM, with L1 driven
+ * An in-process inclusion lane over real SQLite and the real wallet WASM (wired by the
+ * product's createLaneStack, src/ingress/lane-stack.ts), with L1 driven
  * through the input reader's own storage writer (ReaderStore.append + observeSafeHead) —
  * what the reader does after reading L1. Shared by the lane and recovery tests.
  */
@@ -11,13 +12,10 @@ import { loadDefaultAppBytes } from "../../src/app/default-app.ts";
 import { hexToBytes } from "../../src/core/bytes.ts";
 import type { SequencedTx } from "../../src/core/l2tx.ts";
 import { txHash } from "../../src/core/ssz.ts";
-import { InclusionLane, type LaneFatalError, type SignedOp } from "../../src/ingress/lane.ts";
+import type { InclusionLane, LaneFatalError, SignedOp } from "../../src/ingress/lane.ts";
+import { createLaneStack } from "../../src/ingress/lane-stack.ts";
 import { createLogger } from "../../src/observability/log.ts";
-import { openDatabase } from "../../src/storage/db.ts";
-import { LaneStore } from "../../src/storage/lane-store.ts";
-import { loadBatchPolicy } from "../../src/storage/policy-store.ts";
-import { HistoryQueries } from "../../src/storage/queries.ts";
-import { ReaderStore } from "../../src/storage/reader-store.ts";
+import type { ReaderStore } from "../../src/storage/reader-store.ts";
 import { signOp, transferData } from "./client.ts";
 import { tempDir } from "./sequencer.ts";
 
@@ -60,34 +58,32 @@ export function newHarness(
   } = {},
 ): Harness {
   const dir = opts.dir ?? tempDir().path;
-  const db = openDatabase(dir);
-  const reader = new ReaderStore(db);
-  // Inputs the reader stored before the lane existed (e.g. deposits made before first start).
-  const pre = (opts.preexisting ?? []).map((d, i) => ({
-    inputIndex: reader.nextInputIndex() + i,
-    sender: hexToBytes(PORTAL, 20),
-    blockNumber: d.block,
-    blockTimestamp: 0,
-    txHash: new Uint8Array(32),
-    payload: hexToBytes(encodePacked(["address", "uint256"], [USER, d.amount])),
-  }));
-  reader.append(pre, { safeBlock: safeHead, finalizedBlock: safeHead, scannedThroughBlock: safeHead }, Date.now());
-  const app = AppHost.create(loadDefaultAppBytes(), {
-    feeRecipient: SUBMITTER,
-    etherPortal: PORTAL,
-    erc20Portal: "0x0000000000000000000000000000000000000000",
-    erc20Token: "0x0000000000000000000000000000000000000000",
-  });
   const committed: SequencedTx[][] = [];
   const commitTimes: { seconds: number; ops: number }[] = [];
   const fatal: LaneFatalError[] = [];
-  const lane = new InclusionLane(
-    {
-      store: new LaneStore(db),
-      history: new HistoryQueries(db),
-      app,
-      submitter: hexToBytes(SUBMITTER, 20),
-      policy: () => loadBatchPolicy(db),
+  const stack = createLaneStack({
+    dataDir: dir,
+    app: AppHost.create(loadDefaultAppBytes(), {
+      feeRecipient: SUBMITTER,
+      etherPortal: PORTAL,
+      erc20Portal: "0x0000000000000000000000000000000000000000",
+      erc20Token: "0x0000000000000000000000000000000000000000",
+    }),
+    submitter: hexToBytes(SUBMITTER, 20),
+    safeHead,
+    // Inputs the reader stored before the lane existed (e.g. deposits made before first start).
+    prepare: ({ reader }) => {
+      const pre = (opts.preexisting ?? []).map((d, i) => ({
+        inputIndex: reader.nextInputIndex() + i,
+        sender: hexToBytes(PORTAL, 20),
+        blockNumber: d.block,
+        blockTimestamp: 0,
+        txHash: new Uint8Array(32),
+        payload: hexToBytes(encodePacked(["address", "uint256"], [USER, d.amount])),
+      }));
+      reader.append(pre, { safeBlock: safeHead, finalizedBlock: safeHead, scannedThroughBlock: safeHead }, Date.now());
+    },
+    hooks: {
       maxBatchOpenMs: opts.maxBatchOpenMs ?? 3_600_000,
       queueCapacity: opts.queueCapacity ?? 10_000,
       maxChunk: 1024,
@@ -98,12 +94,11 @@ export function newHarness(
       onFatal: (e) => fatal.push(e),
       ...(opts.guard ? { guard: opts.guard } : {}),
     },
-    safeHead,
-  );
+  });
+  const { db, reader, lane, app } = stack;
   cleanups.push(() => {
-    lane.stop();
     try {
-      db.close();
+      stack.close();
     } catch {}
   });
   const h: Harness = {
