@@ -2,9 +2,9 @@
  * `npm run build`: the single executable `dist/sequencer`.
  *
  *   1. builds app-wasm/build/wallet.wasm first if it is missing (the binary embeds it);
- *   2. `bun build --compile src/cli/main.ts src/ingress/recover-worker.ts --outfile dist/sequencer`.
+ *   2. `bun build --compile src/cli/main.ts src/ingress/sigpool-worker.ts --outfile dist/sequencer`.
  *      The signature worker must be an extra entrypoint: `new Worker(path)` in a compiled
- *      binary can only load modules that were bundled as entrypoints (see recover-pool.ts);
+ *      binary can only load modules that were bundled as entrypoints (see sigpool.ts);
  *   3. smoke-checks the result (`--version` prints package.json's version) and prints its size.
  *
  * What gets embedded: every module, wallet.wasm (`type: "file"` import), the devnet anvil state
@@ -29,7 +29,7 @@ export const DEFAULT_OUTFILE = join(ROOT, "dist", "sequencer");
 export const WALLET_WASM = join(ROOT, "app-wasm", "build", "wallet.wasm");
 export const ENTRYPOINTS = [
   "src/cli/main.ts",
-  "src/ingress/recover-worker.ts",
+  "src/ingress/sigpool-worker.ts",
   "src/storage/storage-worker.ts",
   "src/inspect/inspect-worker.ts",
 ] as const;

@@ -5,6 +5,7 @@
 import { loadDefaultAppBytes } from "../../src/app/default-app.ts";
 import { AppHost } from "../../src/app/host.ts";
 import { loadMeteringPass } from "../../src/app/metering.ts";
+import { ANVIL_3, ZERO } from "../lib/fixture-addresses.ts";
 
 // Hosts are built synchronously below: load the on-demand metering pass first.
 await loadMeteringPass();
@@ -15,10 +16,10 @@ const FEE = 1356;
 
 const ETHER_PORTAL = "0xc70074bdd26d8cf983ca6a5b89b8db52d5850051";
 const host = AppHost.create(loadDefaultAppBytes(), {
-  feeRecipient: "0x90f79bf6eb2c4f870365e785982e1f101e93b906",
+  feeRecipient: ANVIL_3,
   etherPortal: ETHER_PORTAL,
-  erc20Portal: "0x0000000000000000000000000000000000000000",
-  erc20Token: "0x0000000000000000000000000000000000000000",
+  erc20Portal: ZERO,
+  erc20Token: ZERO,
 });
 
 const addr = (i: number): `0x${string}` => `0x${(0x1000 + i * 2654435761).toString(16).padStart(40, "0")}`;

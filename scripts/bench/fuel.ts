@@ -12,6 +12,7 @@ import { AppHost } from "../../src/app/host.ts";
 import { compileAs, etherDeposit, fixtureSource, transferData, withdrawalData } from "../lib/app-fixtures.ts";
 import { EXECUTION_LIMITS, ExecutionFailedError, MAX_MEMORY_PAGES } from "../../src/core/execution-limits.ts";
 import { loadMeteringPass } from "../../src/app/metering.ts";
+import { ANVIL_3, SUBMITTER, ZERO } from "../lib/fixture-addresses.ts";
 
 // Hosts are built synchronously below: load the on-demand metering pass first.
 await loadMeteringPass();
@@ -20,13 +21,13 @@ const runsAt = process.argv.indexOf("--runs");
 const runs = runsAt > 0 ? Number(process.argv[runsAt + 1]) : 7;
 const FEE = 1356;
 const CONFIG = {
-  feeRecipient: "0x90f79bf6eb2c4f870365e785982e1f101e93b906",
+  feeRecipient: ANVIL_3,
   etherPortal: "0xc70074bdd26d8cf983ca6a5b89b8db52d5850051",
-  erc20Portal: "0x0000000000000000000000000000000000000000",
-  erc20Token: "0x0000000000000000000000000000000000000000",
+  erc20Portal: ZERO,
+  erc20Token: ZERO,
 } as const;
 const ALICE = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266" as const;
-const BOB = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8" as const;
+const BOB = SUBMITTER;
 
 // Each mode loops until the fuel runs out. Before modes 4-6, successful calls of mode 7 grow
 // memory close to the cap (one call cannot: growth is charged), so that loads miss the

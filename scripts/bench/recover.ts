@@ -1,5 +1,5 @@
 /**
- * Micro-benchmark of signer recovery: native vs JS on one thread, then through RecoverPool.
+ * Micro-benchmark of signer recovery: native vs JS on one thread, then through SignaturePool.
  *   bun scripts/bench/recover.ts [count=20000] [poolSize=CPUs]
  * Prints recoveries per second; no percentiles (see the HTTP load bench for latency).
  */
@@ -7,7 +7,7 @@ import { availableParallelism } from "node:os";
 import { secp256k1 } from "@noble/curves/secp256k1";
 import { keccak_256 } from "@noble/hashes/sha3";
 import { createRecoverer, type Recoverer } from "../../src/core/signature.ts";
-import { RecoverPool } from "../../src/ingress/recover-pool.ts";
+import { SignaturePool } from "../../src/ingress/sigpool.ts";
 import { installNativeCrypto } from "../../src/runtime/native-addons.ts";
 
 // Native keccak and secp256k1, as the sequencer runs them (src/runtime/native-addons.ts).
@@ -44,7 +44,7 @@ function benchSync(name: string, recover: Recoverer, f: ReturnType<typeof fixtur
 }
 
 async function benchPool(f: ReturnType<typeof fixtures>, n: number, inFlight: number): Promise<void> {
-  const pool = RecoverPool.create(poolSize);
+  const pool = SignaturePool.create(poolSize);
   await Promise.all(f.digests.slice(0, 500).map((d, i) => pool.recover(d, f.sigs[i]!))); // warm-up
   const t0 = performance.now();
   // Keep `inFlight` requests outstanding, like that many concurrent HTTP clients.

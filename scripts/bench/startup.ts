@@ -26,6 +26,7 @@ import { fundSenders } from "./lib/fund.ts";
 import { buildRequest, Http1Pool } from "./lib/http1.ts";
 import { signOp, transferData } from "./lib/ops.ts";
 import { summarize } from "./lib/stats.ts";
+import { ANVIL_3 } from "../lib/fixture-addresses.ts";
 
 const quick = process.env.BENCH_QUICK === "1";
 const positional = process.argv.slice(2).filter((a, i, all) => !a.startsWith("--") && all[i - 1] !== "--binary");
@@ -36,7 +37,7 @@ const restarts = Number(positional[1] ?? (quick ? 2 : 3));
 const SENDERS = 64;
 /** Sealed, unsubmitted batches beyond which the load pauses (see the gate below). */
 const MAX_SEALED_BACKLOG = 200;
-const TO = "0x90f79bf6eb2c4f870365e785982e1f101e93b906";
+const TO = ANVIL_3;
 
 const say = (m: string) => process.stderr.write(`${m}\n`);
 const ms = (x: number) => Math.round(x);

@@ -18,6 +18,7 @@ import { makeSigner, syntheticInputs } from "../lib/synthetic-inputs.ts";
 import { verify } from "../../src/replay/verify.ts";
 import { loadMeteringPass } from "../../src/app/metering.ts";
 import { installNativeCrypto } from "../../src/runtime/native-addons.ts";
+import { SUBMITTER, ZERO } from "../lib/fixture-addresses.ts";
 
 // Native keccak and secp256k1, as the sequencer runs them (src/runtime/native-addons.ts).
 installNativeCrypto();
@@ -31,9 +32,7 @@ const users = Number(process.argv[4] ?? 2000);
 
 const CHAIN_ID = 31337n;
 const APP = "0xdc64a140aa3e981100a9beca4e685f962f0cf6c9" as const;
-const SUBMITTER = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8" as const;
 const PORTAL = "0xe7f1725e7734ce288f8367e1bb143e90bb3f0512" as const;
-const ZERO = "0x0000000000000000000000000000000000000000" as const;
 
 const signer = makeSigner();
 console.log(`generating ${batches} batches x ${opsPerBatch} ops, ${users} users (signer: ${signer.backend})...`);

@@ -8,17 +8,18 @@ import { encodePacked } from "viem";
 import { hexToBytes } from "../../src/core/bytes.ts";
 import { loadDefaultAppBytes } from "../../src/app/default-app.ts";
 import { AppHost, type AppConfig } from "../../src/app/host.ts";
+import { ANVIL_0, ANVIL_2, ANVIL_3, SUBMITTER, ZERO, type Addr } from "./fixture-addresses.ts";
 
-export type Addr = `0x${string}`;
+export type { Addr } from "./fixture-addresses.ts";
 
-export const FEE_RECIPIENT: Addr = "0x90f79bf6eb2c4f870365e785982e1f101e93b906";
+export const FEE_RECIPIENT: Addr = ANVIL_3;
 export const ETHER_PORTAL: Addr = "0xc70074bdd26d8cf983ca6a5b89b8db52d5850051";
 export const ERC20_PORTAL: Addr = "0xc700d6add016eecd59d989c028214eaa0fcc0051";
 export const TOKEN: Addr = "0x5fbdb2315678afecb367f032d93f642f64180aa3";
-export const ALICE: Addr = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266";
-export const BOB: Addr = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8";
-export const CAROL: Addr = "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc";
-export const ZERO: Addr = "0x0000000000000000000000000000000000000000";
+export const ALICE: Addr = ANVIL_0;
+export const BOB: Addr = SUBMITTER;
+export const CAROL: Addr = ANVIL_2;
+export { ZERO };
 
 export const CONFIG: AppConfig = {
   feeRecipient: FEE_RECIPIENT,

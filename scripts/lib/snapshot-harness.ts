@@ -24,11 +24,11 @@ import type { HistoryQueries } from "../../src/storage/queries.ts";
 import type { ReaderStore } from "../../src/storage/reader-store.ts";
 import type { SnapshotManager, SnapshotFileWriter } from "../../src/snapshots/lifecycle.ts";
 import type { Database } from "bun:sqlite";
+import { FIXTURE_PORTAL, SUBMITTER, ZERO, type Addr } from "./fixture-addresses.ts";
 
-export type Addr = `0x${string}`;
-export const PORTAL: Addr = "0x2222222222222222222222222222222222222222";
-export const SUBMITTER: Addr = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8";
-const ZERO: Addr = "0x0000000000000000000000000000000000000000";
+export type { Addr } from "./fixture-addresses.ts";
+export const PORTAL: Addr = FIXTURE_PORTAL;
+export { SUBMITTER };
 export const silent = createLogger({ write: () => {} });
 
 /** Deterministic distinct addresses. */

@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import type { FailureClass } from "../core/execution-limits.ts";
 import { ExecutionFailedError } from "../core/execution-limits.ts";
 import { AppHost, prepareAppRuntime, type AppConfig, type AppHostOptions, type AppOutput, type InspectResult } from "./host.ts";
+import { ZERO_ADDRESS } from "../core/bytes.ts";
 
 export type Address = `0x${string}`;
 
@@ -18,7 +19,7 @@ export const LOCAL_CONFIG: AppConfig = {
   feeRecipient: "0x90f79bf6eb2c4f870365e785982e1f101e93b906",
   etherPortal: "0xc70074bdd26d8cf983ca6a5b89b8db52d5850051",
   erc20Portal: "0xc700d6add016eecd59d989c028214eaa0fcc0051",
-  erc20Token: "0x0000000000000000000000000000000000000000",
+  erc20Token: ZERO_ADDRESS,
 };
 
 export type OpResult =

@@ -7,6 +7,7 @@ import { MAX_WAIT_BLOCKS } from "../core/scheduler-rules.ts";
 import { dangerThreshold } from "../recovery/danger.ts";
 import { parseIntRange } from "../runtime/env-values.ts";
 import { CorsOriginsError, parseCorsOrigins, type CorsPolicy } from "../http/cors.ts";
+import { ZERO_ADDRESS } from "../core/bytes.ts";
 
 /**
  * Runtime configuration, read once from the environment (SPEC §9). Every value is validated
@@ -66,7 +67,7 @@ export type Env = Record<string, string | undefined>;
  */
 export const DEFAULT_ETHER_PORTAL = "0xc70076a466789b595b50959cdc261227f0d70051";
 export const DEFAULT_ERC20_PORTAL = "0xc700d6add016eecd59d989c028214eaa0fcc0051";
-export const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
+export { ZERO_ADDRESS };
 
 export function loadConfig(env: Env, defaults: Partial<Env> = {}): Config {
   const get = (name: string): string | undefined => {

@@ -186,3 +186,6 @@ export function u256BE(value: bigint): Uint8Array {
   }
   return out;
 }
+
+/** The zero address: a disabled portal or token, and "no address" in configs. */
+export const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000" as const;

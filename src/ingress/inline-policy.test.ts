@@ -1,19 +1,19 @@
 import { expect, test } from "bun:test";
-import { InlineRecoveryPolicy } from "./inline-policy.ts";
+import { InlineSignaturePolicy } from "./inline-policy.ts";
 
 test("a sequential client always takes the inline path", () => {
-  const p = new InlineRecoveryPolicy();
+  const p = new InlineSignaturePolicy();
   for (let i = 0; i < 100; i++) expect(p.decide(1)).toBe(true);
 });
 
 test("an op with another in flight never does", () => {
-  const p = new InlineRecoveryPolicy();
+  const p = new InlineSignaturePolicy();
   expect(p.decide(2)).toBe(false);
   expect(p.decide(64)).toBe(false);
 });
 
 test("under a steady share of contended arrivals, a momentarily alone op still goes to the worker", () => {
-  const p = new InlineRecoveryPolicy();
+  const p = new InlineSignaturePolicy();
   // One arrival in three finds another op in flight (a few hundred ops a second). The policy
   // starts from idle, so the first few alone arrivals may still go inline.
   let inline = 0;
@@ -22,7 +22,7 @@ test("under a steady share of contended arrivals, a momentarily alone op still g
 });
 
 test("after a burst, the inline path comes back once arrivals are alone again", () => {
-  const p = new InlineRecoveryPolicy();
+  const p = new InlineSignaturePolicy();
   for (let i = 0; i < 50; i++) p.decide(8);
   let first = -1;
   for (let i = 0; i < 100 && first < 0; i++) if (p.decide(1)) first = i;

@@ -1,5 +1,5 @@
 /**
- * When an op may skip the signature worker (RecoverPool.recoverOp's `inline`).
+ * When an op may skip the signature worker (SignaturePool.recoverOp's `inline`).
  *
  * An op alone in the system waits for two thread wake-ups on the worker path, which cost more
  * than its ≈ 0.1 ms of recovery: recovering it on the main thread cut the c=1 ack p50 by
@@ -13,7 +13,7 @@
  * hundreds of ops a second does not, even when an op happens to arrive to an empty lane.
  * Scheduling only: nothing here decides what is executed or in which order.
  */
-export class InlineRecoveryPolicy {
+export class InlineSignaturePolicy {
   /** Moving average, in [0, 1], of arrivals that found another op in flight. */
   private contended = 0;
 

@@ -1,7 +1,7 @@
 import { bytesToHex, hexToBytes } from "../core/bytes.ts";
 import { DecodeError, SignatureError } from "../core/errors.ts";
 import type { InclusionLane } from "./lane.ts";
-import type { RecoveredOp, UserOpToRecover } from "./recover-pool.ts";
+import type { RecoveredOp, UserOpToRecover } from "./sigpool.ts";
 import { errorReply, type HttpReply } from "../http/reply.ts";
 
 export interface TxRouteDeps {

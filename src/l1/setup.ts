@@ -3,6 +3,7 @@ import { ConfigError } from "../core/errors.ts";
 import { silentLogger, type Logger } from "../observability/log.ts";
 import { applicationAbi, dataAvailabilityAbi, etherPortalAbi, erc20PortalAbi } from "./contracts.ts";
 import { createL1Client } from "./provider.ts";
+import { ZERO_ADDRESS } from "../core/bytes.ts";
 
 export interface L1Binding {
   client: PublicClient;
@@ -21,7 +22,7 @@ export interface L1SetupInput {
   log: Logger;
 }
 
-const ZERO = "0x0000000000000000000000000000000000000000";
+const ZERO = ZERO_ADDRESS;
 
 /**
  * The L1 client of the sequencer. HTTP(S) URLs get the resilient transport of provider.ts

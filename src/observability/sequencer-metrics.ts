@@ -24,7 +24,7 @@ export interface MetricSources {
   /** Cumulative snapshot seal cost: count, milliseconds on the lane's thread, failed writes. */
   snapshotSeals: () => { count: number; totalMs: number; workerMs: number; failed: number };
   /** Ops whose signature was recovered on the main thread because they were alone. */
-  inlineRecoveries?: () => number;
+  inlineSignatureChecks?: () => number;
   /** The storage worker's counters (tx index, checkpoints); absent in tools without one. */
   storage?: () => {
     txIndexLag: number;
@@ -137,7 +137,7 @@ export function createSequencerMetrics(src: MetricSources): SequencerMetrics {
     registry.add(new CounterFunc("seq_storage_worker_failures_total", "Storage worker task failures and crashes", () => storage().failures));
     registry.add(new CounterFunc("seq_storage_worker_restarts_total", "Storage worker restarts after a crash", () => storage().restarts));
   }
-  const inline = src.inlineRecoveries;
+  const inline = src.inlineSignatureChecks;
   if (inline) {
     registry.add(
       new CounterFunc("seq_signature_inline_total", "Ops recovered on the main thread because they arrived alone (no worker hop)", inline),

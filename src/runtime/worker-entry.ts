@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { SequencerError } from "../core/errors.ts";
 
 /**
- * Where a worker entrypoint lives, given its path under src/ (e.g. "ingress/recover-worker").
+ * Where a worker entrypoint lives, given its path under src/ (e.g. "ingress/sigpool-worker").
  *
  * From source it is the .ts file itself. In a compiled binary everything is bundled into the
  * main entry (so import.meta points at the binary's virtual root) and each extra entrypoint is

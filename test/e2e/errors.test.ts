@@ -2,19 +2,18 @@
  * Every error code of SPEC §4 on the real server, each followed by a check against the SQLite
  * file itself that nothing was stored.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Database } from "bun:sqlite";
-import { join } from "node:path";
+import { beforeAll, describe, expect, test } from "bun:test";
+import type { Database } from "bun:sqlite";
 import type { Hex } from "viem";
 import { DEVNET_ADDRESSES, DEVNET_KEYS } from "../../src/l1/contracts.ts";
-import { withDevnetAnvil, type DevnetAnvil } from "../support/anvil.ts";
+import type { DevnetAnvil } from "../support/anvil.ts";
+import { useDevnetSequencer } from "../support/devnet-sequencer.ts";
 import { getJson, postTx, signOp, subscribe, transferData, type TxBody } from "../support/client.ts";
-import { startSequencerProcess, tempDir, type SequencerProcess } from "../support/sequencer.ts";
+import type { SequencerProcess } from "../support/sequencer.ts";
 
 let anvil: DevnetAnvil;
 let seq: SequencerProcess;
 let db: Database;
-const dir = tempDir();
 const KEY = DEVNET_KEYS[4] as Hex;
 const USER = DEVNET_ADDRESSES[4]!.toLowerCase() as Hex;
 const POOR_KEY = DEVNET_KEYS[5] as Hex;
@@ -42,26 +41,9 @@ async function valid(nonce = 0, key = KEY, maxFee = 1409): Promise<TxBody> {
   return signOp(key, { nonce, maxFee, data: transferData(1000n, TO) });
 }
 
-beforeAll(async () => {
-  anvil = await withDevnetAnvil();
-  seq = await startSequencerProcess({
-    rpcUrl: anvil.url,
-    dataDir: dir.path,
-    env: { SEQ_LANE_QUEUE_CAPACITY: "2" },
-  });
-  db = new Database(join(dir.path, "sequencer.db"), { readonly: true });
-  const feed = subscribe(seq.url);
-  await anvil.deposit(4, 10n ** 18n);
-  await anvil.mine(7);
-  await feed.waitFor(1);
-  feed.close();
-});
-
-afterAll(async () => {
-  db?.close();
-  await seq?.stop();
-  await anvil?.stop();
-  dir.remove();
+const dn = useDevnetSequencer({ env: { SEQ_LANE_QUEUE_CAPACITY: "2" }, fund: 4, db: true });
+beforeAll(() => {
+  ({ anvil, seq, db } = dn());
 });
 
 describe("POST /tx errors", () => {

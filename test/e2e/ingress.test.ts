@@ -5,22 +5,21 @@
  * disconnects, /domain usable by signTypedData as served. Each refusal is checked against the
  * SQLite file: nothing stored.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Database } from "bun:sqlite";
-import { join } from "node:path";
+import { beforeAll, describe, expect, test } from "bun:test";
+import type { Database } from "bun:sqlite";
 import { privateKeyToAccount } from "viem/accounts";
 import { recoverTypedDataAddress, type Hex } from "viem";
 import { DEVNET_ADDRESSES, DEVNET_KEYS } from "../../src/l1/contracts.ts";
-import { withDevnetAnvil, type DevnetAnvil } from "../support/anvil.ts";
+import type { DevnetAnvil } from "../support/anvil.ts";
+import { useDevnetSequencer } from "../support/devnet-sequencer.ts";
 import { getJson, postTx, signOp, subscribe, transferData } from "../support/client.ts";
 import { abortMidBody, chunkedPost, rawRequest } from "../support/raw-http.ts";
-import { startSequencerProcess, tempDir, type SequencerProcess } from "../support/sequencer.ts";
+import type { SequencerProcess } from "../support/sequencer.ts";
 
 let anvil: DevnetAnvil;
 let seq: SequencerProcess;
 let db: Database;
 let port: number;
-const dir = tempDir();
 const KEY = DEVNET_KEYS[4] as Hex;
 const USER = DEVNET_ADDRESSES[4]!.toLowerCase() as Hex;
 const TO = DEVNET_ADDRESSES[3]!.toLowerCase() as Hex;
@@ -45,27 +44,10 @@ async function nextNonce(): Promise<number> {
   return (await getJson(`${seq.url}/nonce?sender=${USER}`)).json.next_nonce as number;
 }
 
-beforeAll(async () => {
-  anvil = await withDevnetAnvil();
-  seq = await startSequencerProcess({
-    rpcUrl: anvil.url,
-    dataDir: dir.path,
-    env: { SEQ_CORS_ORIGINS: `${ALLOWED},http://localhost:5173` },
-  });
+const dn = useDevnetSequencer({ env: { SEQ_CORS_ORIGINS: `${ALLOWED},http://localhost:5173` }, fund: 4, db: true });
+beforeAll(() => {
+  ({ anvil, seq, db } = dn());
   port = Number(new URL(seq.url).port);
-  db = new Database(join(dir.path, "sequencer.db"), { readonly: true });
-  const feed = subscribe(seq.url);
-  await anvil.deposit(4, 10n ** 18n);
-  await anvil.mine(7);
-  await feed.waitFor(1);
-  feed.close();
-});
-
-afterAll(async () => {
-  db?.close();
-  await seq?.stop();
-  await anvil?.stop();
-  dir.remove();
 });
 
 describe("CORS", () => {

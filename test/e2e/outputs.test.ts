@@ -3,38 +3,26 @@
  * notices, vouchers and reports reach the live feed, the catch-up feed and GET /tx/:tx_hash,
  * identically, and they are what the canonical scheduler computes from the same inputs.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import type { Hex } from "viem";
 import { DEVNET_ADDRESSES, DEVNET_DEPLOYMENT, DEVNET_KEYS, inputBoxAbi } from "../../src/l1/contracts.ts";
-import { withDevnetAnvil, type DevnetAnvil } from "../support/anvil.ts";
+import type { DevnetAnvil } from "../support/anvil.ts";
+import { useDevnetSequencer } from "../support/devnet-sequencer.ts";
 import { getJson, postTx, signOp, subscribe, transferData, withdrawalData, type FeedClient } from "../support/client.ts";
-import { startSequencerProcess, tempDir, type SequencerProcess } from "../support/sequencer.ts";
+import type { SequencerProcess } from "../support/sequencer.ts";
 
 let anvil: DevnetAnvil;
 let seq: SequencerProcess;
 let live: FeedClient;
-const dir = tempDir();
 const KEY = DEVNET_KEYS[2] as Hex;
 const ME = DEVNET_ADDRESSES[2]!.toLowerCase();
 const TO = DEVNET_ADDRESSES[3]!.toLowerCase() as Hex;
 const hex32 = (v: bigint) => v.toString(16).padStart(64, "0");
 const text = (payload: string) => Buffer.from(payload.slice(2), "hex").toString("utf8");
 
-beforeAll(async () => {
-  anvil = await withDevnetAnvil();
-  seq = await startSequencerProcess({ rpcUrl: anvil.url, dataDir: dir.path });
-  live = subscribe(seq.url);
-  await live.opened;
-  await anvil.deposit(2, 10n ** 18n);
-  await anvil.mine(7);
-  await live.waitFor(1);
-});
-
-afterAll(async () => {
-  live?.close();
-  await seq?.stop();
-  await anvil?.stop();
-  dir.remove();
+const dn = useDevnetSequencer({ fund: 2, keepFeed: true });
+beforeAll(() => {
+  ({ anvil, seq, feed: live } = dn());
 });
 
 describe("outputs on the feed and on GET /tx", () => {

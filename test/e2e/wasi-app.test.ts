@@ -3,44 +3,32 @@
  * (issue #15): deposits and signed messages through a real sequencer process, its notices on
  * the feed, its printf lines in the debug log only, inspect, and export-l1 + verify offline.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import type { Hex } from "viem";
 import { DEVNET_ADDRESSES, DEVNET_KEYS } from "../../src/l1/contracts.ts";
 import { GUESTBOOK_WASM } from "../../scripts/build-c-app.ts";
-import { withDevnetAnvil, type DevnetAnvil } from "../support/anvil.ts";
+import type { DevnetAnvil } from "../support/anvil.ts";
+import { useDevnetSequencer } from "../support/devnet-sequencer.ts";
 import { getJson, postTx, signOp, subscribe, until, type FeedClient } from "../support/client.ts";
-import { startSequencerProcess, tempDir, type SequencerProcess } from "../support/sequencer.ts";
+import { tempDir, type SequencerProcess } from "../support/sequencer.ts";
 import { exportAndVerifyCli, waitUntilSafe } from "../support/verify-cli.ts";
 
 let anvil: DevnetAnvil;
 let seq: SequencerProcess;
 let live: FeedClient;
-const dir = tempDir();
 const work = tempDir();
 const KEY = DEVNET_KEYS[2] as Hex;
 const ME = DEVNET_ADDRESSES[2]!.toLowerCase();
 const hexText = (s: string) => `0x${Buffer.from(s).toString("hex")}` as Hex;
 
-beforeAll(async () => {
-  anvil = await withDevnetAnvil();
-  seq = await startSequencerProcess({
-    rpcUrl: anvil.url,
-    dataDir: dir.path,
-    env: { SEQ_APP_WASM: GUESTBOOK_WASM, SEQ_LOG_LEVEL: "debug", SEQ_MAX_BATCH_OPEN_SECONDS: "1", SEQ_BATCH_SUBMITTER_IDLE_POLL_INTERVAL_MS: "100" },
-  });
-  live = subscribe(seq.url);
-  await live.opened;
-  await anvil.deposit(2, 10n ** 18n);
-  await anvil.mine(7);
-  await live.waitFor(1);
+const dn = useDevnetSequencer({
+  env: { SEQ_APP_WASM: GUESTBOOK_WASM, SEQ_LOG_LEVEL: "debug", SEQ_MAX_BATCH_OPEN_SECONDS: "1", SEQ_BATCH_SUBMITTER_IDLE_POLL_INTERVAL_MS: "100" },
+  fund: 2,
+  keepFeed: true,
+  cleanup: () => work.remove(),
 });
-
-afterAll(async () => {
-  live?.close();
-  await seq?.stop();
-  await anvil?.stop();
-  dir.remove();
-  work.remove();
+beforeAll(() => {
+  ({ anvil, seq, feed: live } = dn());
 });
 
 describe("the C guestbook on the devnet", () => {

@@ -26,12 +26,13 @@ import { createLogger } from "../../src/observability/log.ts";
 import { rowToTx, type HistoryRow } from "../../src/storage/queries.ts";
 import { signOp, transferData, withdrawalData } from "../support/client.ts";
 import { tempDir } from "../support/sequencer.ts";
+import { FIXTURE_APP, FIXTURE_PORTAL, SUBMITTER as FIXTURE_SUBMITTER, ZERO } from "../../scripts/lib/fixture-addresses.ts";
 
 export const CHAIN = 31337n;
-export const APP = "0x1111111111111111111111111111111111111111" as Hex;
-export const PORTAL = "0x2222222222222222222222222222222222222222" as Hex;
+export const APP: Hex = FIXTURE_APP;
+export const PORTAL: Hex = FIXTURE_PORTAL;
 export const OTHER = "0x3333333333333333333333333333333333333333" as Hex;
-export const SUBMITTER = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8" as Hex;
+export const SUBMITTER: Hex = FIXTURE_SUBMITTER;
 /** Anvil dev keys 2..5; the last one never deposits (it can never pay a fee). */
 export const KEYS = [
   "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
@@ -102,8 +103,8 @@ function appForWasm(wasm: Uint8Array): AppHost {
   return AppHost.create(wasm, {
     feeRecipient: SUBMITTER,
     etherPortal: PORTAL,
-    erc20Portal: "0x0000000000000000000000000000000000000000",
-    erc20Token: "0x0000000000000000000000000000000000000000",
+    erc20Portal: ZERO,
+    erc20Token: ZERO,
   });
 }
 

@@ -18,14 +18,15 @@ import { createLogger } from "../../src/observability/log.ts";
 import type { ReaderStore } from "../../src/storage/reader-store.ts";
 import { signOp, transferData } from "./client.ts";
 import { tempDir } from "./sequencer.ts";
+import { ANVIL_2, ANVIL_3, FIXTURE_APP, FIXTURE_PORTAL, SUBMITTER as FIXTURE_SUBMITTER, ZERO } from "../../scripts/lib/fixture-addresses.ts";
 
-export const APP = "0x1111111111111111111111111111111111111111" as Hex;
+export const APP: Hex = FIXTURE_APP;
 export const CHAIN = 31337n;
-export const PORTAL = "0x2222222222222222222222222222222222222222" as Hex;
-export const SUBMITTER = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8" as Hex;
+export const PORTAL: Hex = FIXTURE_PORTAL;
+export const SUBMITTER: Hex = FIXTURE_SUBMITTER;
 export const KEY = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a" as Hex; // anvil #2
-export const USER = "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc" as Hex;
-export const TO = "0x90f79bf6eb2c4f870365e785982e1f101e93b906" as Hex;
+export const USER: Hex = ANVIL_2;
+export const TO: Hex = ANVIL_3;
 const silent = createLogger({ write: () => {} });
 
 export interface Harness {
@@ -66,8 +67,8 @@ export function newHarness(
     app: AppHost.create(loadDefaultAppBytes(), {
       feeRecipient: SUBMITTER,
       etherPortal: PORTAL,
-      erc20Portal: "0x0000000000000000000000000000000000000000",
-      erc20Token: "0x0000000000000000000000000000000000000000",
+      erc20Portal: ZERO,
+      erc20Token: ZERO,
     }),
     submitter: hexToBytes(SUBMITTER, 20),
     safeHead,

@@ -43,7 +43,7 @@ const RULES: Rule[] = [
   { stage: "batch seal (contents query, SSZ encode, keccak)", match: (f) => f.functionName === "closeBatch" && f.url.includes("lane.ts") },
   { stage: "EIP-712 digest (3 × keccak, JS)", match: fn("userOpDigest") },
   { stage: "tx_hash (SSZ encode + keccak, JS)", match: (f) => f.functionName === "txHash" && f.url.includes("ssz.ts") },
-  { stage: "recovery hand-off (postMessage, results)", match: url("/src/ingress/recover-pool.ts") },
+  { stage: "recovery hand-off (postMessage, results)", match: url("/src/ingress/sigpool.ts") },
   { stage: "JSON parse + body checks", match: fn("parseTxBody") },
   { stage: "feed fan-out (encode + ws send)", match: (f) => f.url.includes("/src/egress/feed.ts") || f.functionName === "feedMessage" },
   { stage: "app validate/apply (wasm)", match: url("/src/app/") },

@@ -7,10 +7,10 @@ import { domainSeparator } from "../../core/eip712.ts";
 import { hexToBytes } from "../../core/bytes.ts";
 import { MAX_USER_OP_DATA_BYTES } from "../../core/ssz.ts";
 import { FeedHub } from "../../egress/feed.ts";
-import { InlineRecoveryPolicy } from "../../ingress/inline-policy.ts";
+import { InlineSignaturePolicy } from "../../ingress/inline-policy.ts";
 import type { InclusionLane } from "../../ingress/lane.ts";
 import { createLane, restoreApp } from "../../ingress/lane-stack.ts";
-import { RecoverPool } from "../../ingress/recover-pool.ts";
+import { SignaturePool } from "../../ingress/sigpool.ts";
 import { InspectService } from "../../inspect/inspect-service.ts";
 import type { Logger } from "../../observability/log.ts";
 import { RecoveryStore } from "../../storage/recovery-store.ts";
@@ -37,8 +37,8 @@ export interface LanePhase {
   feed: FeedHub;
   inspect: InspectService | undefined;
   recoveryStore: RecoveryStore;
-  pool: RecoverPool;
-  inlinePolicy: InlineRecoveryPolicy;
+  pool: SignaturePool;
+  inlinePolicy: InlineSignaturePolicy;
   /** The largest op data accepted: the app's own limit within the batch codec's. */
   maxDataLength: number;
 }
@@ -94,7 +94,7 @@ export function lanePhase(
 
   // The codec's list limit bounds every app: an op beyond it would make its batch undecodable.
   const maxDataLength = Math.min(app.app.maxDataLength, MAX_USER_OP_DATA_BYTES);
-  const pool = RecoverPool.create(config.signatureWorkers, domainSeparator(config.chainId, config.appAddress));
+  const pool = SignaturePool.create(config.signatureWorkers, domainSeparator(config.chainId, config.appAddress));
   life.defer(() => pool.close());
-  return { lane, feed, inspect, recoveryStore, pool, inlinePolicy: new InlineRecoveryPolicy(), maxDataLength };
+  return { lane, feed, inspect, recoveryStore, pool, inlinePolicy: new InlineSignaturePolicy(), maxDataLength };
 }

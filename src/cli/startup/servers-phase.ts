@@ -62,7 +62,7 @@ export function serversPhase(
     snapshots: () => storage.snapshots.stats(),
     snapshotSeals: () => storage.snapshots.sealStats,
     storage: () => storage.background.stats,
-    inlineRecoveries: () => lane.pool.inlineOps,
+    inlineSignatureChecks: () => lane.pool.inlineOps,
   });
   live.laneCommitSeconds = metrics.laneCommit;
   const recent = new RecentSeries(() => metrics.txOutcomes.get({ outcome: "accepted" }), metrics.ackLatency);

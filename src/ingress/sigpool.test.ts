@@ -6,8 +6,8 @@ import { SequencerError, SignatureError } from "../core/errors.ts";
 import { recoverSigner } from "../core/signature.ts";
 import { userOpDigest } from "../core/eip712.ts";
 import { txHash } from "../core/ssz.ts";
-import { RecoverPool, type RecoveredOp } from "./recover-pool.ts";
-import { recoverPacked } from "./recover-worker.ts";
+import { SignaturePool, type RecoveredOp } from "./sigpool.ts";
+import { recoverPacked } from "./sigpool-worker.ts";
 
 /** Deterministic pseudo-random bytes (keccak counter mode), so failures reproduce. */
 function prng(seed: string): (n: number) => Uint8Array {
@@ -75,8 +75,8 @@ function outcome(digest: Uint8Array, sig: Uint8Array): Address | "bad" {
   }
 }
 
-describe("RecoverPool", () => {
-  const pool = RecoverPool.create(3);
+describe("SignaturePool", () => {
+  const pool = SignaturePool.create(3);
   afterAll(() => pool.close());
 
   test("2000 random signatures (valid, high-s, bad v, garbage) equal direct recoverSigner", async () => {
@@ -113,7 +113,7 @@ describe("RecoverPool", () => {
 });
 
 test("close() terminates the workers and rejects later calls", async () => {
-  const pool = RecoverPool.create(2);
+  const pool = SignaturePool.create(2);
   const [c] = makeCases(1);
   expect(await pool.recover(c!.digest, c!.sig)).toBe(c!.expected as Address);
   const inflight = pool.recover(c!.digest, c!.sig).then(
@@ -129,7 +129,7 @@ test("close() terminates the workers and rejects later calls", async () => {
 });
 
 test("a crashed worker is replaced and the pool keeps answering", async () => {
-  const pool = RecoverPool.create(1);
+  const pool = SignaturePool.create(1);
   const [c] = makeCases(1);
   pool.crashWorkerForTesting(0);
   await Bun.sleep(50);
@@ -138,10 +138,10 @@ test("a crashed worker is replaced and the pool keeps answering", async () => {
 });
 
 test("default size is the CPU count, and bad sizes are refused", async () => {
-  const pool = RecoverPool.create();
+  const pool = SignaturePool.create();
   expect(pool.size).toBeGreaterThanOrEqual(1);
   await pool.close();
-  expect(() => RecoverPool.create(0)).toThrow(SequencerError);
+  expect(() => SignaturePool.create(0)).toThrow(SequencerError);
 });
 
 test("recoverPacked (the worker body) reports bad signatures per slot", () => {
@@ -159,9 +159,9 @@ test("recoverPacked (the worker body) reports bad signatures per slot", () => {
   });
 });
 
-describe("RecoverPool.recoverOp (digest, signer and tx_hash in the worker)", () => {
+describe("SignaturePool.recoverOp (digest, signer and tx_hash in the worker)", () => {
   const sep = keccak_256(new TextEncoder().encode("a domain separator"));
-  const pool = RecoverPool.create(2, sep);
+  const pool = SignaturePool.create(2, sep);
   afterAll(() => pool.close());
 
   /** Signed ops; every tenth has an invalid v. */
@@ -228,7 +228,7 @@ describe("RecoverPool.recoverOp (digest, signer and tx_hash in the worker)", () 
   });
 
   test("a pool without a domain separator refuses ops", async () => {
-    const bare = RecoverPool.create(1);
+    const bare = SignaturePool.create(1);
     try {
       await expect(bare.recoverOp({ nonce: 0, maxFee: 0, data: new Uint8Array(), signature: new Uint8Array(65) })).rejects.toBeInstanceOf(SequencerError);
     } finally {

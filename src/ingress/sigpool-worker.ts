@@ -1,5 +1,5 @@
 /**
- * Worker side of RecoverPool: recovers signers for one packed batch of requests, so that a
+ * Worker side of SignaturePool: recovers signers for one packed batch of requests, so that a
  * burst of POST /tx costs one postMessage per worker instead of one per request.
  */
 import { readU16LE, readU32LE } from "../core/bytes.ts";
@@ -69,7 +69,7 @@ export interface OpsResponseMessage {
 export const OP_HEADER_BYTES = 10;
 
 /**
- * One op's EIP-712 signer and tx_hash: what the worker computes per op, and what RecoverPool
+ * One op's EIP-712 signer and tx_hash: what the worker computes per op, and what SignaturePool
  * computes on the caller's thread when it takes the idle path. Throws SignatureError.
  */
 export function recoverOne(

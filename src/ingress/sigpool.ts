@@ -8,7 +8,7 @@
  * of a native ecrecover. Each flush goes to the least-loaded workers.
  *
  * In a `bun build --compile` binary the worker must be listed as an extra entrypoint:
- *   bun build --compile src/cli/main.ts src/ingress/recover-worker.ts --outfile dist/sequencer
+ *   bun build --compile src/cli/main.ts src/ingress/sigpool-worker.ts --outfile dist/sequencer
  */
 import { availableParallelism } from "node:os";
 import type { Address } from "../core/bytes.ts";
@@ -21,8 +21,8 @@ import type {
   RecoverOutcome,
   RecoverRequestMessage,
   RecoverResponseMessage,
-} from "./recover-worker.ts";
-import { recoverOne } from "./recover-worker.ts";
+} from "./sigpool-worker.ts";
+import { recoverOne } from "./sigpool-worker.ts";
 
 /** A user op as it arrives: the worker computes its digest, signer and tx_hash. */
 export interface UserOpToRecover {
@@ -68,7 +68,7 @@ interface Slot {
   closed: Promise<void>;
 }
 
-export class RecoverPool {
+export class SignaturePool {
   private readonly slots: Slot[];
   /** Test hook: terminates one worker as if it had crashed. */
   crashWorkerForTesting(index: number): void {
@@ -94,14 +94,14 @@ export class RecoverPool {
    * @param size number of workers; defaults to the number of CPUs (at least 1).
    * @param domainSeparator the EIP-712 domain separator `recoverOp` digests under.
    */
-  static create(size?: number, domainSeparator?: Uint8Array): RecoverPool {
+  static create(size?: number, domainSeparator?: Uint8Array): SignaturePool {
     const n = size ?? availableParallelism();
-    if (!Number.isInteger(n) || n < 1) throw new SequencerError("INVALID_POOL_SIZE", `RecoverPool size must be a positive integer, got ${n}`);
+    if (!Number.isInteger(n) || n < 1) throw new SequencerError("INVALID_POOL_SIZE", `SignaturePool size must be a positive integer, got ${n}`);
     if (domainSeparator !== undefined && domainSeparator.length !== 32) {
       throw new SequencerError("INVALID_DOMAIN_SEPARATOR", "the EIP-712 domain separator must be 32 bytes");
     }
-    cachedWorkerSpecifier ??= workerEntry("ingress/recover-worker");
-    return new RecoverPool(n, cachedWorkerSpecifier, domainSeparator);
+    cachedWorkerSpecifier ??= workerEntry("ingress/sigpool-worker");
+    return new SignaturePool(n, cachedWorkerSpecifier, domainSeparator);
   }
 
   /**
