@@ -16,10 +16,15 @@
  * Prints p50/p95/p99 and throughput per phase; writes bench-results/inspect.json.
  * BENCH_SEQ_CPUS=0 runs the sequencer pinned to those CPUs (taskset -c); run this script
  * itself under `taskset -c 1` so the load generator does not share the sequencer's cores.
+ * BENCH_ISOLATE_MAIN=1 gives the sequencer's main thread a core of its own: it is pinned to
+ * CPU 0 and every other thread on the box that this bench can reach (the sequencer's workers
+ * and runtime threads, anvil, this load generator) to CPU 1, re-applied every 500 ms for
+ * threads created later. That separates the two costs the bound mixes on 2 shared cores:
+ * what inspect costs the main thread, and what the follower's CPU costs whoever shares its core.
  * BENCH_PHASES=paced runs only the two paced phases (the A/B of the issue's bound), each
  * round in both orders so that neither phase always follows the other.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bytesToHex, createPublicClient, createWalletClient, defineChain, http, type Hex } from "viem";
@@ -35,6 +40,28 @@ const RATE = Number(process.argv[4] ?? 2000);
 const CLIENTS = 32;
 const PACED_ONLY = process.env.BENCH_PHASES === "paced";
 const KEY = DEVNET_KEYS[5] as Hex; // a public anvil development key, funded on the devnet
+
+/** Main thread of `pid` on CPU 0; its other threads, its children's and ours on CPU 1. */
+function isolateMainThread(pid: number): void {
+  const tids = (p: number): number[] => {
+    try {
+      return readdirSync(`/proc/${p}/task`).map(Number);
+    } catch {
+      return [];
+    }
+  };
+  const children = (p: number): number[] => {
+    try {
+      return readFileSync(`/proc/${p}/task/${p}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  };
+  const set = (tid: number, cpu: number) => Bun.spawnSync(["taskset", "-p", "-c", String(cpu), String(tid)], { stdout: "ignore", stderr: "ignore" });
+  for (const tid of tids(pid)) set(tid, tid === pid ? 0 : 1);
+  for (const child of children(pid)) for (const tid of tids(child)) set(tid, 1);
+  for (const tid of tids(process.pid)) set(tid, 1);
+}
 
 function pct(sorted: number[], p: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
@@ -89,6 +116,12 @@ const dataDir = mkdtempSync(join(tmpdir(), "seq-bench-inspect-"));
 const anvilPort = await freePort();
 const { url, proc } = await startDevnet(dataDir, anvilPort);
 const seq = { url };
+let isolation: ReturnType<typeof setInterval> | undefined;
+if (process.env.BENCH_ISOLATE_MAIN === "1") {
+  const pin = () => isolateMainThread(proc.pid);
+  pin();
+  isolation = setInterval(pin, 500);
+}
 try {
   const info = (await (await fetch(`${url}/info`)).json()) as { chain_id: number; app_address: Hex; ether_portal_address: Hex };
   const account = privateKeyToAccount(KEY);
@@ -228,6 +261,7 @@ try {
   mkdirSync("bench-results", { recursive: true });
   writeFileSync("bench-results/inspect.json", JSON.stringify({ when: new Date().toISOString(), seconds: SECONDS, clients: CLIENTS, paced_rate: RATE, rows }, null, 2));
 } finally {
+  if (isolation) clearInterval(isolation);
   proc.kill("SIGTERM");
   await proc.exited;
   rmSync(dataDir, { recursive: true, force: true });

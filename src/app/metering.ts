@@ -18,14 +18,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import binaryenPackage from "binaryen/package.json";
-import {
-  FUEL_COSTS_BY_VERSION,
-  FUEL_PER_MAINTENANCE_CALL,
-  MAX_CALL_DEPTH,
-  MAX_LOCALS_PER_FUNCTION,
-  MAX_MEMORY_PAGES,
-  METERING_VERSION,
-} from "../core/execution-limits.ts";
+import * as limits from "../core/execution-limits.ts";
 import { AppLoadError } from "./errors.ts";
 import { sha256Hex, type MeteredModule } from "./metered-module.ts";
 
@@ -58,7 +51,7 @@ function thePass(): MeteringPass {
 }
 
 function costsOf(meteringVersion: number) {
-  const costs = FUEL_COSTS_BY_VERSION[meteringVersion];
+  const costs = limits.FUEL_COSTS_BY_VERSION[meteringVersion];
   if (!costs) throw new AppLoadError(`metering version ${meteringVersion} is not supported by this binary`);
   return costs;
 }
@@ -68,7 +61,7 @@ function costsOf(meteringVersion: number) {
  * function of the bytes, the limits and the pinned binaryen version).
  * @throws AppLoadError naming what the module uses that cannot be bounded.
  */
-export function meterModule(wasm: Uint8Array, meteringVersion: number = METERING_VERSION): MeteredModule {
+export function meterModule(wasm: Uint8Array, meteringVersion: number = limits.METERING_VERSION): MeteredModule {
   const moduleSha256 = sha256Hex(wasm);
   const key = `${moduleSha256}/${meteringVersion}`;
   const hit = cache.get(key);
@@ -80,7 +73,7 @@ export function meterModule(wasm: Uint8Array, meteringVersion: number = METERING
 }
 
 /** meterModule without the per-process cache (tests that compare two instrumentations). */
-export function meterModuleUncached(wasm: Uint8Array, meteringVersion: number = METERING_VERSION): MeteredModule {
+export function meterModuleUncached(wasm: Uint8Array, meteringVersion: number = limits.METERING_VERSION): MeteredModule {
   return thePass().instrument(wasm, sha256Hex(wasm), costsOf(meteringVersion));
 }
 
@@ -97,11 +90,11 @@ export async function prepareMeteredModule(
   wasm: Uint8Array,
   o: { cacheDir?: string; meteringVersion?: number } = {},
 ): Promise<MeteredSource | "refused"> {
-  const version = o.meteringVersion ?? METERING_VERSION;
+  const version = o.meteringVersion ?? limits.METERING_VERSION;
   const moduleSha256 = sha256Hex(wasm);
   const memKey = `${moduleSha256}/${version}`;
   if (cache.has(memKey)) return "process";
-  if (!FUEL_COSTS_BY_VERSION[version]) return "refused";
+  if (!limits.FUEL_COSTS_BY_VERSION[version]) return "refused";
   const fileKey = diskKey(moduleSha256, version);
   if (o.cacheDir !== undefined) {
     const cached = readCached(o.cacheDir, fileKey, moduleSha256);
@@ -129,10 +122,10 @@ function diskKey(moduleSha256: string, meteringVersion: number): string {
     `module=${moduleSha256}`,
     `metering=${meteringVersion}`,
     `binaryen=${binaryenPackage.version}`,
-    `depth=${MAX_CALL_DEPTH}`,
-    `pages=${MAX_MEMORY_PAGES}`,
-    `locals=${MAX_LOCALS_PER_FUNCTION}`,
-    `maintenance=${String(FUEL_PER_MAINTENANCE_CALL)}`,
+    `depth=${limits.MAX_CALL_DEPTH}`,
+    `pages=${limits.MAX_MEMORY_PAGES}`,
+    `locals=${limits.MAX_LOCALS_PER_FUNCTION}`,
+    `maintenance=${String(limits.FUEL_PER_MAINTENANCE_CALL)}`,
     `costs=${costs}`,
   ];
   return parts.join(";");
