@@ -136,15 +136,16 @@ function restartWithSnapshot(dir: string): { totalMs: number; openMs: number; lo
   return { totalMs, openMs: t1 - t0, loadMs: r.loadMs, replayMs: r.replayMs, replayed: r.replayed, dump, bytes: r.snapshot?.bytes ?? 0 };
 }
 
-function restartFromGenesis(dir: string): { totalMs: number; replayed: number; dump: Uint8Array } {
+function restartFromGenesis(dir: string): { totalMs: number; openMs: number; replayMs: number; replayed: number; dump: Uint8Array } {
   const t0 = performance.now();
   const db = openDatabase(dir);
   const app = newApp();
+  const t1 = performance.now();
   const r = replayHistory(app, new HistoryQueries(db), 0, silent);
   const totalMs = performance.now() - t0;
   const dump = app.dump();
   db.close();
-  return { totalMs, replayed: r.replayed, dump };
+  return { totalMs, openMs: t1 - t0, replayMs: r.ms, replayed: r.replayed, dump };
 }
 
 process.stderr.write(`building ${dir}: ${ACCOUNTS} accounts, ${OPS} ops + ${TAIL} tail ops\n`);
@@ -209,6 +210,12 @@ console.log(
     restart_from_genesis: {
       median_ms: ms(median(genesis.map((r) => r.totalMs))),
       runs_ms: genesis.map((r) => ms(r.totalMs)),
+      // Opening the database and building the app (instrumenting the module: a real restart
+      // loads that from <dataDir>/metered/) are reported apart from the replay itself, which
+      // is what the replay-rate target is about.
+      open_db_and_app_ms: ms(median(genesis.map((r) => r.openMs!))),
+      replay_ms: ms(median(genesis.map((r) => r.replayMs!))),
+      replay_ops_per_s: Math.round(genesis[0]!.replayed / (median(genesis.map((r) => r.replayMs!)) / 1000)),
       replayed_entries: genesis[0]!.replayed,
     },
     same_state_bytes: true,
