@@ -287,7 +287,7 @@ export class InclusionLane {
    * worker queue, and the next turn takes them all. Holding ops back on purpose (for ops
    * still in recovery, or a linger after a busy commit) was measured to cost throughput and
    * median latency: it makes the signature worker and the lane take turns instead of
-   * overlapping (docs/performance.md).
+   * overlapping (docs/perf-log.md).
    */
   private turn(): void {
     this.scheduled = false;

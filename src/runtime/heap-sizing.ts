@@ -8,7 +8,7 @@ import { parseIntRange } from "./env-values.ts";
  * machine's RAM. On a 24 GB host the sequencer's resident set grew from ≈ 100 MB idle to
  * ≈ 185 MB under overload, almost all of it uncollected garbage. Telling JSC the machine has
  * 160 MiB kept it at 140–148 MB with no measurable cost in throughput or tail latency
- * (docs/performance.md, session 5). It is a pacing hint, not a limit: a process that needs
+ * (docs/perf-log.md, session 5). It is a pacing hint, not a limit: a process that needs
  * more heap still gets it.
  *
  * JSC reads the option (`BUN_JSC_forceRAMSize`) once, when the VM starts, so the process

@@ -69,7 +69,7 @@ function start(m: StorageWorkerInit): void {
     // This connection writes only tx-index.db, so this is that file's checkpoint size. The
     // index is random-keyed: every op dirties its own page, and SQLite's default (1000 pages)
     // made one 4 MB checkpoint-and-fsync a second at 1k ops/s, which stalled the lane's
-    // FULL commits on the same disk past 10 ms (docs/performance.md). Small, frequent ones
+    // FULL commits on the same disk past 10 ms (docs/perf-log.md). Small, frequent ones
     // keep each flush short.
     db.exec(`PRAGMA wal_autocheckpoint = ${TX_INDEX_CHECKPOINT_PAGES}`);
     post({ type: "ready", watermark });

@@ -8,7 +8,7 @@
  * grows for as long as the load lasts (≈ 15 MB/s at 1k ops/s): disk use climbs, a crash
  * restart reads the whole file back, and every commit's fsync also has to journal the file's
  * new size (a 1-op FULL commit measured ≈ 0.63 ms on a growing WAL against ≈ 0.50 ms on a
- * reused one, docs/performance.md).
+ * reused one, docs/perf-log.md).
  *
  * The cure keeps the bulk copy off the lane's thread: after a worker checkpoint that copied
  * everything it saw, the writer's own connection copies the remainder (the frames of the few

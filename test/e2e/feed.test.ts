@@ -8,13 +8,13 @@ import { DEVNET_ADDRESSES, DEVNET_KEYS } from "../../src/l1/contracts.ts";
 import { openDatabase } from "../../src/storage/db.ts";
 import { LaneStore } from "../../src/storage/lane-store.ts";
 import { ReaderStore } from "../../src/storage/reader-store.ts";
-import { withDevnetAnvil, type DevnetAnvil } from "../support/anvil.ts";
+import type { DevnetAnvil } from "../support/anvil.ts";
+import { useDevnetSequencer } from "../support/devnet-sequencer.ts";
 import { postTx, signOp, subscribe, transferData, until, type FeedClient } from "../support/client.ts";
 import { startSequencerProcess, tempDir, type SequencerProcess } from "../support/sequencer.ts";
 
 let anvil: DevnetAnvil;
 let seq: SequencerProcess;
-const dir = tempDir();
 const KEY = DEVNET_KEYS[2] as Hex;
 const TO = DEVNET_ADDRESSES[3]!.toLowerCase() as Hex;
 let nextNonce = 0;
@@ -25,21 +25,10 @@ async function sendOp(url = seq.url): Promise<any> {
   return r.json;
 }
 
+const dn = useDevnetSequencer({ fund: 2 });
 beforeAll(async () => {
-  anvil = await withDevnetAnvil();
-  seq = await startSequencerProcess({ rpcUrl: anvil.url, dataDir: dir.path });
-  const f = subscribe(seq.url);
-  await anvil.deposit(2, 10n ** 18n);
-  await anvil.mine(7);
-  await f.waitFor(1);
-  f.close();
+  ({ anvil, seq } = dn());
   for (let i = 0; i < 4; i++) await sendOp(); // offsets 1..4
-});
-
-afterAll(async () => {
-  await seq?.stop();
-  await anvil?.stop();
-  dir.remove();
 });
 
 describe("feed", () => {

@@ -4,44 +4,33 @@
  * server's routes both ways, exactly the server's error codes, and every answer provoked here
  * (successes and errors, on every route) documented with its status, code and body schema.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import type { Hex } from "viem";
 import { PUBLIC_ROUTES } from "../../src/cli/servers.ts";
 import { ERROR_CODES } from "../../src/http/reply.ts";
 import { DEVNET_ADDRESSES, DEVNET_KEYS } from "../../src/l1/contracts.ts";
-import { withDevnetAnvil, type DevnetAnvil } from "../support/anvil.ts";
+import type { DevnetAnvil } from "../support/anvil.ts";
+import { useDevnetSequencer } from "../support/devnet-sequencer.ts";
 import { getJson, signOp, subscribe, transferData } from "../support/client.ts";
 import { documentedCodes, OpenApiOracle } from "../support/openapi.ts";
-import { startSequencerProcess, tempDir, type SequencerProcess } from "../support/sequencer.ts";
+import type { SequencerProcess } from "../support/sequencer.ts";
 
 let anvil: DevnetAnvil;
 let seq: SequencerProcess;
 let doc: any;
 let oracle: OpenApiOracle;
-const dir = tempDir();
 const KEY = DEVNET_KEYS[4] as Hex;
 const USER = DEVNET_ADDRESSES[4]!.toLowerCase() as Hex;
 const TO = DEVNET_ADDRESSES[3]!.toLowerCase() as Hex;
 
+const dn = useDevnetSequencer({ env: { SEQ_LANE_QUEUE_CAPACITY: "1" }, fund: 4 });
 beforeAll(async () => {
-  anvil = await withDevnetAnvil();
-  seq = await startSequencerProcess({ rpcUrl: anvil.url, dataDir: dir.path, env: { SEQ_LANE_QUEUE_CAPACITY: "1" } });
-  const feed = subscribe(seq.url);
-  await anvil.deposit(4, 10n ** 18n);
-  await anvil.mine(7);
-  await feed.waitFor(1);
-  feed.close();
+  ({ anvil, seq } = dn());
   const res = await fetch(`${seq.url}/openapi.json`);
   expect(res.status).toBe(200);
   doc = await res.json();
   oracle = new OpenApiOracle(doc);
-});
-
-afterAll(async () => {
-  await seq?.stop();
-  await anvil?.stop();
-  dir.remove();
 });
 
 /** Sends a request and checks the answer against the document; returns the answer. */
