@@ -32,6 +32,9 @@ export const ENTRYPOINTS = [
   "src/ingress/sigpool-worker.ts",
   "src/storage/storage-worker.ts",
   "src/inspect/inspect-worker.ts",
+  // Not a worker: the metering pass, imported on demand by path (app/metering.ts), so that
+  // binaryen stays out of the main bundle that every start parses.
+  "src/app/metering-pass.ts",
 ] as const;
 
 /** The exact `bun build` argument list (after the bun executable). */

@@ -19,6 +19,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import binaryenPackage from "binaryen/package.json";
 import * as limits from "../core/execution-limits.ts";
+import { workerEntry } from "../runtime/worker-entry.ts";
 import { AppLoadError } from "./errors.ts";
 import { sha256Hex, type MeteredModule } from "./metered-module.ts";
 
@@ -34,9 +35,30 @@ let pass: MeteringPass | null = null;
 
 const cache = new Map<string, MeteredModule>();
 
-/** Loads binaryen and the pass; idempotent. Needed before metering a module not cached. */
+/**
+ * Loads binaryen and the pass; idempotent. Needed before metering a module not cached.
+ *
+ * Imported by a path resolved at run time, so the bundler does not inline it: in the compiled
+ * binary the pass is an extra entrypoint (scripts/build.ts), and its 13 MB of binaryen are
+ * parsed only by a process that meters, not by every start (twice, with the heap-sizing
+ * re-exec). From source it is the same file as a static import would load.
+ */
 export async function loadMeteringPass(): Promise<void> {
-  pass ??= await import("./metering-pass.ts");
+  pass ??= (await import(workerEntry("app/metering-pass"))) as MeteringPass;
+}
+
+/**
+ * The pass's refusal as this bundle's AppLoadError. In the compiled binary the pass is its own
+ * bundle with its own copy of the error classes, so `instanceof` would not see its errors.
+ */
+function instrumentWith(p: MeteringPass, wasm: Uint8Array, moduleSha256: string, costs: limits.FuelCosts): MeteredModule {
+  try {
+    return p.instrument(wasm, moduleSha256, costs);
+  } catch (e) {
+    if (e instanceof AppLoadError) throw e;
+    if (e instanceof Error && (e as { code?: unknown }).code === "APP_LOAD_ERROR") throw new AppLoadError(e.message, { cause: e });
+    throw e;
+  }
 }
 
 /** Whether this process has loaded binaryen (a restart from the cache does not). */
@@ -67,14 +89,14 @@ export function meterModule(wasm: Uint8Array, meteringVersion: number = limits.M
   const hit = cache.get(key);
   if (hit) return hit;
   const costs = costsOf(meteringVersion);
-  const m = thePass().instrument(wasm, moduleSha256, costs);
+  const m = instrumentWith(thePass(), wasm, moduleSha256, costs);
   cache.set(key, m);
   return m;
 }
 
 /** meterModule without the per-process cache (tests that compare two instrumentations). */
 export function meterModuleUncached(wasm: Uint8Array, meteringVersion: number = limits.METERING_VERSION): MeteredModule {
-  return thePass().instrument(wasm, sha256Hex(wasm), costsOf(meteringVersion));
+  return instrumentWith(thePass(), wasm, sha256Hex(wasm), costsOf(meteringVersion));
 }
 
 /** Where a metered module came from when it was prepared. */
