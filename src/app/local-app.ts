@@ -14,7 +14,11 @@ import { ZERO_ADDRESS } from "../core/bytes.ts";
 
 export type Address = `0x${string}`;
 
-/** The devnet's addresses, so a test's deposits look like the real ones. */
+/**
+ * Fixed stand-in addresses for tests without L1. They are not the devnet's (which deploys its
+ * own contracts): what matters is that `LocalApp`'s deposits come from `etherPortal`, so the
+ * app credits them as it would real ones. Override any of them with `options.config`.
+ */
 export const LOCAL_CONFIG: AppConfig = {
   feeRecipient: "0x90f79bf6eb2c4f870365e785982e1f101e93b906",
   etherPortal: "0xc70074bdd26d8cf983ca6a5b89b8db52d5850051",
