@@ -34,6 +34,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import { DEVNET_DEPLOYMENT, DEVNET_KEYS } from "../../src/l1/contracts.ts";
 import { heapSizedEnv } from "../../src/runtime/heap-sizing.ts";
 import { withDevnetAnvil } from "../lib/devnet-anvil.ts";
+import { readLines } from "../lib/lines.ts";
 import { startSequencerProcess, tempDir } from "../lib/sequencer-process.ts";
 import { analyzeCpuProfile } from "./lib/cpuprofile.ts";
 import { fundSenders } from "./lib/fund.ts";
@@ -218,20 +219,12 @@ try {
     }
   };
 
-  const decoder = new TextDecoder();
-  let buf = "";
-  for await (const chunk of lg.stdout as ReadableStream<Uint8Array>) {
-    buf += decoder.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = buf.indexOf("\n")) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      if (!line.trim()) continue;
-      try {
-        onMessage(JSON.parse(line) as LoadgenMessage);
-      } catch {
-        say(`  [loadgen] ${line}`);
-      }
+  for await (const line of readLines(lg.stdout as ReadableStream<Uint8Array>)) {
+    if (!line.trim()) continue;
+    try {
+      onMessage(JSON.parse(line) as LoadgenMessage);
+    } catch {
+      say(`  [loadgen] ${line}`);
     }
   }
   const lgCode = await lg.exited;

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { readLines } from "./lines.ts";
 import { DEVNET_DEPLOYMENT, DEVNET_KEYS, DEVNET_BATCH_SUBMITTER_INDEX } from "../../src/l1/contracts.ts";
 
 const MAIN = join(import.meta.dir, "..", "..", "src", "cli", "main.ts");
@@ -70,22 +71,14 @@ export async function startSequencerProcess(o: StartOptions): Promise<SequencerP
   const readyLine = new Promise<Record<string, unknown>>((r) => (readyWaiter.resolve = r));
   const stderrText: string[] = [];
   void (async () => {
-    const decoder = new TextDecoder();
-    let buf = "";
-    for await (const chunk of proc.stderr as ReadableStream<Uint8Array>) {
-      buf += decoder.decode(chunk, { stream: true });
-      let nl: number;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        stderrText.push(line);
-        try {
-          const rec = JSON.parse(line) as Record<string, unknown>;
-          logs.push(rec);
-          if (rec.msg === "sequencer ready") readyWaiter.resolve(rec);
-        } catch {
-          // Non-JSON stderr (e.g. a one-line config error) is kept in stderrText.
-        }
+    for await (const line of readLines(proc.stderr as ReadableStream<Uint8Array>)) {
+      stderrText.push(line);
+      try {
+        const rec = JSON.parse(line) as Record<string, unknown>;
+        logs.push(rec);
+        if (rec.msg === "sequencer ready") readyWaiter.resolve(rec);
+      } catch {
+        // Non-JSON stderr (e.g. a one-line config error) is kept in stderrText.
       }
     }
   })();

@@ -1,8 +1,9 @@
 /**
  * Small block-arithmetic rules of the canonical scheduler (SPEC 2.4) and of how the
  * sequencer mirrors it (SPEC 2.5). One definition each, used by the inclusion lane, the
- * recovery logic and the replay verifier alike. All arguments are L1 block numbers.
+ * recovery logic and the replay verifier alike. Block arguments are L1 block numbers.
  */
+import { bytesEqual } from "./bytes.ts";
 
 /** Blocks after which a direct input is force-included and a batch is stale (~4 h). */
 export const MAX_WAIT_BLOCKS = 1200n;
@@ -16,9 +17,7 @@ export const FRAME_ADVANCE_BLOCKS = 5n;
  * this, `LaneStore.undrainedDirects`, is pinned to it by lane-store.test.ts.)
  */
 export function isBatchInput(sender: Uint8Array, batchSubmitter: Uint8Array): boolean {
-  if (sender.length !== batchSubmitter.length) return false;
-  for (let i = 0; i < sender.length; i++) if (sender[i] !== batchSubmitter[i]) return false;
-  return true;
+  return bytesEqual(sender, batchSubmitter);
 }
 
 /** SPEC 2.4: an op executes only if its max_fee covers its frame's fee; else it is skipped. */

@@ -106,12 +106,12 @@ export function recoverOpsPacked(msg: OpsRequestMessage): OpsResponseMessage {
   return { id: msg.id, outcomes, txHashes: hashes.buffer };
 }
 
-// Only wire up the message handler when running as a worker (tests import the functions).
-// A worker is its own entry point: it gets the native addons like the main thread does.
-installNativeCrypto();
-
+// Only wire up the message handler when running as a worker: the main thread imports this
+// module for `recoverOne` (the inline path), and tests import the functions.
 declare const self: Worker;
 if (typeof self !== "undefined" && !Bun.isMainThread) {
+  // A worker is its own entry point: it gets the native addons like the main thread does.
+  installNativeCrypto();
   self.onmessage = (event: MessageEvent<RecoverRequestMessage | OpsRequestMessage>) => {
     const m = event.data;
     if ("kind" in m && m.kind === "ops") {
