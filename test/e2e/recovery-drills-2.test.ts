@@ -301,11 +301,18 @@ async function resubmitAndLand(seq: SequencerProcess, first: { json: any; body: 
       "resubmitted op safe",
     );
   } catch (e) {
-    // A rare timeout here (2 in ~15 runs of (d2), not yet caught with logs): print what the
-    // sequencer saw, so the next occurrence can be diagnosed.
+    // A rare timeout here (2 in ~15 runs of (d2); once in (d3) on 2026-12-04, where the
+    // submitter's first tick failed eth_estimateGas under the drill's 50k block gas limit and
+    // nothing was broadcast in the 30 s after the limit was restored): print what the
+    // sequencer and the chain saw, warnings and errors in full, so the cause can be found.
     console.log("op status:", JSON.stringify((await getJson(`${seq.url}/tx/${again.json.tx_hash}`)).json));
     console.log("batches:", JSON.stringify((await getJson(`${seq.internalUrl}/batches`)).json));
-    for (const l of seq.logs.slice(-60)) console.log("sequencer log:", JSON.stringify(l).slice(0, 400));
+    const block = await anvil.publicClient.getBlock();
+    console.log("chain:", JSON.stringify({ block: Number(block.number), gas_limit: Number(block.gasLimit), latest: await walletCount("latest"), pending: await walletCount("pending") }));
+    for (const l of seq.logs.slice(-60)) {
+      const line = JSON.stringify(l);
+      console.log("sequencer log:", l.level === "info" || l.level === "debug" ? line.slice(0, 400) : line.slice(0, 4000));
+    }
     throw e;
   }
 }
