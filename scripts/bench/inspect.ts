@@ -16,15 +16,21 @@
  * Prints p50/p95/p99 and throughput per phase; writes bench-results/inspect.json.
  * BENCH_SEQ_CPUS=0 runs the sequencer pinned to those CPUs (taskset -c); run this script
  * itself under `taskset -c 1` so the load generator does not share the sequencer's cores.
- * BENCH_ISOLATE_MAIN=1 gives the sequencer's main thread a core of its own: it is pinned to
- * CPU 0 and every other thread on the box that this bench can reach (the sequencer's workers
- * and runtime threads, anvil, this load generator) to CPU 1, re-applied every 500 ms for
- * threads created later. That separates the two costs the bound mixes on 2 shared cores:
- * what inspect costs the main thread, and what the follower's CPU costs whoever shares its core.
+ * BENCH_ISOLATE_MAIN=1 separates the two costs the bound mixes on 2 shared cores: what inspect
+ * costs the lane's main thread, and what the follower's CPU costs whoever shares its core.
+ * The sequencer's main thread and this process (the sequential /tx client, which alternates
+ * with the main thread rather than competing with it) are pinned to CPU 0; every other
+ * thread this bench can reach (the sequencer's workers and runtime threads, anvil, the
+ * neighbour clients) to CPU 1, re-applied every 500 ms for threads created later. It is what
+ * a machine with a core for the lane and others for everything else gives without pinning.
  * BENCH_PHASES=paced runs only the two paced phases (the A/B of the issue's bound), each
  * round in both orders so that neither phase always follows the other.
+ * The paced neighbours run in a child process (lib/neighbours.ts; BENCH_NEIGHBOURS=inline
+ * keeps them in this one), after one unrecorded warm-up pass of each. Each paced phase also
+ * records the sequencer's own view from /metrics: mean commit time (COMMIT with its fsync),
+ * mean /tx handler time to acknowledgement, and the largest WAL size seen.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bytesToHex, createPublicClient, createWalletClient, defineChain, http, type Hex } from "viem";
@@ -33,6 +39,7 @@ import { encodeTransfer } from "../../src/app/wallet-payloads.ts";
 import { DEVNET_KEYS, etherPortalAbi } from "../../src/l1/contracts.ts";
 import { signUserOp } from "../lib/user-op.ts";
 import { readThreadCpuMs, threadCpuDelta } from "./lib/proc.ts";
+import { readLines } from "../lib/lines.ts";
 
 const SECONDS = Number(process.argv[2] ?? 5);
 const ROUNDS = Number(process.argv[3] ?? 2);
@@ -41,7 +48,9 @@ const CLIENTS = 32;
 const PACED_ONLY = process.env.BENCH_PHASES === "paced";
 const KEY = DEVNET_KEYS[5] as Hex; // a public anvil development key, funded on the devnet
 
-/** Main thread of `pid` on CPU 0; its other threads, its children's and ours on CPU 1. */
+const ISOLATE = process.env.BENCH_ISOLATE_MAIN === "1";
+
+/** The main thread of `pid` and this process on CPU 0; `pid`'s other threads and its children's on CPU 1. */
 function isolateMainThread(pid: number): void {
   const tids = (p: number): number[] => {
     try {
@@ -60,7 +69,7 @@ function isolateMainThread(pid: number): void {
   const set = (tid: number, cpu: number) => Bun.spawnSync(["taskset", "-p", "-c", String(cpu), String(tid)], { stdout: "ignore", stderr: "ignore" });
   for (const tid of tids(pid)) set(tid, tid === pid ? 0 : 1);
   for (const child of children(pid)) for (const tid of tids(child)) set(tid, 1);
-  for (const tid of tids(process.pid)) set(tid, 1);
+  for (const tid of tids(process.pid)) set(tid, 0);
 }
 
 function pct(sorted: number[], p: number): number {
@@ -79,7 +88,7 @@ async function freePort(): Promise<number> {
 }
 
 /** `sequencer devnet` (anvil + the sequencer) as a child process, like an operator runs it. */
-async function startDevnet(dataDir: string, anvilPort: number): Promise<{ url: string; proc: ReturnType<typeof Bun.spawn> }> {
+async function startDevnet(dataDir: string, anvilPort: number): Promise<{ url: string; internalUrl: string; proc: ReturnType<typeof Bun.spawn> }> {
   const pin = process.env.BENCH_SEQ_CPUS ? ["taskset", "-c", process.env.BENCH_SEQ_CPUS] : [];
   const proc = Bun.spawn([...pin, process.execPath, join(import.meta.dir, "..", "..", "src", "cli", "main.ts"), "devnet"], {
     env: {
@@ -103,9 +112,9 @@ async function startDevnet(dataDir: string, anvilPort: number): Promise<{ url: s
     buf += new TextDecoder().decode(value);
     for (const line of buf.split("\n")) {
       if (!line.includes('"sequencer ready"')) continue;
-      const url = (JSON.parse(line) as { public_url: string }).public_url;
+      const ready = JSON.parse(line) as { public_url: string; internal_url: string };
       void (async () => { while (!(await reader.read()).done); })(); // keep draining
-      return { url, proc };
+      return { url: ready.public_url, internalUrl: ready.internal_url, proc };
     }
   }
   proc.kill();
@@ -114,10 +123,26 @@ async function startDevnet(dataDir: string, anvilPort: number): Promise<{ url: s
 
 const dataDir = mkdtempSync(join(tmpdir(), "seq-bench-inspect-"));
 const anvilPort = await freePort();
-const { url, proc } = await startDevnet(dataDir, anvilPort);
+const { url, internalUrl, proc } = await startDevnet(dataDir, anvilPort);
+
+/**
+ * Server-side totals so far, from /metrics: the lane's commit time (seq_lane_commit_seconds,
+ * COMMIT with its fsync) and the /tx handler's time to acknowledgement (seq_tx_ack_seconds).
+ * Their means per phase tell the sequencer's share of a /tx latency from the client's.
+ */
+async function serverTotals(): Promise<{ commitSum: number; commits: number; ackSum: number; acks: number }> {
+  const text = await (await fetch(`${internalUrl}/metrics`)).text();
+  const read = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "m").exec(text)?.[1] ?? Number.NaN);
+  return {
+    commitSum: read("seq_lane_commit_seconds_sum"),
+    commits: read("seq_lane_commit_seconds_count"),
+    ackSum: read("seq_tx_ack_seconds_sum"),
+    acks: read("seq_tx_ack_seconds_count"),
+  };
+}
 const seq = { url };
 let isolation: ReturnType<typeof setInterval> | undefined;
-if (process.env.BENCH_ISOLATE_MAIN === "1") {
+if (ISOLATE) {
   const pin = () => isolateMainThread(proc.pid);
   pin();
   isolation = setInterval(pin, 500);
@@ -200,29 +225,77 @@ try {
     console.log(JSON.stringify(row));
   };
   const pace = (1000 * CLIENTS) / RATE; // ms between one client's requests
-  /** CPU ms per phase: the sequencer's threads by name (its main thread is the process name), and this load generator. */
-  async function withCpu<T>(phase: string, round: number, run: () => Promise<T>): Promise<T> {
+  /**
+   * The paced neighbours in a child process (lib/neighbours.ts), so that their answers do not
+   * share the event loop that times /tx. BENCH_NEIGHBOURS=inline runs them in this process,
+   * as before (that mixes the load generator's own queueing into the /tx figures).
+   */
+  async function pacedNeighbours(target: string, ms: number): Promise<{ tx: number[]; lat: number[]; cpuMs: number }> {
+    if (process.env.BENCH_NEIGHBOURS === "inline") {
+      const stop = until(ms);
+      const self0 = process.cpuUsage();
+      const [tx, lat] = await Promise.all([txStream(stop), clients(target, stop, pace)]);
+      const self = process.cpuUsage(self0);
+      return { tx, lat, cpuMs: Math.round((self.user + self.system) / 1000) };
+    }
+    const child = Bun.spawn([...(ISOLATE ? ["taskset", "-c", "1"] : []), process.execPath, join(import.meta.dir, "lib", "neighbours.ts"), target, String(CLIENTS), String(pace), String(ms / 1000)], {
+      stdin: "pipe",
+      stdout: "pipe",
+      stderr: "inherit",
+    });
+    try {
+      const lines = readLines(child.stdout);
+      if ((await lines.next()).value !== "ready") throw new Error("the neighbour process did not start");
+      child.stdin.write("go\n");
+      child.stdin.flush();
+      const tx = await txStream(until(ms));
+      const out = JSON.parse((await lines.next()).value ?? "null") as { failed: string | null; lat: number[]; cpu_ms: number } | null;
+      if (!out) throw new Error("the neighbour process printed no result");
+      if (out.failed) throw new Error(out.failed);
+      return { tx, lat: out.lat, cpuMs: out.cpu_ms };
+    } finally {
+      child.kill();
+      await child.exited;
+    }
+  }
+  async function paced(phase: string, target: string, what: string, round: number, ms: number): Promise<void> {
     const before = readThreadCpuMs(proc.pid);
+    const server0 = await serverTotals();
     const self0 = process.cpuUsage();
-    const out = await run();
+    let walMax = 0;
+    const walSampler = setInterval(() => {
+      try {
+        walMax = Math.max(walMax, statSync(join(dataDir, "sequencer.db-wal")).size);
+      } catch {}
+    }, 50);
+    const { tx, lat, cpuMs } = await pacedNeighbours(target, ms);
+    clearInterval(walSampler);
     const self = process.cpuUsage(self0);
-    const cpu = { phase, round, what: "cpu_ms", sequencer: threadCpuDelta(before, readThreadCpuMs(proc.pid)), load_generator: Math.round((self.user + self.system) / 1000) };
+    const server1 = await serverTotals();
+    const cpu = { phase, round, what: "cpu_ms", sequencer: threadCpuDelta(before, readThreadCpuMs(proc.pid)), load_generator: Math.round((self.user + self.system) / 1000), neighbours: cpuMs };
     rows.push(cpu);
     console.log(JSON.stringify(cpu));
-    return out;
+    const meanMs = (sum: number, n: number) => +((1000 * sum) / n).toFixed(3);
+    const server = {
+      phase,
+      round,
+      what: "server",
+      commits: server1.commits - server0.commits,
+      commit_mean_ms: meanMs(server1.commitSum - server0.commitSum, server1.commits - server0.commits),
+      ack_mean_ms: meanMs(server1.ackSum - server0.ackSum, server1.acks - server0.acks),
+      wal_max_bytes: walMax,
+    };
+    rows.push(server);
+    console.log(JSON.stringify(server));
+    record(phase, round, "tx", tx);
+    record(phase, round, what, lat);
   }
-  async function pacedInspect(round: number, ms: number): Promise<void> {
-    const stop = until(ms);
-    const [tx, ins] = await withCpu("tx + inspect", round, () => Promise.all([txStream(stop), clients(query, stop, pace)]));
-    record("tx + inspect", round, "tx", tx);
-    record("tx + inspect", round, "inspect", ins);
-  }
-  async function pacedHealthz(round: number, ms: number): Promise<void> {
-    const stop = until(ms);
-    const [tx, hz] = await withCpu("tx + healthz", round, () => Promise.all([txStream(stop), clients(`${seq.url}/healthz`, stop, pace)]));
-    record("tx + healthz", round, "tx", tx);
-    record("tx + healthz", round, "healthz", hz);
-  }
+  const pacedInspect = (round: number, ms: number) => paced("tx + inspect", query, "inspect", round, ms);
+  const pacedHealthz = (round: number, ms: number) => paced("tx + healthz", `${seq.url}/healthz`, "healthz", round, ms);
+  // one unrecorded pass of each paced neighbour first: the follower's and the routes' code is
+  // compiled by the JIT during the first seconds, and round 1 was consistently the outlier
+  await pacedNeighbours(query, 2000);
+  await pacedNeighbours(`${seq.url}/healthz`, 2000);
   for (let round = 1; round <= ROUNDS; round++) {
     const ms = SECONDS * 1000;
     if (PACED_ONLY) {
@@ -256,7 +329,20 @@ try {
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   for (const phase of ["tx + inspect", "tx + healthz"]) {
     const p50s = rows.filter((r) => r.phase === phase && r.what === "tx").map((r) => r.p50_ms as number);
-    console.log(`${phase}: /tx ack p50 median ${median(p50s).toFixed(3)} ms over ${p50s.length} rounds (${p50s.join(", ")})`);
+    const acks = rows.filter((r) => r.phase === phase && r.what === "server").map((r) => r.ack_mean_ms as number);
+    console.log(`${phase}: /tx ack p50 median ${median(p50s).toFixed(3)} ms over ${p50s.length} rounds (${p50s.join(", ")}); server-side ack mean ${acks.join(", ")} ms`);
+  }
+  // each round's two phases ran minutes apart at most: their ratio is the least drift-prone figure
+  const p50Of = (phase: string, round: number) => rows.find((r) => r.phase === phase && r.round === round && r.what === "tx")?.p50_ms as number | undefined;
+  const ratios: number[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const a = p50Of("tx + inspect", round);
+    const b = p50Of("tx + healthz", round);
+    if (a !== undefined && b !== undefined) ratios.push(a / b);
+  }
+  if (ratios.length > 0) {
+    const mean = ratios.reduce((x, y) => x + y, 0) / ratios.length;
+    console.log(`/tx p50 beside inspect ÷ beside /healthz, per round: ${ratios.map((r) => r.toFixed(2)).join(", ")} (mean ${mean.toFixed(3)})`);
   }
   mkdirSync("bench-results", { recursive: true });
   writeFileSync("bench-results/inspect.json", JSON.stringify({ when: new Date().toISOString(), seconds: SECONDS, clients: CLIENTS, paced_rate: RATE, rows }, null, 2));
