@@ -5,8 +5,9 @@
  *
  * Deposits to fresh addresses grow the wallet's state. At each step it prints the dump size,
  * the time of one inspect (a balance query; each one puts the whole memory image back) and
- * whether `dump` still succeeds. Stops at the first failed dump: a dump is taken at every batch
- * seal, so a state that cannot be dumped stops the lane (docs/perf-log.md, 2026-12-04).
+ * whether `dump` still succeeds. Stops at the first failed dump. A dump is taken at every
+ * batch seal. A failed one (AppDumpError) now costs that seal's snapshot, where it used to stop
+ * the lane (docs/app-abi.md, docs/perf-log.md 2026-12-04).
  */
 import { ETHER_PORTAL, etherDeposit, newWallet } from "../lib/app-fixtures.ts";
 import { prepareAppRuntime } from "../../src/app/host.ts";

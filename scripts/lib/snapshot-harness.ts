@@ -54,6 +54,8 @@ export interface HarnessOptions {
   /** Snapshot file writer; inline by default. */
   writer?: SnapshotFileWriter;
   maxChunk?: number;
+  /** The app instance; the embedded wallet by default. */
+  app?: () => AppHost;
 }
 
 export class Harness {
@@ -75,7 +77,7 @@ export class Harness {
     const log = o.log ?? silent;
     const stack = createLaneStack({
       dataDir: dir,
-      app: newApp(),
+      app: (o.app ?? newApp)(),
       submitter: hexToBytes(SUBMITTER, 20),
       snapshots: { now: () => this.clock, ...(o.writer ? { writer: o.writer } : {}), registerDelayMs: 0 },
       // A fresh dir needs one stored safe head before the lane can open a frame.

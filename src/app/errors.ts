@@ -4,6 +4,8 @@
  * - AppFatalError: the app failed while executing; no successor state exists and the
  *   instance is dead (SPEC 2.4: "an application error is fatal");
  * - AppSnapshotError: load() refused the bytes; the app state is untouched;
+ * - AppDumpError: dump() failed (a trap: its memory refused at the cap, for example); the
+ *   instance was put back as it was and lives on, only this dump is missing;
  * - AppArgumentError: the caller broke the host API contract before anything ran; the
  *   instance is still usable.
  */
@@ -33,6 +35,21 @@ export class AppSnapshotError extends SequencerError {
   constructor(appCode: number, message: string) {
     super("APP_SNAPSHOT_INVALID", message);
     this.appCode = appCode;
+  }
+}
+
+/**
+ * dump() failed as a call fails (SPEC 2.8: a trap, fuel, depth, memory refused at the cap).
+ * The app is put back exactly as it was before the call and keeps running; what is lost is
+ * this one dump. A state can outgrow what its dump needs (the wallet: deposits succeed to
+ * ~126k accounts, its dump fails from ~60k), so this must not kill the lane at a batch seal.
+ */
+export class AppDumpError extends SequencerError {
+  /** The failure class (fuel, depth, memory, trap, import, result). */
+  readonly failure: string;
+  constructor(failure: string, message: string, options?: { cause?: unknown }) {
+    super("APP_DUMP_FAILED", message, options);
+    this.failure = failure;
   }
 }
 

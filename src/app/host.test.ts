@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadAppBytes, loadDefaultAppBytes } from "./default-app.ts";
-import { AppArgumentError, AppFatalError, AppLoadError, AppSnapshotError } from "./errors.ts";
+import { AppArgumentError, AppDumpError, AppFatalError, AppLoadError, AppSnapshotError } from "./errors.ts";
 import { ExecutionFailedError } from "../core/execution-limits.ts";
 import { prepareAppRuntime, AppHost } from "./host.ts";
 import { wasiRuntimeLoaded } from "./wasi.ts";
@@ -104,6 +104,56 @@ describe("counters owned by the host", () => {
 });
 
 describe("app failures are not fatal (SPEC 2.8)", () => {
+  test("a dump that traps is put back (globals included) and the instance lives on", async () => {
+    const wasm = await compileAs(
+      fixtureSource(
+        {
+          dump: "export function dump(): i32 { touched = 7; unreachable(); return 0; }",
+          nonce_of: "export function nonce_of(s: usize): i64 { return touched; }",
+        },
+        "let touched: i64 = 0;",
+      ),
+    );
+    const h = AppHost.create(wasm, CONFIG);
+    let err: unknown;
+    try {
+      h.dump();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(AppDumpError);
+    expect((err as AppDumpError).failure).toBe("trap");
+    expect(h.isDead).toBe(false);
+    expect(h.nonceOf(ALICE)).toBe(0); // the dump's write was undone
+    expect(h.applyDirectInput(BOB, 3n, new Uint8Array())).toEqual({ outputs: [], failure: null });
+    expect(h.executedInputCount).toBe(1n);
+    expect(() => h.dump()).toThrow(AppDumpError); // and again, not "dead after an earlier fatal error"
+  });
+
+  test("a dump whose memory is refused at the cap is an AppDumpError of class memory", async () => {
+    const wasm = await compileAs(fixtureSource({ dump: "export function dump(): i32 { heap.alloc(64 << 20); return 0; }" }));
+    const h = AppHost.create(wasm, CONFIG);
+    expect(h.applyDirectInput(BOB, 3n, new Uint8Array())).toEqual({ outputs: [], failure: null });
+    let err: unknown;
+    try {
+      h.dump();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(AppDumpError);
+    expect((err as AppDumpError).failure).toBe("memory");
+    expect(h.isDead).toBe(false);
+    expect(h.executedInputCount).toBe(1n);
+    expect(h.applyDirectInput(BOB, 4n, new Uint8Array())).toEqual({ outputs: [], failure: null });
+  });
+
+  test("a dump that breaks the contract (non-zero result) is still fatal", async () => {
+    const wasm = await compileAs(fixtureSource({ dump: "export function dump(): i32 { return 3; }" }));
+    const h = AppHost.create(wasm, CONFIG);
+    expect(() => h.dump()).toThrow(AppFatalError);
+    expect(h.isDead).toBe(true);
+  });
+
   test("apply of an op that validate would reject fails with the app's reason; the instance lives on", () => {
     const w = newWallet();
     expect(() => w.applyUserOp(ALICE, 0, FEE, new Uint8Array(), 1n)).toThrow(ExecutionFailedError);

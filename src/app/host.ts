@@ -12,8 +12,9 @@
  * - an execution failure (SPEC 2.8: trap, fuel, depth, memory cap, non-zero result, import
  *   misuse). The host restores the app exactly to its state before the call, then reports
  *   it: ExecutionFailedError for a user op, `failure` in the result of a direct input;
- * - AppFatalError, only where no successor state can exist (a maintenance call failing,
- *   or a restore that does not reproduce itself).
+ * - AppFatalError, only where no successor state can exist (a maintenance call breaking its
+ *   contract, or a restore that does not reproduce itself). A dump that fails as a call
+ *   fails is AppDumpError instead: put back, and the instance lives on.
  *
  * Restore: the host keeps a checkpoint (a copy of linear memory and of every mutable
  * global) and the log of the inputs applied since. A restore copies the checkpoint back
@@ -37,7 +38,7 @@ import {
 } from "../core/execution-limits.ts";
 import { feeToLinear } from "../core/fees.ts";
 import { OUTPUT_KINDS, type Output } from "../core/l2tx.ts";
-import { AppArgumentError, AppConfigRefusedError, AppFatalError, AppLoadError, AppSnapshotError } from "./errors.ts";
+import { AppArgumentError, AppConfigRefusedError, AppDumpError, AppFatalError, AppLoadError, AppSnapshotError } from "./errors.ts";
 import { DEPTH_EXPORT, FUEL_EXPORT, GROW_REFUSED_EXPORT, meterModule, prepareMeteredModule, type MeteredModule, type MeteredSource } from "./metering.ts";
 import { inspectModule, sigEquals, sigToString, type FuncSig, type ValType } from "./wasm-inspect.ts";
 import { createWasiBinding, importsWasi, loadWasiRuntime, WASI_MODULE, wasiRuntimeLoaded, type WasiBinding } from "./wasi.ts";
@@ -596,12 +597,26 @@ export class AppHost {
     return Number(n);
   }
 
-  /** The app's canonical state bytes (identical state ⇒ identical bytes). */
+  /**
+   * The app's canonical state bytes (identical state ⇒ identical bytes).
+   * @throws AppDumpError when the call fails (a trap, or its memory refused at the cap): the
+   *         app is put back exactly as it was and lives on. AppFatalError when the module
+   *         breaks the dump contract (a non-zero result, a range outside memory).
+   */
   dump(): Uint8Array {
     this.#assertAlive();
+    // a failed dump is put back like a failed inspect: the checkpoint must be this state
+    if (this.#tail.length > 0 || this.#regionMoved) this.#takeCheckpoint();
+    let rc: number;
     try {
       this.#arm(FUEL_MAINTENANCE);
-      const rc = this.#ex.dump();
+      rc = this.#ex.dump();
+    } catch (e) {
+      const failure = this.#classify("dump", e); // a broken host contract is still fatal
+      this.#putBack();
+      throw new AppDumpError(failure.failure, `app failed in dump (${failure.failure}): ${failure.message}`, { cause: failure });
+    }
+    try {
       if (rc !== 0) throw new AppFatalError(`dump() returned ${rc}: ${this.#lastError()}`);
       const ptr = this.#ex.dump_ptr() >>> 0;
       const len = this.#ex.dump_len() >>> 0;

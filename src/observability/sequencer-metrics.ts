@@ -22,7 +22,7 @@ export interface MetricSources {
   dangerHeadroom: () => { blocksLeft: number } | null;
   snapshots: () => { count: number; bytes: number; pending: number; leases: number };
   /** Cumulative snapshot seal cost: count, milliseconds on the lane's thread, failed writes. */
-  snapshotSeals: () => { count: number; totalMs: number; workerMs: number; failed: number };
+  snapshotSeals: () => { count: number; totalMs: number; workerMs: number; failed: number; dumpFailures: number };
   /** Ops whose signature was recovered on the main thread because they were alone. */
   inlineSignatureChecks?: () => number;
   /** The storage worker's counters (tx index, checkpoints); absent in tools without one. */
@@ -126,6 +126,7 @@ export function createSequencerMetrics(src: MetricSources): SequencerMetrics {
     new CounterFunc("seq_snapshot_write_seconds_total", "Storage-worker time spent hashing and writing snapshot files", () => src.snapshotSeals().workerMs / 1000),
   );
   registry.add(new CounterFunc("seq_snapshot_write_failures_total", "Seals whose snapshot file could not be written", () => src.snapshotSeals().failed));
+  registry.add(new CounterFunc("seq_snapshot_dump_failures_total", "Seals whose snapshot was skipped because the app could not dump its state", () => src.snapshotSeals().dumpFailures));
   const storage = src.storage;
   if (storage) {
     registry.add(new Gauge("seq_tx_index_lag_ops", "Ops not yet in the tx_hash index (found by a tail scan)", () => storage().txIndexLag));

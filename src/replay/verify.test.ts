@@ -10,6 +10,7 @@ import { feedMessage, rollbackMessage, type SequencedTx } from "../core/l2tx.ts"
 import { Scheduler } from "../core/scheduler.ts";
 import { formatL1InputLine, parseFeed, parseL1Inputs, ReplayInputError, type L1InputRecord } from "./files.ts";
 import { syntheticInputs } from "../../scripts/lib/synthetic-inputs.ts";
+import { compileAs, fixtureSource } from "../../scripts/lib/app-fixtures.ts";
 import { verify, VerifyInputError, type VerifyParams } from "./verify.ts";
 
 const CHAIN_ID = 31337n;
@@ -63,6 +64,18 @@ describe("verify (in process)", () => {
     expect(r.user_ops.executed).toBe(12 * 4 - 2);
     expect(r.state_digest).toMatch(/^0x[0-9a-f]{64}$/);
     expect(r.feed).toBeUndefined();
+  });
+
+  test("an app whose dump fails: the fold completes, and the report says why the digest is missing", async () => {
+    const appWasm = await compileAs(fixtureSource({ dump: "export function dump(): i32 { unreachable(); return 0; }" }));
+    const r = verify(params({ appWasm }));
+    expect(r.app_fatal).toBeUndefined();
+    expect(r.executed_input_count).toBeGreaterThan(0);
+    expect(r.state_digest).toBeNull();
+    expect(r.state_dump_error).toMatch(/app failed in dump \(trap\)/);
+    const withState = verify(params({ appWasm, state: new Uint8Array(4) }));
+    expect(withState.state_match).toBe(false);
+    expect(withState.state!.note).toMatch(/could not dump its state here/);
   });
 
   test("a faithful feed matches, every entry compared", () => {

@@ -5,6 +5,7 @@
  * I/O besides what the caller passes in (viem is deliberately not imported here).
  */
 import { keccak_256 } from "@noble/hashes/sha3";
+import { AppDumpError } from "../app/errors.ts";
 import { AppHost } from "../app/host.ts";
 import { bytesEqual, bytesToHex, type Address } from "../core/bytes.ts";
 import { domainSeparator } from "../core/eip712.ts";
@@ -100,6 +101,11 @@ export interface VerifyReport {
     reason?: string;
   };
   app_fatal?: { input_index: number; message: string };
+  /**
+   * Why `state_digest` (or the state at `--state-at`) is missing although the app lives: its
+   * dump failed (AppDumpError, e.g. memory refused at the cap). The fold itself is unaffected.
+   */
+  state_dump_error?: string;
 }
 
 const digest = (b: Uint8Array): string => bytesToHex(keccak_256(b));
@@ -117,12 +123,24 @@ export function verify(p: VerifyParams): VerifyReport {
     erc20Portal: p.erc20Portal,
     erc20Token: p.erc20Token,
   }, { appConfig: p.appConfig ?? new Uint8Array(0), ...(p.meteringVersion !== undefined ? { meteringVersion: p.meteringVersion } : {}) });
+  let dumpError: string | undefined;
+  // A dump that fails as a call fails leaves the app as it was: the fold goes on, and the
+  // report says why a digest is missing.
+  const tryDump = (): Uint8Array | undefined => {
+    try {
+      return app.dump();
+    } catch (e) {
+      if (!(e instanceof AppDumpError)) throw e;
+      dumpError ??= e.message;
+      return undefined;
+    }
+  };
   const usedLimits = limitsJson(app.limits);
   const feed = p.feed?.entries;
   let compared = 0;
   let divergence: VerifyReport["first_divergence"];
   const stateAt = p.state !== undefined ? (p.stateL2TxIndex ?? null) : undefined;
-  let stateDump: Uint8Array | undefined = stateAt === 0 ? app.dump() : undefined;
+  let stateDump: Uint8Array | undefined = stateAt === 0 ? tryDump() : undefined;
 
   const onExecuted = (e: ExecutedEntry): void => {
     if (feed !== undefined && divergence === undefined) {
@@ -135,7 +153,7 @@ export function verify(p: VerifyParams): VerifyReport {
         if (diff.length > 0) divergence = { offset: e.offset, fields: diff, expected: asJson(e), got: asJson(got) };
       }
     }
-    if (stateAt !== undefined && stateAt !== null && e.offset + 1 === stateAt) stateDump = app.dump();
+    if (stateAt !== undefined && stateAt !== null && e.offset + 1 === stateAt) stateDump = tryDump();
   };
   const scheduler = new Scheduler({
     app,
@@ -173,7 +191,7 @@ export function verify(p: VerifyParams): VerifyReport {
 
   const c = scheduler.counters();
   const executed = scheduler.executedCount;
-  const finalDump = fatal ? null : app.dump();
+  const finalDump = fatal ? null : (tryDump() ?? null);
   const last = p.inputs[p.inputs.length - 1];
   const moduleSha256 = createHash("sha256").update(p.appWasm).digest("hex");
   const report: VerifyReport = {
@@ -265,7 +283,9 @@ export function verify(p: VerifyParams): VerifyReport {
       s.note =
         index > executed
           ? `the fold executed only ${executed} entries; the state file is at ${index}`
-          : "the app died before reaching this point";
+          : fatal
+            ? "the app died before reaching this point"
+            : `the app could not dump its state here: ${dumpError ?? "no dump"}`;
     } else {
       ok = bytesEqual(stateDump, p.state);
       if (!ok) s.first_differing_byte = firstDifference(stateDump, p.state);
@@ -283,6 +303,7 @@ export function verify(p: VerifyParams): VerifyReport {
     report.verdict = "divergence";
     report.app_fatal = fatal;
   }
+  if (dumpError !== undefined) report.state_dump_error = dumpError;
   if (report.verdict === "match" && (report.pending_feed_entries ?? 0) > 0) {
     // Nothing contradicts the recording, but part of it was not checked: never a match.
     report.match = false;

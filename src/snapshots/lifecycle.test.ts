@@ -13,6 +13,9 @@ import { SnapshotError } from "./errors.ts";
 import { sha256, snapshotDir, snapshotFileName, TEMP_PREFIX, writeSnapshotFile } from "../storage/snapshot-files.ts";
 import { inlineSnapshotWriter } from "./lifecycle.ts";
 import { account, Harness, newApp, silent, transfer } from "../../scripts/lib/snapshot-harness.ts";
+import { compileAs, CONFIG, fixtureSource } from "../../scripts/lib/app-fixtures.ts";
+import { AppHost } from "../app/host.ts";
+import { createLogger } from "../observability/log.ts";
 
 const open: Harness[] = [];
 const dirs: { remove(): void }[] = [];
@@ -280,5 +283,25 @@ describe("startup rebuild", () => {
     writeFileSync(path, original);
     const h2 = harness(h.dir);
     expect(h2.rebuilt.snapshot?.path).toBe(path);
+  });
+});
+
+describe("a state the app cannot dump", () => {
+  test("costs the snapshot, not the lane: the seal commits, later ops are acknowledged, the skip is counted and logged", async () => {
+    // a module that accepts every op and whose dump traps, as the wallet's does past ~60k accounts
+    const wasm = await compileAs(fixtureSource({ dump: "export function dump(): i32 { unreachable(); return 0; }" }));
+    const lines: string[] = [];
+    const h = harness(newDir(), { app: () => AppHost.create(wasm, CONFIG), log: createLogger({ write: (l) => lines.push(l) }) });
+    expect((await h.submit(h.op(account(0), 0, new Uint8Array(1)))).ok).toBe(true);
+    await h.seal();
+    expect(h.fatal).toEqual([]);
+    expect(h.sealedCount()).toBe(1);
+    expect(h.snapshots.sealStats.dumpFailures).toBe(1);
+    expect(rows(h)).toEqual([]);
+    const skipped = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === "snapshot skipped: the app could not dump its state");
+    expect(skipped).toHaveLength(1);
+    expect(skipped[0]).toMatchObject({ level: "error", failure: "trap" });
+    expect((await h.submit(h.op(account(0), 0, new Uint8Array(1)))).ok).toBe(true);
+    expect(h.app.isDead).toBe(false);
   });
 });

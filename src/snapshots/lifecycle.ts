@@ -15,6 +15,7 @@ import type { Database } from "bun:sqlite";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { AppHost } from "../app/host.ts";
+import { AppDumpError } from "../app/errors.ts";
 import { bytesEqual } from "../core/bytes.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
 import type { LoadedSnapshot, SnapshotSource } from "./source.ts";
@@ -57,6 +58,8 @@ export interface SealStats {
   writeMs: number;
   workerMs: number;
   failed: number;
+  /** Seals whose snapshot was skipped because the app's dump failed (AppDumpError). */
+  dumpFailures: number;
 }
 
 /** Hashes and writes a snapshot file durably; resolves with its name and sha256. */
@@ -73,7 +76,7 @@ export class SnapshotManager implements SnapshotSource {
   readonly dir: string;
   readonly store: SnapshotStore;
   readonly processInstance: string;
-  readonly sealStats: SealStats = { count: 0, totalMs: 0, maxMs: 0, lastMs: 0, lastBytes: 0, dumpMs: 0, writeMs: 0, workerMs: 0, failed: 0 };
+  readonly sealStats: SealStats = { count: 0, totalMs: 0, maxMs: 0, lastMs: 0, lastBytes: 0, dumpMs: 0, writeMs: 0, workerMs: 0, failed: 0, dumpFailures: 0 };
   private inFlight = 0;
   private readonly idleWaiters: (() => void)[] = [];
   private readonly toRegister: NewSnapshot[] = [];
@@ -140,7 +143,18 @@ export class SnapshotManager implements SnapshotSource {
    */
   atSeal(batchId: number, l2TxIndex: number, nowMs: number): () => void {
     const t0 = performance.now();
-    const bytes = this.o.app.dump();
+    let bytes: Uint8Array;
+    try {
+      bytes = this.o.app.dump();
+    } catch (e) {
+      if (!(e instanceof AppDumpError)) throw e;
+      // The state outgrew what its dump needs (the app was put back and runs on). Losing
+      // this snapshot costs a longer replay at the next start; stopping the lane would cost
+      // the service, at every seal, after every restart.
+      this.sealStats.dumpFailures++;
+      this.o.log.error("snapshot skipped: the app could not dump its state", { batch_id: batchId, l2_tx_index: l2TxIndex, failure: e.failure, message: e.message });
+      return () => {};
+    }
     const position = this.o.app.position;
     const dumpMs = performance.now() - t0;
     const s = this.sealStats;
