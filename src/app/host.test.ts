@@ -103,6 +103,16 @@ describe("counters owned by the host", () => {
   });
 });
 
+/** What `f` throws (undefined if it returns). */
+function thrownBy(f: () => unknown): unknown {
+  try {
+    f();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
+
 describe("app failures are not fatal (SPEC 2.8)", () => {
   test("a dump that traps is put back (globals included) and the instance lives on", async () => {
     const wasm = await compileAs(
@@ -115,12 +125,7 @@ describe("app failures are not fatal (SPEC 2.8)", () => {
       ),
     );
     const h = AppHost.create(wasm, CONFIG);
-    let err: unknown;
-    try {
-      h.dump();
-    } catch (e) {
-      err = e;
-    }
+    const err = thrownBy(() => h.dump());
     expect(err).toBeInstanceOf(AppDumpError);
     expect((err as AppDumpError).failure).toBe("trap");
     expect(h.isDead).toBe(false);
@@ -134,12 +139,7 @@ describe("app failures are not fatal (SPEC 2.8)", () => {
     const wasm = await compileAs(fixtureSource({ dump: "export function dump(): i32 { heap.alloc(64 << 20); return 0; }" }));
     const h = AppHost.create(wasm, CONFIG);
     expect(h.applyDirectInput(BOB, 3n, new Uint8Array())).toEqual({ outputs: [], failure: null });
-    let err: unknown;
-    try {
-      h.dump();
-    } catch (e) {
-      err = e;
-    }
+    const err = thrownBy(() => h.dump());
     expect(err).toBeInstanceOf(AppDumpError);
     expect((err as AppDumpError).failure).toBe("memory");
     expect(h.isDead).toBe(false);
