@@ -131,7 +131,8 @@ export function verify(p: VerifyParams): VerifyReport {
       return app.dump();
     } catch (e) {
       if (!(e instanceof AppDumpError)) throw e;
-      dumpError ??= e.message;
+      // the class only: the report is a deterministic function of the inputs, engine text is not
+      dumpError ??= `the app's dump failed (${e.failure})`;
       return undefined;
     }
   };
