@@ -40,6 +40,8 @@ import { DEVNET_KEYS, etherPortalAbi } from "../../src/l1/contracts.ts";
 import { signUserOp } from "../lib/user-op.ts";
 import { readThreadCpuMs, threadCpuDelta } from "./lib/proc.ts";
 import { readLines } from "../lib/lines.ts";
+import { pacedClients } from "./lib/paced-clients.ts";
+import { histogramTotals } from "./lib/report.ts";
 
 const SECONDS = Number(process.argv[2] ?? 5);
 const ROUNDS = Number(process.argv[3] ?? 2);
@@ -131,14 +133,10 @@ const { url, internalUrl, proc } = await startDevnet(dataDir, anvilPort);
  * Their means per phase tell the sequencer's share of a /tx latency from the client's.
  */
 async function serverTotals(): Promise<{ commitSum: number; commits: number; ackSum: number; acks: number }> {
-  const text = await (await fetch(`${internalUrl}/metrics`)).text();
-  const read = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "m").exec(text)?.[1] ?? Number.NaN);
-  return {
-    commitSum: read("seq_lane_commit_seconds_sum"),
-    commits: read("seq_lane_commit_seconds_count"),
-    ackSum: read("seq_tx_ack_seconds_sum"),
-    acks: read("seq_tx_ack_seconds_count"),
-  };
+  const lines = (await (await fetch(`${internalUrl}/metrics`)).text()).split("\n");
+  const commit = histogramTotals(lines, "seq_lane_commit_seconds");
+  const ack = histogramTotals(lines, "seq_tx_ack_seconds");
+  return { commitSum: commit?.sum ?? Number.NaN, commits: commit?.count ?? Number.NaN, ackSum: ack?.sum ?? Number.NaN, acks: ack?.count ?? Number.NaN };
 }
 const seq = { url };
 let isolation: ReturnType<typeof setInterval> | undefined;
@@ -197,19 +195,8 @@ try {
 
   /** CLIENTS loops on `url`; `pace` ms between a client's requests (0: as fast as answered). */
   async function clients(url: string, stop: () => boolean, pace = 0): Promise<number[]> {
-    const lat: number[] = [];
-    await Promise.all(
-      Array.from({ length: CLIENTS }, async () => {
-        while (!stop()) {
-          const t0 = performance.now();
-          const r = await fetch(url);
-          await r.arrayBuffer();
-          if (r.status !== 200) throw new Error(`${url} answered ${r.status}`);
-          lat.push(performance.now() - t0);
-          if (pace > 0) await Bun.sleep(Math.max(0, pace - (performance.now() - t0)));
-        }
-      }),
-    );
+    const { lat, failed } = await pacedClients(url, CLIENTS, stop, pace);
+    if (failed) throw new Error(failed);
     return lat;
   }
 

@@ -11,6 +11,7 @@
  * the latencies in ms and this process's CPU ms.
  */
 import { readLines } from "../../lib/lines.ts";
+import { pacedClients } from "./paced-clients.ts";
 
 const [url, clientsArg, paceArg, secondsArg] = process.argv.slice(2);
 if (!url || !clientsArg || paceArg === undefined || !secondsArg) {
@@ -26,19 +27,6 @@ await readLines(Bun.stdin.stream()).next(); // the start signal
 
 const cpu0 = process.cpuUsage();
 const end = performance.now() + ms;
-const lat: number[] = [];
-let failed: string | null = null;
-await Promise.all(
-  Array.from({ length: clients }, async () => {
-    while (performance.now() < end && failed === null) {
-      const t0 = performance.now();
-      const r = await fetch(url);
-      await r.arrayBuffer();
-      if (r.status !== 200) failed = `${url} answered ${r.status}`;
-      lat.push(performance.now() - t0);
-      if (pace > 0) await Bun.sleep(Math.max(0, pace - (performance.now() - t0)));
-    }
-  }),
-);
+const { lat, failed } = await pacedClients(url, clients, () => performance.now() >= end, pace);
 const cpu = process.cpuUsage(cpu0);
 console.log(JSON.stringify({ failed, lat, cpu_ms: Math.round((cpu.user + cpu.system) / 1000) }));

@@ -279,24 +279,33 @@ export interface HistogramSummary {
   p999Ms: number | null;
 }
 
+/** A Prometheus histogram's `_count` and `_sum` out of /metrics text lines; null if absent. */
+export function histogramTotals(lines: readonly string[], name: string): { count: number; sum: number } | null {
+  let count: number | null = null;
+  let sum: number | null = null;
+  for (const line of lines) {
+    if (line.startsWith(`${name}_count `)) count = Number(line.slice(name.length + 7));
+    else if (line.startsWith(`${name}_sum `)) sum = Number(line.slice(name.length + 5));
+  }
+  return count === null || sum === null ? null : { count, sum };
+}
+
 /**
  * Reads a Prometheus histogram (seconds) out of /metrics text lines. Quantiles are bucket
  * upper bounds: the smallest `le` whose cumulative count reaches the quantile.
  */
 export function histogramSummary(lines: readonly string[], name: string): HistogramSummary | null {
   const buckets: { le: number; n: number }[] = [];
-  let count: number | null = null;
-  let sum: number | null = null;
   for (const line of lines) {
     const b = new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\S+)$`).exec(line);
     if (b) buckets.push({ le: b[1] === "+Inf" ? Number.POSITIVE_INFINITY : Number(b[1]), n: Number(b[2]) });
-    else if (line.startsWith(`${name}_count `)) count = Number(line.slice(name.length + 7));
-    else if (line.startsWith(`${name}_sum `)) sum = Number(line.slice(name.length + 5));
   }
-  if (count === null || sum === null || count === 0 || buckets.length === 0) return null;
+  const totals = histogramTotals(lines, name);
+  if (totals === null || totals.count === 0 || buckets.length === 0) return null;
+  const { count, sum } = totals;
   buckets.sort((a, b) => a.le - b.le);
   const q = (p: number): number | null => {
-    const b = buckets.find((x) => x.n >= p * count!);
+    const b = buckets.find((x) => x.n >= p * count);
     return b === undefined || !Number.isFinite(b.le) ? null : Math.round(b.le * 1e6) / 1e3;
   };
   return { count, meanMs: Math.round((sum / count) * 1e6) / 1e3, p50Ms: q(0.5), p99Ms: q(0.99), p999Ms: q(0.999) };
