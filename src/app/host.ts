@@ -545,8 +545,7 @@ export class AppHost {
     const inspectFn = this.#ex.inspect;
     if (!inspectFn) return { status: "rejected", reports: [new TextEncoder().encode("this app exports no inspect")] };
     this.#ensureCapacity(payload.length);
-    // the put-back below copies the checkpoint: make it the current state first
-    if (this.#tail.length > 0 || this.#regionMoved) this.#takeCheckpoint();
+    this.#checkpointHere();
     const r = this.#region;
     this.#memoryView().set(payload, r + OFF_DATA);
     this.#outputs = null;
@@ -605,8 +604,7 @@ export class AppHost {
    */
   dump(): Uint8Array {
     this.#assertAlive();
-    // a failed dump is put back like a failed inspect: the checkpoint must be this state
-    if (this.#tail.length > 0 || this.#regionMoved) this.#takeCheckpoint();
+    this.#checkpointHere();
     let rc: number;
     try {
       this.#arm(FUEL_MAINTENANCE);
@@ -802,7 +800,15 @@ export class AppHost {
     return new ExecutionFailedError(call, failure, detail, { cause: e });
   }
 
-  /** Discards everything since the checkpoint, which an inspect made current: no tail. */
+  /**
+   * Makes the checkpoint the current state (no tail), for a call whose failure is put back
+   * with #putBack (inspect, dump) rather than by re-applying a tail.
+   */
+  #checkpointHere(): void {
+    if (this.#tail.length > 0 || this.#regionMoved) this.#takeCheckpoint();
+  }
+
+  /** Discards everything since the checkpoint, which #checkpointHere made current: no tail. */
   #putBack(): void {
     const restores = this.restores;
     const ms = this.restoreMs;
