@@ -8,11 +8,14 @@
  *   tx alone           one /tx stream (sequential pre-signed transfers): ack latency
  *   tx + inspect       the stream beside 32 clients sending GET /inspect (a balance query),
  *                      paced together to `rate` requests a second
+ *   tx + inspect own port  the same, the clients asking the follower worker's own listener
+ *                      (SEQ_INSPECT_HTTP_ADDR): no inspect work on the lane's thread at all
  *   tx + healthz       the stream beside 32 clients sending GET /healthz at the same rate:
  *                      what that HTTP rate costs /tx when no app runs at all
  *   tx + inspect max   the stream beside 32 inspect clients as fast as they are answered
+ *                      (and the same on the own port)
  *   tx + healthz max   the stream beside 32 /healthz clients as fast as they are answered
- *   inspect alone      the 32 inspect clients only, as fast as answered
+ *   inspect alone      the 32 inspect clients only, as fast as answered (and on the own port)
  * Prints p50/p95/p99 and throughput per phase; writes bench-results/inspect.json.
  * BENCH_SEQ_CPUS=0 runs the sequencer pinned to those CPUs (taskset -c); run this script
  * itself under `taskset -c 1` so the load generator does not share the sequencer's cores.
@@ -23,8 +26,8 @@
  * thread this bench can reach (the sequencer's workers and runtime threads, anvil, the
  * neighbour clients) to CPU 1, re-applied every 500 ms for threads created later. It is what
  * a machine with a core for the lane and others for everything else gives without pinning.
- * BENCH_PHASES=paced runs only the two paced phases (the A/B of the issue's bound), each
- * round in both orders so that neither phase always follows the other.
+ * BENCH_PHASES=paced runs only the three paced phases (the A/B of the issue's bound), their
+ * order rotated each round so that none always comes first.
  * The paced neighbours run in a child process (lib/neighbours.ts; BENCH_NEIGHBOURS=inline
  * keeps them in this one), after one unrecorded warm-up pass of each. Each paced phase also
  * records the sequencer's own view from /metrics: mean commit time (COMMIT with its fsync),
@@ -90,7 +93,7 @@ async function freePort(): Promise<number> {
 }
 
 /** `sequencer devnet` (anvil + the sequencer) as a child process, like an operator runs it. */
-async function startDevnet(dataDir: string, anvilPort: number): Promise<{ url: string; internalUrl: string; proc: ReturnType<typeof Bun.spawn> }> {
+async function startDevnet(dataDir: string, anvilPort: number): Promise<{ url: string; internalUrl: string; inspectUrl: string; proc: ReturnType<typeof Bun.spawn> }> {
   const pin = process.env.BENCH_SEQ_CPUS ? ["taskset", "-c", process.env.BENCH_SEQ_CPUS] : [];
   const proc = Bun.spawn([...pin, process.execPath, join(import.meta.dir, "..", "..", "src", "cli", "main.ts"), "devnet"], {
     env: {
@@ -101,6 +104,7 @@ async function startDevnet(dataDir: string, anvilPort: number): Promise<{ url: s
       SEQ_HTTP_ADDR: "127.0.0.1:0",
       SEQ_INTERNAL_HTTP_ADDR: "127.0.0.1:0",
       SEQ_INSPECT_QUEUE_CAPACITY: "256",
+      SEQ_INSPECT_HTTP_ADDR: "127.0.0.1:0",
     },
     stdout: "ignore",
     stderr: "pipe",
@@ -114,9 +118,9 @@ async function startDevnet(dataDir: string, anvilPort: number): Promise<{ url: s
     buf += new TextDecoder().decode(value);
     for (const line of buf.split("\n")) {
       if (!line.includes('"sequencer ready"')) continue;
-      const ready = JSON.parse(line) as { public_url: string; internal_url: string };
+      const ready = JSON.parse(line) as { public_url: string; internal_url: string; inspect_url: string };
       void (async () => { while (!(await reader.read()).done); })(); // keep draining
-      return { url: ready.public_url, internalUrl: ready.internal_url, proc };
+      return { url: ready.public_url, internalUrl: ready.internal_url, inspectUrl: ready.inspect_url, proc };
     }
   }
   proc.kill();
@@ -125,7 +129,7 @@ async function startDevnet(dataDir: string, anvilPort: number): Promise<{ url: s
 
 const dataDir = mkdtempSync(join(tmpdir(), "seq-bench-inspect-"));
 const anvilPort = await freePort();
-const { url, internalUrl, proc } = await startDevnet(dataDir, anvilPort);
+const { url, internalUrl, inspectUrl, proc } = await startDevnet(dataDir, anvilPort);
 
 /**
  * Server-side totals so far, from /metrics: the lane's commit time (seq_lane_commit_seconds,
@@ -171,7 +175,7 @@ try {
   const to = privateKeyToAccount(DEVNET_KEYS[3] as Hex).address.toLowerCase() as Hex;
   const transfer = bytesToHex(encodeTransfer(1n, to));
   const perPhase = 8000; // a phase of /tx alone can ack 1,500 a second
-  const txPhases = ROUNDS * (PACED_ONLY ? 2 : 5);
+  const txPhases = ROUNDS * (PACED_ONLY ? 3 : 7);
   console.log(`signing ${perPhase * txPhases} ops…`);
   const bodies: string[] = [];
   for (let i = 0; i < perPhase * txPhases; i++) {
@@ -179,6 +183,8 @@ try {
   }
   let next = 0;
   const query = `${seq.url}/inspect/00${account.address.slice(2).toLowerCase()}`;
+  // the same query to the follower worker's own listener (SEQ_INSPECT_HTTP_ADDR)
+  const ownQuery = `${inspectUrl}/inspect/00${account.address.slice(2).toLowerCase()}`;
 
   /** Runs `seconds` of the /tx stream; returns its ack latencies. */
   async function txStream(stop: () => boolean): Promise<number[]> {
@@ -278,26 +284,20 @@ try {
     record(phase, round, what, lat);
   }
   const pacedInspect = (round: number, ms: number) => paced("tx + inspect", query, "inspect", round, ms);
+  const pacedOwn = (round: number, ms: number) => paced("tx + inspect own port", ownQuery, "inspect", round, ms);
   const pacedHealthz = (round: number, ms: number) => paced("tx + healthz", `${seq.url}/healthz`, "healthz", round, ms);
   // one unrecorded pass of each paced neighbour first: the follower's and the routes' code is
   // compiled by the JIT during the first seconds, and round 1 was consistently the outlier
   await pacedNeighbours(query, 2000);
+  await pacedNeighbours(ownQuery, 2000);
   await pacedNeighbours(`${seq.url}/healthz`, 2000);
   for (let round = 1; round <= ROUNDS; round++) {
     const ms = SECONDS * 1000;
-    if (PACED_ONLY) {
-      if (round % 2 === 1) {
-        await pacedInspect(round, ms);
-        await pacedHealthz(round, ms);
-      } else {
-        await pacedHealthz(round, ms);
-        await pacedInspect(round, ms);
-      }
-      continue;
-    }
+    // the three paced phases in a rotated order each round, so that none always comes first
+    const pacedPhases = [pacedInspect, pacedOwn, pacedHealthz];
+    for (let i = 0; i < pacedPhases.length; i++) await pacedPhases[(i + round - 1) % pacedPhases.length]!(round, ms);
+    if (PACED_ONLY) continue;
     record("tx alone", round, "tx", await txStream(until(ms)));
-    await pacedInspect(round, ms);
-    await pacedHealthz(round, ms);
     let stop: () => boolean;
 
     stop = until(ms);
@@ -306,30 +306,37 @@ try {
     record("tx + inspect max", round, "inspect", insD);
 
     stop = until(ms);
+    const [txO, ownO] = await Promise.all([txStream(stop), clients(ownQuery, stop)]);
+    record("tx + inspect own port max", round, "tx", txO);
+    record("tx + inspect own port max", round, "inspect", ownO);
+
+    stop = until(ms);
     const [txE, hzE] = await Promise.all([txStream(stop), clients(`${seq.url}/healthz`, stop)]);
     record("tx + healthz max", round, "tx", txE);
     record("tx + healthz max", round, "healthz", hzE);
 
     record("inspect alone", round, "inspect", await clients(query, until(ms)));
+    record("inspect own port alone", round, "inspect", await clients(ownQuery, until(ms)));
   }
   // the bound's comparison: /tx ack p50 beside each paced neighbour, median over the rounds
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  for (const phase of ["tx + inspect", "tx + healthz"]) {
+  for (const phase of ["tx + inspect", "tx + inspect own port", "tx + healthz"]) {
     const p50s = rows.filter((r) => r.phase === phase && r.what === "tx").map((r) => r.p50_ms as number);
     const acks = rows.filter((r) => r.phase === phase && r.what === "server").map((r) => r.ack_mean_ms as number);
     console.log(`${phase}: /tx ack p50 median ${median(p50s).toFixed(3)} ms over ${p50s.length} rounds (${p50s.join(", ")}); server-side ack mean ${acks.join(", ")} ms`);
   }
   // each round's two phases ran minutes apart at most: their ratio is the least drift-prone figure
   const p50Of = (phase: string, round: number) => rows.find((r) => r.phase === phase && r.round === round && r.what === "tx")?.p50_ms as number | undefined;
-  const ratios: number[] = [];
-  for (let round = 1; round <= ROUNDS; round++) {
-    const a = p50Of("tx + inspect", round);
-    const b = p50Of("tx + healthz", round);
-    if (a !== undefined && b !== undefined) ratios.push(a / b);
-  }
-  if (ratios.length > 0) {
+  for (const phase of ["tx + inspect", "tx + inspect own port"]) {
+    const ratios: number[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      const x = p50Of(phase, round);
+      const h = p50Of("tx + healthz", round);
+      if (x !== undefined && h !== undefined) ratios.push(x / h);
+    }
+    if (ratios.length === 0) continue;
     const mean = ratios.reduce((x, y) => x + y, 0) / ratios.length;
-    console.log(`/tx p50 beside inspect ÷ beside /healthz, per round: ${ratios.map((r) => r.toFixed(2)).join(", ")} (mean ${mean.toFixed(3)})`);
+    console.log(`/tx p50 beside ${phase.slice(5)} ÷ beside /healthz, per round: ${ratios.map((r) => r.toFixed(2)).join(", ")} (mean ${mean.toFixed(3)})`);
   }
   mkdirSync("bench-results", { recursive: true });
   writeFileSync("bench-results/inspect.json", JSON.stringify({ when: new Date().toISOString(), seconds: SECONDS, clients: CLIENTS, paced_rate: RATE, rows }, null, 2));

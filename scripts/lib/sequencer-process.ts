@@ -10,6 +10,8 @@ const MAIN = join(import.meta.dir, "..", "..", "src", "cli", "main.ts");
 export interface SequencerProcess {
   url: string;
   internalUrl: string;
+  /** The inspect listener, when SEQ_INSPECT_HTTP_ADDR is set. */
+  inspectUrl?: string;
   dataDir: string;
   proc: Subprocess;
   /** Every structured log line seen so far. */
@@ -105,6 +107,7 @@ export async function startSequencerProcess(o: StartOptions): Promise<SequencerP
   return {
     url: rec.public_url as string,
     internalUrl: rec.internal_url as string,
+    ...(typeof rec.inspect_url === "string" ? { inspectUrl: rec.inspect_url } : {}),
     dataDir,
     proc,
     logs,

@@ -83,6 +83,9 @@ describe("config", () => {
     ["SEQ_APP_CONFIG", "/nonexistent/app-config.bin"],
     ["SEQ_INSPECT_QUEUE_CAPACITY", "0"],
     ["SEQ_INSPECT_ENABLED", "maybe"],
+    ["SEQ_INSPECT_HTTP_ADDR", "3002"],
+    ["SEQ_INSPECT_HTTP_ADDR", "127.0.0.1:3000"],
+    ["SEQ_INSPECT_HTTP_ADDR", "0.0.0.0:3001"],
     ["SEQ_CORS_ORIGINS", "app.example"],
     ["SEQ_CORS_ORIGINS", "https://app.example/"],
     ["SEQ_CORS_ORIGINS", "https://app.example/path"],
@@ -105,6 +108,19 @@ describe("config", () => {
     const list = loadConfig({ ...base, SEQ_CORS_ORIGINS: "https://a.example, http://localhost:5173" }).corsOrigins;
     expect(list).toEqual({ kind: "list", origins: new Set(["https://a.example", "http://localhost:5173"]) });
     expect(describeConfig(loadConfig({ ...base, SEQ_CORS_ORIGINS: "*" })).corsOrigins).toBe("any");
+  });
+
+  test("SEQ_INSPECT_HTTP_ADDR: none by default, an address of its own, and only with the follower", () => {
+    expect(loadConfig(base).inspectHttp).toBeUndefined();
+    expect(loadConfig({ ...base, SEQ_INSPECT_HTTP_ADDR: "" }).inspectHttp).toBeUndefined();
+    const c = loadConfig({ ...base, SEQ_INSPECT_HTTP_ADDR: "0.0.0.0:3002" });
+    expect(c.inspectHttp).toEqual({ host: "0.0.0.0", port: 3002 });
+    expect(describeConfig(c).inspectHttp).toBe("0.0.0.0:3002");
+    // port 0 for every listener is what tests do: each gets its own
+    expect(loadConfig({ ...base, SEQ_HTTP_ADDR: "127.0.0.1:0", SEQ_INSPECT_HTTP_ADDR: "127.0.0.1:0" }).inspectHttp?.port).toBe(0);
+    const off = errorOf({ ...base, SEQ_INSPECT_HTTP_ADDR: "127.0.0.1:3002", SEQ_INSPECT_ENABLED: "false" });
+    expect(off.variable).toBe("SEQ_INSPECT_HTTP_ADDR");
+    expect(off.message).toContain("SEQ_INSPECT_ENABLED=false");
   });
 
   test("the private key never appears in errors or in the loggable view", () => {

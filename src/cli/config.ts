@@ -45,6 +45,11 @@ export interface Config {
   inspectQueueCapacity: number;
   /** Whether this process serves inspect (a follower worker); off: the routes answer 503. */
   inspectEnabled: boolean;
+  /**
+   * The inspect listener (SEQ_INSPECT_HTTP_ADDR; none by default): the follower worker serves
+   * the inspect routes there itself, so queries cost the lane's thread nothing.
+   */
+  inspectHttp: ListenAddr | undefined;
   /** Signature-recovery workers; default: one per core beyond the lane's own. */
   signatureWorkers: number;
   logLevel: LogLevel;
@@ -158,6 +163,7 @@ export function loadConfig(env: Env, defaults: Partial<Env> = {}): Config {
       1_000_000,
     ),
     inspectEnabled: parseBool("SEQ_INSPECT_ENABLED", get("SEQ_INSPECT_ENABLED") ?? "true"),
+    inspectHttp: optional(nonEmpty(get("SEQ_INSPECT_HTTP_ADDR")), (v) => parseListenAddr("SEQ_INSPECT_HTTP_ADDR", v)),
     inspectQueueCapacity: parseIntRange(
       "SEQ_INSPECT_QUEUE_CAPACITY",
       get("SEQ_INSPECT_QUEUE_CAPACITY") ?? "64",
@@ -174,6 +180,7 @@ export function loadConfig(env: Env, defaults: Partial<Env> = {}): Config {
     corsOrigins: parseCors(get("SEQ_CORS_ORIGINS")),
   };
   checkBatchAgeBound(config);
+  checkInspectListener(config);
   return config;
 }
 
@@ -197,6 +204,26 @@ function checkBatchAgeBound(c: Config): void {
   }
 }
 
+function nonEmpty(v: string | undefined): string | undefined {
+  return v === undefined || v.trim() === "" ? undefined : v.trim();
+}
+
+/** The inspect listener needs the follower, and an address of its own. */
+function checkInspectListener(c: Config): void {
+  const l = c.inspectHttp;
+  if (!l) return;
+  if (!c.inspectEnabled) {
+    throw new ConfigError("SEQ_INSPECT_HTTP_ADDR", "is set, but SEQ_INSPECT_ENABLED=false runs no inspect follower to serve it");
+  }
+  for (const [name, other] of [["SEQ_HTTP_ADDR", c.http], ["SEQ_INTERNAL_HTTP_ADDR", c.internalHttp]] as const) {
+    if (l.port !== 0 && l.port === other.port && (l.host === other.host || isWildcard(l.host) || isWildcard(other.host))) {
+      throw new ConfigError("SEQ_INSPECT_HTTP_ADDR", `${l.host}:${l.port} is also ${name}; the inspect listener needs a port of its own`);
+    }
+  }
+}
+
+const isWildcard = (host: string) => host === "0.0.0.0" || host === "::";
+
 function parseCors(v: string | undefined): CorsPolicy {
   try {
     return parseCorsOrigins(v);
@@ -215,6 +242,7 @@ export function describeConfig(c: Config): Record<string, unknown> {
     inputBoxDeploymentBlock: c.inputBoxDeploymentBlock?.toString(),
     http: `${c.http.host}:${c.http.port}`,
     internalHttp: `${c.internalHttp.host}:${c.internalHttp.port}`,
+    inspectHttp: c.inspectHttp ? `${c.inspectHttp.host}:${c.inspectHttp.port}` : undefined,
     // consensus and public (GET /info shows it): not a secret
     appConfig: `0x${Buffer.from(c.appConfig).toString("hex")}`,
     corsOrigins: c.corsOrigins.kind === "list" ? [...c.corsOrigins.origins].join(",") : c.corsOrigins.kind,

@@ -51,7 +51,7 @@ export async function runDevnet(env: Env, log: Logger, signal: Promise<string>):
       defaults.SEQ_BATCH_SUBMITTER_PRIVATE_KEY = DEVNET_KEYS[DEVNET_BATCH_SUBMITTER_INDEX];
     }
     const seq = await startSequencer(loadConfig(env, defaults), log);
-    process.stdout.write(banner(anvil.url, seq.publicUrl, seq.internalUrl, d, seq.batchSubmitter, dataDir));
+    process.stdout.write(banner(anvil.url, seq.publicUrl, seq.internalUrl, seq.inspectUrl, d, seq.batchSubmitter, dataDir));
     return await untilStopped(seq, log, signal, () => anvil.stop());
   } catch (e) {
     await anvil.stop();
@@ -63,6 +63,7 @@ function banner(
   l1: string,
   api: string,
   internal: string,
+  inspect: string | undefined,
   d: { chainId: number; application: string; inputBox: string; etherPortal: string; erc20Portal: string },
   submitter: string,
   dataDir: string,
@@ -77,7 +78,7 @@ function banner(
     ERC20Portal        ${d.erc20Portal}
     Batch submitter    ${submitter}   (anvil account 1)
     Public API         ${api}
-    Internal API       ${internal}
+    Internal API       ${internal}${inspect ? `\n    Inspect            ${inspect}/inspect` : ""}
 
   Try it (in another terminal):
     curl ${api}/info

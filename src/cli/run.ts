@@ -24,7 +24,7 @@ import { appPhase } from "./startup/app-phase.ts";
 import { l1Phase } from "./startup/l1-phase.ts";
 import { lanePhase, restorePhase } from "./startup/lane-phase.ts";
 import { recoveryPhase } from "./startup/recovery-phase.ts";
-import { serversPhase } from "./startup/servers-phase.ts";
+import { inspectListenerUrl, serversPhase } from "./startup/servers-phase.ts";
 import { Lifecycle, newLiveParts } from "./startup/state.ts";
 import { storagePhase } from "./startup/storage-phase.ts";
 import { VERSION } from "./version.ts";
@@ -32,6 +32,8 @@ import { VERSION } from "./version.ts";
 export interface RunningSequencer {
   publicUrl: string;
   internalUrl: string;
+  /** The inspect listener (SEQ_INSPECT_HTTP_ADDR); undefined when none is configured. */
+  inspectUrl: string | undefined;
   batchSubmitter: `0x${string}`;
   inputBox: `0x${string}`;
   /** Stops servers, workers and timers, then closes the database. Idempotent. */
@@ -56,11 +58,13 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
     const lane = lanePhase(config, app, storage, l1, submitter, live, life, log);
     const dangerParams = { marginBlocks: config.preemptiveMarginBlocks, secondsPerBlock: config.secondsPerBlock };
     const servers = serversPhase(config, app.app, storage, l1, lane, submitter, dangerParams, live, life, log);
+    const inspectUrl = await inspectListenerUrl(config, lane);
     recoveryPhase(config, app, storage, l1, lane, dangerParams, live, life, log);
 
     log.info("sequencer ready", {
       public_url: servers.publicUrl,
       internal_url: servers.internalUrl,
+      ...(inspectUrl ? { inspect_url: inspectUrl } : {}),
       batch_submitter: submitter,
       next_offset: lane.lane.headOffset,
       batch_nonce: lane.lane.snapshot().batchNonce,
@@ -68,6 +72,7 @@ export async function startSequencer(config: Config, log: Logger): Promise<Runni
     return {
       publicUrl: servers.publicUrl,
       internalUrl: servers.internalUrl,
+      inspectUrl,
       batchSubmitter: submitter,
       inputBox: l1.binding.inputBox,
       fatal: life.fatal,

@@ -17,7 +17,7 @@ import { openApiReply } from "../http/openapi.ts";
 import { checkFeedHandshake, type FeedSocketData } from "../egress/feed-upgrade.ts";
 import type { ServerWebSocket } from "bun";
 import { handleTx, type TxRouteDeps } from "../ingress/tx-route.ts";
-import { handleInspect, parseInspectBody, parseInspectPath, MAX_INSPECT_PAYLOAD_BYTES, type InspectRouteDeps } from "../inspect/inspect-route.ts";
+import { inspectGet, inspectPost, type InspectAnswerer } from "../inspect/inspect-route.ts";
 import { errorFields, type Logger } from "../observability/log.ts";
 import { DASHBOARD_HTML, dashboardState, type DashboardSources } from "../observability/dashboard.ts";
 import type { ListenAddr } from "./config.ts";
@@ -34,8 +34,8 @@ export interface PublicServerDeps {
   maxBodyBytes: number;
   /** Which browser origins may call the API (SEQ_CORS_ORIGINS). */
   cors: CorsPolicy;
-  /** Inspect queries (served by the follower worker); without it the routes answer 503. */
-  inspect?: InspectRouteDeps;
+  /** Inspect queries (answered by the follower worker); without it the routes answer 503. */
+  inspect?: InspectAnswerer;
 }
 
 type Server = { port: number; stop(): Promise<void> };
@@ -58,9 +58,6 @@ export const PUBLIC_ROUTES = [
   `GET ${FEED_PATH}`,
 ] as const;
 
-/** Largest POST /inspect body: a JSON-wrapped hex payload at the payload cap. */
-const INSPECT_BODY_CAP = MAX_INSPECT_PAYLOAD_BYTES * 2 + 64;
-
 /**
  * Above every route's own cap, so that the HTTP layer never refuses a body itself (its 413 has
  * no body): the routes count bytes as they stream (http/body.ts) and answer JSON.
@@ -76,6 +73,7 @@ export function startPublicServer(d: PublicServerDeps): Server {
   const subscribers = new WeakMap<object, ReturnType<FeedHub["subscribe"]>>();
   const grant = (request: Request) => corsHeaders(d.cors, request.headers.get("origin"));
   const send = (request: Request, r: HttpReply) => toResponse(r, grant(request));
+  const inspect = d.inspect ?? INSPECT_DISABLED;
   const tooLarge = (request: Request, cap: number) =>
     send(request, errorReply(413, "PAYLOAD_TOO_LARGE", `body exceeds ${cap} bytes`));
 
@@ -108,19 +106,12 @@ export function startPublicServer(d: PublicServerDeps): Server {
     .post(
       "/inspect",
       async ({ request }) => {
-        const body = await readBodyCapped(request, INSPECT_BODY_CAP);
-        if (!body.ok) return body.reason === "too_large" ? tooLarge(request, INSPECT_BODY_CAP) : clientGone(request, d.log);
-        const parsed = parseInspectBody(request.headers.get("content-type"), body.bytes);
-        if (!(parsed instanceof Uint8Array)) return send(request, parsed);
-        return send(request, await inspectOr503(d.inspect, parsed));
+        const reply = await inspectPost(request, inspect);
+        return reply ? send(request, reply) : clientGone(request, d.log);
       },
       { parse: "none" },
     )
-    .get("/inspect/:payload_hex", async ({ request, params }) => {
-      const parsed = parseInspectPath(params.payload_hex);
-      if (!(parsed instanceof Uint8Array)) return send(request, parsed);
-      return send(request, await inspectOr503(d.inspect, parsed));
-    })
+    .get("/inspect/:payload_hex", async ({ request, params }) => send(request, await inspectGet(params.payload_hex, inspect)))
     .get("/tx/:tx_hash", ({ request, params }) => send(request, txStatusRoute(d.status, params.tx_hash)))
     .get("/fee", ({ request }) => send(request, feeRoute(d.read)))
     .get("/nonce", ({ request, query }) => send(request, nonceRoute(d.read, query.sender)))
@@ -178,9 +169,8 @@ function clientGone(request: Request, log: Logger): Response {
   return toResponse(errorReply(400, "BAD_REQUEST", "the request body ended early"));
 }
 
-function inspectOr503(deps: InspectRouteDeps | undefined, payload: Uint8Array) {
-  return deps ? handleInspect(deps, payload) : Promise.resolve(errorReply(503, "UNAVAILABLE", "inspect is not served by this sequencer (SEQ_INSPECT_ENABLED=false)"));
-}
+const INSPECT_OFF = errorReply(503, "UNAVAILABLE", "inspect is not served by this sequencer (SEQ_INSPECT_ENABLED=false)");
+const INSPECT_DISABLED: InspectAnswerer = () => INSPECT_OFF;
 
 export interface InternalServerDeps {
   listen: ListenAddr;

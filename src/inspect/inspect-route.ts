@@ -2,18 +2,23 @@
  * `POST /inspect` (raw bytes as application/octet-stream, or JSON {"payload":"0x.."}) and
  * `GET /inspect/:payload_hex` (Cartesi 1.x style): parse, hand the bytes to the follower,
  * answer {status, reports: [{payload}], offset}. Bad input is a JSON error and reaches no app.
+ *
+ * Written once for both places that serve these routes: the public listener (cli/servers.ts,
+ * the answer comes from the follower worker by message) and the inspect listener that the
+ * worker itself runs when SEQ_INSPECT_HTTP_ADDR is set (inspect-listener.ts).
  */
 import { hexToBytes } from "../core/bytes.ts";
+import { readBodyCapped } from "../http/body.ts";
 import { errorReply, type HttpReply } from "../http/reply.ts";
-import { InspectOverloadedError, InspectUnavailableError } from "./inspect-service.ts";
 
 /** Largest inspect payload over HTTP (a query, not a data upload). */
 export const MAX_INSPECT_PAYLOAD_BYTES = 64 * 1024;
 
-export interface InspectRouteDeps {
-  /** The answer's JSON text (follower.ts inspectAnswerJson), made off the main thread. */
-  inspect(payload: Uint8Array): Promise<string>;
-}
+/** Largest POST /inspect body: a JSON-wrapped hex payload at the payload cap. */
+export const INSPECT_BODY_CAP = MAX_INSPECT_PAYLOAD_BYTES * 2 + 64;
+
+/** What answers a well-formed query: the follower, however it is reached. */
+export type InspectAnswerer = (payload: Uint8Array) => HttpReply | Promise<HttpReply>;
 
 /** core's hex decoding; the GET path may leave out the 0x. */
 function decodeHex(s: string): Uint8Array | null {
@@ -26,8 +31,8 @@ function decodeHex(s: string): Uint8Array | null {
 
 /** The POST body, by content type. A reply when it is not acceptable. */
 export function parseInspectBody(contentType: string | null, body: Uint8Array): Uint8Array | HttpReply {
-  if (body.length > MAX_INSPECT_PAYLOAD_BYTES * 2 + 64) {
-    return errorReply(413, "PAYLOAD_TOO_LARGE", `body exceeds ${MAX_INSPECT_PAYLOAD_BYTES * 2 + 64} bytes`);
+  if (body.length > INSPECT_BODY_CAP) {
+    return errorReply(413, "PAYLOAD_TOO_LARGE", `body exceeds ${INSPECT_BODY_CAP} bytes`);
   }
   const type = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
   let payload: Uint8Array;
@@ -65,12 +70,19 @@ export function parseInspectPath(hex: string): Uint8Array | HttpReply {
   return bytes ?? errorReply(400, "BAD_REQUEST", "the path must be the payload in hex (an even number of digits, 0x optional)");
 }
 
-export async function handleInspect(deps: InspectRouteDeps, payload: Uint8Array): Promise<HttpReply> {
-  try {
-    return { status: 200, body: await deps.inspect(payload) };
-  } catch (e) {
-    if (e instanceof InspectOverloadedError) return errorReply(429, "OVERLOADED", e.message);
-    if (e instanceof InspectUnavailableError) return errorReply(503, "UNAVAILABLE", e.message);
-    throw e;
-  }
+/**
+ * `POST /inspect`: the body read under its cap (counted as it streams), parsed, answered.
+ * Null when the client went away before the body ended: nobody reads an answer then.
+ */
+export async function inspectPost(request: Request, answer: InspectAnswerer): Promise<HttpReply | null> {
+  const body = await readBodyCapped(request, INSPECT_BODY_CAP);
+  if (!body.ok) return body.reason === "too_large" ? errorReply(413, "PAYLOAD_TOO_LARGE", `body exceeds ${INSPECT_BODY_CAP} bytes`) : null;
+  const parsed = parseInspectBody(request.headers.get("content-type"), body.bytes);
+  return parsed instanceof Uint8Array ? answer(parsed) : parsed;
+}
+
+/** `GET /inspect/:payload_hex`. */
+export function inspectGet<R extends HttpReply | Promise<HttpReply>>(payloadHex: string, answer: (payload: Uint8Array) => R): R | HttpReply {
+  const parsed = parseInspectPath(payloadHex);
+  return parsed instanceof Uint8Array ? answer(parsed) : parsed;
 }

@@ -4,7 +4,9 @@
  * and passes bytes; the app runs in the worker, never on the lane's thread.
  */
 import { SequencerError } from "../core/errors.ts";
+import { errorReply, type HttpReply } from "../http/reply.ts";
 import type { AppConfig } from "../app/host.ts";
+import type { CorsPolicy } from "../http/cors.ts";
 import type { Logger } from "../observability/log.ts";
 import { workerEntry } from "../runtime/worker-entry.ts";
 import type { FromInspectWorker, InspectWorkerInit, ToInspectWorker } from "./inspect-worker.ts";
@@ -22,6 +24,19 @@ export interface InspectServiceOptions {
   /** The worker's catch-up timer. Default 100 ms (queries also catch up first). */
   pollMs?: number;
   debug?: boolean;
+  /**
+   * Also serve the inspect routes from the worker on this address (SEQ_INSPECT_HTTP_ADDR,
+   * inspect-listener.ts), with this CORS policy (the public port's). Port 0 picks one; a
+   * restarted worker binds the port the first one got.
+   */
+  listen?: { host: string; port: number; cors: CorsPolicy };
+}
+
+/** The inspect listener could not bind its address. */
+export class InspectListenError extends SequencerError {
+  constructor(message: string) {
+    super("INSPECT_LISTEN_FAILED", message);
+  }
 }
 
 export class InspectOverloadedError extends SequencerError {
@@ -49,7 +64,7 @@ let cachedEntry: string | undefined;
 
 export class InspectService {
   readonly stats: InspectStats = { queries: 0, overloaded: 0, rebuilds: 0, restarts: 0, head: 0 };
-  readonly #o: Required<Omit<InspectServiceOptions, "debug">> & { debug: boolean };
+  readonly #o: Required<Omit<InspectServiceOptions, "debug" | "listen">> & Pick<InspectServiceOptions, "listen"> & { debug: boolean };
   #worker: Worker | null = null;
   #ready = false;
   #stopping = false;
@@ -62,10 +77,19 @@ export class InspectService {
   #outIds: number[] = [];
   #outPayloads: Uint8Array[] = [];
   #flushScheduled = false;
+  /** The inspect listener's port once bound, kept for a restarted worker. */
+  #listenPort: number | null = null;
+  #listening: Promise<number> | null = null;
+  #onListening: { resolve: (port: number) => void; reject: (e: Error) => void } | null = null;
 
   constructor(o: InspectServiceOptions) {
     this.#o = { maxPending: 64, timeoutMs: 10_000, pollMs: 100, debug: false, ...o };
     cachedEntry ??= workerEntry("inspect/inspect-worker");
+    if (o.listen) {
+      this.#listening = new Promise<number>((resolve, reject) => (this.#onListening = { resolve, reject }));
+      // settled whether or not anyone waits for it
+      this.#listening.catch(() => {});
+    }
   }
 
   /** Null when queries are served; else why not (starting, restarting, stopping). */
@@ -92,7 +116,17 @@ export class InspectService {
       pollMs: this.#o.pollMs,
       debug: this.#o.debug,
     };
+    const l = this.#o.listen;
+    if (l) init.listener = { host: l.host, port: this.#listenPort ?? l.port, cors: l.cors, maxInFlight: this.#o.maxPending };
     this.#send(init);
+  }
+
+  /**
+   * The inspect listener's port once the first worker has bound it.
+   * @throws InspectListenError when it could not (the address is in use, or not local).
+   */
+  whenListening(): Promise<number> {
+    return this.#listening ?? Promise.reject(new InspectListenError("no inspect listener is configured"));
   }
 
   /** Resolves once the follower has caught up with the history at start. */
@@ -125,6 +159,17 @@ export class InspectService {
     });
   }
 
+  /** The HTTP answer to a query: 200 with the answer, 429 when full, 503 when not serving. */
+  async reply(payload: Uint8Array): Promise<HttpReply> {
+    try {
+      return { status: 200, body: await this.inspect(payload) };
+    } catch (e) {
+      if (e instanceof InspectOverloadedError) return errorReply(429, "OVERLOADED", e.message);
+      if (e instanceof InspectUnavailableError) return errorReply(503, "UNAVAILABLE", e.message);
+      throw e;
+    }
+  }
+
   /** One message for every query of this turn: the per-message cost is the main thread's. */
   #flush(): void {
     this.#flushScheduled = false;
@@ -137,6 +182,8 @@ export class InspectService {
   async stop(timeoutMs = 2_000): Promise<void> {
     this.#stopping = true;
     if (this.#sweeper) clearInterval(this.#sweeper);
+    this.#onListening?.reject(new InspectListenError("the inspect service stopped before its listener was bound"));
+    this.#onListening = null;
     const w = this.#worker;
     this.#failAll("shutting down");
     if (!w) return;
@@ -158,6 +205,22 @@ export class InspectService {
         this.#o.log.info("inspect follower ready", { head: m.head, build_ms: Math.round(m.ms), from_snapshot: m.fromSnapshot, thread_nice: m.nice, ...(m.niceRefused ? { nice_refused: m.niceRefused } : {}) });
         for (const r of this.#readyWaiters.splice(0)) r();
         return;
+      case "listening":
+        this.#listenPort = m.port;
+        this.#onListening?.resolve(m.port);
+        this.#onListening = null;
+        return;
+      case "listen_failed": {
+        const e = new InspectListenError(`cannot listen on ${this.#o.listen?.host}:${this.#listenPort ?? this.#o.listen?.port}: ${m.error}`);
+        if (this.#onListening) {
+          this.#onListening.reject(e);
+          this.#onListening = null;
+        } else {
+          // a restarted worker: the public port's routes still answer
+          this.#o.log.error("inspect listener could not bind again after a restart", { error: e.message });
+        }
+        return;
+      }
       case "answers":
         if (m.offset !== null) this.stats.head = m.offset + 1;
         m.ids.forEach((id, i) => {

@@ -11,10 +11,12 @@
  * long history is replayed.
  */
 import { meteredCacheDirOf } from "../app/metering.ts";
+import type { CorsPolicy } from "../http/cors.ts";
 import type { AppConfig, AppHost } from "../app/host.ts";
 import { openDatabase } from "../storage/db.ts";
 import { AppFollower, FollowerDivergedError, inspectAnswerJson } from "./follower.ts";
 import { LocalEntrySource } from "./local-source.ts";
+import { startInspectListener, type InspectListener } from "./inspect-listener.ts";
 import { lowerThreadPriority } from "../runtime/thread-priority.ts";
 import { installNativeCrypto } from "../runtime/native-addons.ts";
 
@@ -32,6 +34,8 @@ export interface InspectWorkerInit {
   pollMs: number;
   /** Forward the app's debug lines (SEQ_LOG_LEVEL=debug). */
   debug: boolean;
+  /** Serve the inspect routes from this thread on an address of their own (inspect-listener.ts). */
+  listener?: { host: string; port: number; cors: CorsPolicy; maxInFlight: number };
 }
 
 /** Queries travel in batches: one message per turn of the main thread's event loop. */
@@ -42,6 +46,9 @@ export type ToInspectWorker =
 
 export type FromInspectWorker =
   | { type: "ready"; head: number; ms: number; fromSnapshot: boolean; nice: number; niceRefused?: string }
+  /** The inspect listener is bound (`port`), or could not be (`error`). */
+  | { type: "listening"; port: number }
+  | { type: "listen_failed"; error: string }
   /** Each answer as its HTTP body (inspectAnswerJson); `offset` is the head they reflect. */
   | { type: "answers"; ids: number[]; answers: string[]; offset: number | null }
   | { type: "rebuilt"; head: number; reason: string; ms: number }
@@ -69,6 +76,9 @@ let source: LocalEntrySource | null = null;
 let follower: AppFollower | null = null;
 let timer: ReturnType<typeof setInterval> | null = null;
 let busy = false;
+let listener: InspectListener | null = null;
+/** Null once caught up with the history at start, until `stop`. */
+let unavailable: string | null = "the inspect follower is starting";
 
 function post(m: FromInspectWorker): void {
   self.postMessage(m);
@@ -111,10 +121,44 @@ function catchUp(): void {
   }
 }
 
+/** One answer's JSON text, on the state caught up at most FRESH_MS ago. */
+function answer(payload: Uint8Array): string {
+  if (!follower) return inspectAnswerJson({ status: "exception", reports: [], offset: null, error: "the inspect follower is not ready" });
+  try {
+    return inspectAnswerJson(follower.inspect(payload));
+  } catch (e) {
+    return inspectAnswerJson({ status: "exception", reports: [], offset: follower.head > 0 ? follower.head - 1 : null, error: e instanceof Error ? e.message : String(e) });
+  }
+}
+
+/** First what was committed since the last look, unless that was under FRESH_MS ago. */
+function freshen(): void {
+  if (performance.now() - lastCatchUp >= FRESH_MS) catchUp();
+}
+
+/** Binds the listener first thing, so that a bad address fails startup before any replay. */
+function listen(l: NonNullable<InspectWorkerInit["listener"]>): void {
+  try {
+    listener = startInspectListener({
+      ...l,
+      answer: (payload) => {
+        freshen();
+        return answer(payload);
+      },
+      unavailableReason: () => unavailable,
+      onError: (e) => post({ type: "error", message: `inspect listener: ${e instanceof Error ? e.message : String(e)}` }),
+    });
+    post({ type: "listening", port: listener.port });
+  } catch (e) {
+    post({ type: "listen_failed", error: e instanceof Error ? e.message : String(e) });
+  }
+}
+
 self.onmessage = async (ev: MessageEvent<ToInspectWorker>) => {
   const m = ev.data;
   switch (m.type) {
     case "init": {
+      if (m.listener) listen(m.listener);
       try {
         const prio = await lowerThreadPriority(FOLLOWER_NICE);
         const { AppHost: Host, prepareAppRuntime } = await import("../app/host.ts");
@@ -124,12 +168,15 @@ self.onmessage = async (ev: MessageEvent<ToInspectWorker>) => {
         init = m;
         source = new LocalEntrySource(openDatabase(m.dataDir, { readonly: true }), m.dataDir);
         const t = build();
-        // catch up fully before saying ready, so the first answers are current
+        // catch up fully before saying ready, so the first answers are current; a turn between
+        // slices lets the inspect listener answer 503 meanwhile rather than hold its clients
         let before = -1;
         while (follower!.head !== before) {
           before = follower!.head;
           catchUp();
+          await new Promise((r) => setImmediate(r));
         }
+        unavailable = null;
         post({ type: "ready", head: follower!.head, ms: t.ms, fromSnapshot: t.fromSnapshot, nice: prio.ok ? prio.nice : 0, ...(prio.ok ? {} : { niceRefused: prio.reason }) });
         timer = setInterval(catchUp, m.pollMs);
       } catch (e) {
@@ -138,23 +185,18 @@ self.onmessage = async (ev: MessageEvent<ToInspectWorker>) => {
       return;
     }
     case "inspect": {
-      // first what was committed since the last look, unless that was under FRESH_MS ago: at
-      // thousands of queries a second, a look per batch was most of this thread's work.
-      // `offset` says which entry the answers reflect.
-      if (performance.now() - lastCatchUp >= FRESH_MS) catchUp();
-      const answers = m.payloads.map((payload): string => {
-        if (!follower) return inspectAnswerJson({ status: "exception", reports: [], offset: null, error: "the inspect follower is not ready" });
-        try {
-          return inspectAnswerJson(follower.inspect(payload));
-        } catch (e) {
-          return inspectAnswerJson({ status: "exception", reports: [], offset: follower.head > 0 ? follower.head - 1 : null, error: e instanceof Error ? e.message : String(e) });
-        }
-      });
+      // at thousands of queries a second, a look for new rows per batch was most of this
+      // thread's work: freshen looks at most every FRESH_MS. `offset` says which entry the
+      // answers reflect.
+      freshen();
+      const answers = m.payloads.map(answer);
       post({ type: "answers", ids: m.ids, answers, offset: follower && follower.head > 0 ? follower.head - 1 : null });
       return;
     }
     case "stop":
+      unavailable = "shutting down";
       if (timer) clearInterval(timer);
+      listener?.stop();
       post({ type: "stopped" });
       return;
   }

@@ -291,7 +291,7 @@ describe("dist/sequencer run against a devnet anvil", () => {
   }, 90_000);
 });
 
-describe("dist/sequencer runs a WASI app in C, and serves inspect from its worker", () => {
+describe("dist/sequencer runs a WASI app in C, and serves inspect from its worker (on the public port and its own)", () => {
   let l1: DevnetAnvil | undefined;
   let seq: SequencerProcess | undefined;
   let data: { path: string; remove(): void } | undefined;
@@ -314,7 +314,7 @@ describe("dist/sequencer runs a WASI app in C, and serves inspect from its worke
       rpcUrl: l1.url,
       dataDir: data.path,
       command: ["/bin/sh", "-c", 'cd "$0" && exec ./sequencer run', dir.path],
-      env: { SEQ_APP_WASM: "guestbook.wasm" },
+      env: { SEQ_APP_WASM: "guestbook.wasm", SEQ_INSPECT_HTTP_ADDR: "127.0.0.1:0" },
     });
     const feed = subscribe(seq.url);
     try {
@@ -337,6 +337,9 @@ describe("dist/sequencer runs a WASI app in C, and serves inspect from its worke
       });
       expect(answer!.json.status).toBe("accepted");
       expect(Buffer.from(answer!.json.reports[0].payload.slice(58), "hex").toString()).toBe("hi from the binary");
+      // the worker's own listener (SEQ_INSPECT_HTTP_ADDR) serves the same answer
+      expect(seq.inspectUrl).toBeString();
+      expect((await getJson(`${seq.inspectUrl}/inspect/00`)).json).toEqual(answer!.json);
       // bun:ffi reaches libc from the compiled binary: the follower's thread runs at nice 19
       expect(seq.logs.find((l) => l.msg === "inspect follower ready")).toMatchObject({ thread_nice: 19 });
     } finally {

@@ -44,6 +44,8 @@ beforeAll(async () => {
       SEQ_APP_WASM: WASM,
       SEQ_APP_CONFIG: APP_CONFIG,
       SEQ_INSPECT_QUEUE_CAPACITY: "2",
+      // the follower worker also serves inspect on a port of its own
+      SEQ_INSPECT_HTTP_ADDR: "127.0.0.1:0",
       SEQ_MAX_BATCH_OPEN_SECONDS: "1",
       SEQ_BATCH_SUBMITTER_IDLE_POLL_INTERVAL_MS: "100",
     },
@@ -114,6 +116,25 @@ describe("the name registry on the devnet", () => {
     const none = await inspectJson(`0x01${hexOf("nobody")}`);
     expect(none.json.status).toBe("rejected");
     expect(Buffer.from((none.json.reports[0].payload as string).slice(2), "hex").toString()).toBe("the name is not registered");
+  });
+
+  test("the inspect listener (SEQ_INSPECT_HTTP_ADDR) answers as the public port does", async () => {
+    expect(seq.inspectUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(seq.inspectUrl).not.toBe(seq.url);
+    const q = `0x01${hexOf("alice")}`;
+    const pub = await inspectJson(q);
+    expect(pub.json.status).toBe("accepted");
+    const own = await getJson(`${seq.inspectUrl}/inspect/${q}`);
+    expect(own.status).toBe(200);
+    expect(own.json).toEqual(pub.json);
+    const posted = await fetch(`${seq.inspectUrl}/inspect`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ payload: q }) });
+    expect(await posted.json()).toEqual(pub.json);
+    // only the inspect routes live there
+    const tx = await fetch(`${seq.inspectUrl}/tx`, { method: "POST", body: "{}" });
+    expect(tx.status).toBe(404);
+    expect(((await tx.json()) as { code: string }).code).toBe("NOT_FOUND");
+    // the same state: the answer reflects the same last offset
+    expect(own.json.offset).toBe(pub.json.offset);
   });
 
   test("bad input to the inspect routes gets a JSON error and changes nothing", async () => {

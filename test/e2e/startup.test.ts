@@ -123,6 +123,17 @@ describe("startup refusals", () => {
     expect(fresh.code).toBe(1);
   });
 
+  test("an inspect listener address already in use", async () => {
+    const taken = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    try {
+      const r = await runExpectingExit({ ...devnetEnv(anvil.url, join(dir.path, "f")), SEQ_INSPECT_HTTP_ADDR: `127.0.0.1:${taken.port}` });
+      expect(r.code).toBe(78);
+      expect(r.stderr.trim().split("\n").at(-1)).toContain(`configuration error: SEQ_INSPECT_HTTP_ADDR: cannot listen on 127.0.0.1:${taken.port}`);
+    } finally {
+      taken.stop(true);
+    }
+  });
+
   test("a data dir of another deployment is refused", async () => {
     const d = join(dir.path, "e");
     const s = await startSequencerProcess({ rpcUrl: anvil.url, dataDir: d });

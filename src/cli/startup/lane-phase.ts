@@ -63,6 +63,7 @@ export function lanePhase(
         log: log.child({ component: "inspect" }),
         maxPending: config.inspectQueueCapacity,
         debug: config.logLevel === "debug",
+        ...(config.inspectHttp ? { listen: { ...config.inspectHttp, cors: config.corsOrigins } } : {}),
       })
     : undefined;
   if (inspect) {

@@ -2,11 +2,13 @@
  * Startup, phase 5: what operators and clients see. Metrics and the dashboard's series, then
  * the public listener (API, feed, inspect) and the internal one (metrics, batches, state,
  * dashboard). They come up before the recovery decision: until it is taken, reads work and
- * `POST /tx` answers 503 `starting`.
+ * `POST /tx` answers 503 `starting`. The inspect listener, when configured, is the follower
+ * worker's own (lane phase); this phase waits until it is bound.
  */
 import type { AppHost } from "../../app/host.ts";
-import { SignatureError } from "../../core/errors.ts";
+import { ConfigError, SignatureError } from "../../core/errors.ts";
 import { limitsJson } from "../../core/execution-limits.ts";
+import { InspectListenError } from "../../inspect/inspect-service.ts";
 import { BalanceWatch } from "../../l1/balance-watch.ts";
 import type { Logger } from "../../observability/log.ts";
 import { RecentSeries } from "../../observability/recent-series.ts";
@@ -76,7 +78,7 @@ export function serversPhase(
     status,
     maxBodyBytes: 4096 + 2 * lane.maxDataLength,
     cors: config.corsOrigins,
-    ...(lane.inspect ? { inspect: lane.inspect } : {}),
+    ...(lane.inspect ? { inspect: (payload: Uint8Array) => lane.inspect!.reply(payload) } : {}),
     tx: {
       lane: theLane,
       maxDataLength: lane.maxDataLength,
@@ -166,4 +168,19 @@ export function serversPhase(
     publicUrl: `http://${config.http.host}:${pub.port}`,
     internalUrl: `http://${config.internalHttp.host}:${internal.port}`,
   };
+}
+
+/**
+ * The inspect listener's URL once the follower worker has bound it (SEQ_INSPECT_HTTP_ADDR);
+ * undefined when none is configured.
+ * @throws ConfigError naming SEQ_INSPECT_HTTP_ADDR when the address cannot be bound.
+ */
+export async function inspectListenerUrl(config: Config, lane: LanePhase): Promise<string | undefined> {
+  if (!config.inspectHttp || !lane.inspect) return undefined;
+  try {
+    return `http://${config.inspectHttp.host}:${await lane.inspect.whenListening()}`;
+  } catch (e) {
+    if (e instanceof InspectListenError) throw new ConfigError("SEQ_INSPECT_HTTP_ADDR", e.message);
+    throw e;
+  }
 }
