@@ -40,12 +40,15 @@ COPY --from=build /src/dist/sequencer /usr/local/bin/sequencer
 # SQLite database, WAL and snapshots. Keep it on a volume: it IS the soft-confirmation state.
 VOLUME ["/data"]
 ENV SEQ_DATA_DIR=/data \
-    SEQ_HTTP_ADDR=0.0.0.0:3000
+    SEQ_HTTP_ADDR=0.0.0.0:3000 \
+    SEQ_INSPECT_HTTP_ADDR=0.0.0.0:3002
 # The internal listener (operator routes: /finalized_state, /latest_snapshot, /metrics) has no
 # auth and must stay network-gated. It keeps its default 127.0.0.1:3001 here, i.e. reachable
 # only inside the container. If you set SEQ_INTERNAL_HTTP_ADDR=0.0.0.0:3001 to scrape metrics,
 # publish that port only on a private network, never next to 3000.
-EXPOSE 3000
+# 3002 serves only the inspect routes, from the follower's own thread (docs/operations.md):
+# route a proxy's /inspect there so that queries cost the lane nothing.
+EXPOSE 3000 3002
 
 # Bun extracts the embedded native addon to /tmp at startup: keep /tmp writable (mount a
 # tmpfs there if you run with a read-only root filesystem).
