@@ -7,6 +7,11 @@ import type { Fee, InspectAnswer, SequencerDomain, SequencerInfo, SignedUserOp, 
 export interface SequencerClientConfig {
   /** The public API's base URL, e.g. http://127.0.0.1:3000. */
   url: string;
+  /**
+   * Where to send inspect queries, when the sequencer serves them on a listener of their own
+   * (its SEQ_INSPECT_HTTP_ADDR, e.g. http://127.0.0.1:3002). Default: `url`.
+   */
+  inspectUrl?: string;
   /** Defaults to the global fetch. */
   fetch?: typeof fetch;
   /** Defaults to the global WebSocket (browsers, Bun, Node 22+). */
@@ -45,16 +50,17 @@ export type SequencerClient = ReturnType<typeof createSequencerClient>;
  */
 export function createSequencerClient(config: SequencerClientConfig) {
   const base = config.url.replace(/\/+$/, "");
+  const inspectBase = (config.inspectUrl ?? config.url).replace(/\/+$/, "");
   const doFetch = config.fetch ?? globalThis.fetch.bind(globalThis);
   const timeoutMs = config.timeoutMs ?? 10_000;
   let domainCache: Promise<SequencerDomain> | undefined;
 
-  async function request<T>(path: string, init?: RequestInit): Promise<T> {
+  async function request<T>(path: string, init?: RequestInit, at = base): Promise<T> {
     let res: Response;
     try {
-      res = await doFetch(`${base}${path}`, { ...init, signal: init?.signal ?? AbortSignal.timeout(timeoutMs) });
+      res = await doFetch(`${at}${path}`, { ...init, signal: init?.signal ?? AbortSignal.timeout(timeoutMs) });
     } catch (e) {
-      throw new SequencerTransportError(`${init?.method ?? "GET"} ${base}${path} failed: ${(e as Error).message}`);
+      throw new SequencerTransportError(`${init?.method ?? "GET"} ${at}${path} failed: ${(e as Error).message}`);
     }
     const text = await res.text();
     let json: unknown;
@@ -131,13 +137,17 @@ export function createSequencerClient(config: SequencerClientConfig) {
       }
     },
 
-    /** A read-only query of the app on durable state (POST /inspect, raw bytes). */
+    /** A read-only query of the app on durable state (POST /inspect, raw bytes), at `inspectUrl`. */
     inspect: (payload: Hex | Uint8Array): Promise<InspectAnswer> =>
-      request<InspectAnswer>("/inspect", {
-        method: "POST",
-        headers: { "content-type": "application/octet-stream" },
-        body: typeof payload === "string" ? payloadBytes(payload) : payload,
-      }),
+      request<InspectAnswer>(
+        "/inspect",
+        {
+          method: "POST",
+          headers: { "content-type": "application/octet-stream" },
+          body: typeof payload === "string" ? payloadBytes(payload) : payload,
+        },
+        inspectBase,
+      ),
 
     /**
      * Follows the feed from `fromOffset`: every entry exactly once, in order, across

@@ -112,6 +112,7 @@ describe("the inspect listener", () => {
       ["/inspect/0xzz", { method: "GET" }, 400, "BAD_REQUEST"],
       ["/inspect/abc", { method: "GET" }, 400, "BAD_REQUEST"],
       ["/tx", { method: "POST", body: "{}" }, 404, "NOT_FOUND"],
+      ["/inspect/", { method: "GET" }, 404, "NOT_FOUND"],
       ["/inspect", { method: "PUT", body: "x" }, 404, "NOT_FOUND"],
     ];
     for (const [path, init, status, code] of cases) {

@@ -55,7 +55,7 @@ async function start(env: Record<string, string>): Promise<SequencerProcess> {
 
 describe("client SDK on the devnet", () => {
   test("signs with any viem signer, sends, reads, inspects and waits for safe; errors carry the API's code", async () => {
-    const s = await start({ SEQ_MAX_BATCH_OPEN_SECONDS: "1", SEQ_BATCH_SUBMITTER_IDLE_POLL_INTERVAL_MS: "100" });
+    const s = await start({ SEQ_MAX_BATCH_OPEN_SECONDS: "1", SEQ_BATCH_SUBMITTER_IDLE_POLL_INTERVAL_MS: "100", SEQ_INSPECT_HTTP_ADDR: "127.0.0.1:0" });
     const client = createSequencerClient({ url: s.url });
     const entries: FeedEntry[] = [];
     const sub = client.subscribe({ fromOffset: 0, onEntry: (e) => void entries.push(e) });
@@ -108,6 +108,12 @@ describe("client SDK on the devnet", () => {
     }, 10_000, "inspect at the last op");
     expect(answer!.status).toBe("accepted");
     expect(answer!.reports).toHaveLength(1);
+    // inspectUrl sends queries to the sequencer's inspect listener, and only those
+    const asked: string[] = [];
+    const viaListener = createSequencerClient({ url: s.url, inspectUrl: `${s.inspectUrl}/`, fetch: ((u: string | URL | Request, i?: RequestInit) => (asked.push(String(u)), fetch(u, i))) as typeof fetch });
+    expect(await viaListener.inspect(`0x00${USER.slice(2)}`)).toEqual(answer!);
+    expect((await viaListener.getInfo()).chain_id).toBe(31337);
+    expect(asked).toEqual([`${s.inspectUrl}/inspect`, `${s.url}/info`]);
 
     // The ops move on to safe (their batch closed, posted and accepted on L1).
     const safe = await client.waitForStatus(c.tx_hash, "safe", { timeoutMs: 60_000, pollIntervalMs: 200 });
