@@ -6,9 +6,9 @@
  * Catch-up runs on a timer (many entries per turn, so following costs the machine little
  * while nobody asks) and before answering when the last look is over 10 ms old (so an answer
  * reflects what was committed at most 10 ms before it was asked). Nothing is sent per
- * commit: on a 2-core machine a wake-up of this thread per commit cost the lane's ack latency. A turn applies at most CATCH_UP_SLICE
- * entries, so queries waiting in the message queue are answered between slices even while a
- * long history is replayed.
+ * commit: on a 2-core machine a wake-up of this thread per commit cost the lane's ack
+ * latency. A turn applies at most CATCH_UP_SLICE entries, so queries waiting in the message
+ * queue are answered between slices even while a long history is replayed.
  *
  * Queries come from the main thread by message (the public port), and, with
  * SEQ_INSPECT_HTTP_ADDR, over this thread's own HTTP listener (inspect-listener.ts), bound
