@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { compileSdkApp } from "../../test/support/sdk-app.ts";
+import { compileSdkApp, ECHO_APP } from "../../test/support/sdk-app.ts";
 import { CONFIG } from "../../scripts/lib/app-fixtures.ts";
 import { prepareAppRuntime } from "../app/host.ts";
 import { meteredCacheDirOf } from "../app/metering.ts";
@@ -16,17 +16,6 @@ import { openLaneStorage } from "../ingress/lane-stack.ts";
 import { createLogger } from "../observability/log.ts";
 import { InspectListenError, InspectService, type InspectServiceOptions } from "./inspect-service.ts";
 
-const ECHO = `
-import { App, Op, Query, reportBytes, run } from "../sdk";
-export * from "../sdk/abi";
-class Echo extends App {
-  constructor() { super("ECHO", 1, 64); }
-  check(op: Op): string | null { return null; }
-  execute(op: Op): void {}
-  query(q: Query): bool { reportBytes(q.payload); return q.payload.length > 0; }
-}
-run(new Echo());
-`;
 const ALLOWED = "http://app.example";
 
 let dir: string;
@@ -53,7 +42,7 @@ let base: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "seq-inspect-listener-"));
   openLaneStorage(dir).db.close();
-  wasm = await compileSdkApp(ECHO);
+  wasm = await compileSdkApp(ECHO_APP);
   await prepareAppRuntime(wasm, { meteredCacheDir: meteredCacheDirOf(dir) });
   svc = service();
   base = `http://127.0.0.1:${await svc.whenListening()}`;

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { compileSdkApp } from "../../test/support/sdk-app.ts";
+import { compileSdkApp, ECHO_APP } from "../../test/support/sdk-app.ts";
 import { CONFIG } from "../../scripts/lib/app-fixtures.ts";
 import { prepareAppRuntime } from "../app/host.ts";
 import { meteredCacheDirOf } from "../app/metering.ts";
@@ -15,24 +15,12 @@ import { openLaneStorage } from "../ingress/lane-stack.ts";
 import { createLogger } from "../observability/log.ts";
 import { InspectOverloadedError, InspectService, InspectUnavailableError } from "./inspect-service.ts";
 
-const ECHO = `
-import { App, Op, Query, reportBytes, run } from "../sdk";
-export * from "../sdk/abi";
-class Echo extends App {
-  constructor() { super("ECHO", 1, 64); }
-  check(op: Op): string | null { return null; }
-  execute(op: Op): void {}
-  query(q: Query): bool { reportBytes(q.payload); return q.payload.length > 0; }
-}
-run(new Echo());
-`;
-
 let dir: string;
 let svc: InspectService;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "seq-inspect-service-"));
   openLaneStorage(dir).db.close();
-  const wasm = await compileSdkApp(ECHO);
+  const wasm = await compileSdkApp(ECHO_APP);
   await prepareAppRuntime(wasm, { meteredCacheDir: meteredCacheDirOf(dir) });
   svc = new InspectService({ dataDir: dir, wasm, hostConfig: CONFIG, appConfig: new Uint8Array(), log: createLogger({ level: "error" }), maxPending: 300 });
   svc.start();

@@ -14,3 +14,16 @@ export async function compileSdkApp(source: string): Promise<Uint8Array> {
     }),
   });
 }
+
+/** An SDK app whose inspect reports the payload back (accepted; rejected when empty), and whose ops do nothing. */
+export const ECHO_APP = `
+import { App, Op, Query, reportBytes, run } from "../sdk";
+export * from "../sdk/abi";
+class Echo extends App {
+  constructor() { super("ECHO", 1, 64); }
+  check(op: Op): string | null { return null; }
+  execute(op: Op): void {}
+  query(q: Query): bool { reportBytes(q.payload); return q.payload.length > 0; }
+}
+run(new Echo());
+`;
