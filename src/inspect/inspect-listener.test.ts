@@ -113,6 +113,16 @@ describe("the inspect listener", () => {
     expect(await json(await fetch(`${base}/healthz`))).toEqual({ ok: true, status: "up" });
   });
 
+  test("the worker reports the listener's counts to the service (for /metrics) at most a second late", async () => {
+    await Bun.sleep(1_200); // the earlier tests' queries reported first
+    const before = svc.stats.listenerQueries;
+    expect(before).toBeGreaterThan(5);
+    for (let i = 0; i < 5; i++) expect((await fetch(`${base}/inspect/0${i}`)).status).toBe(200);
+    for (let i = 0; i < 30 && svc.stats.listenerQueries < before + 5; i++) await Bun.sleep(50);
+    expect(svc.stats.listenerQueries).toBe(before + 5);
+    expect(svc.stats.head).toBe(0); // nothing sequenced in this data dir
+  });
+
   test("at the bound, one more request answers 429 OVERLOADED; the one in flight is answered", async () => {
     const one = service({ maxPending: 1 });
     const url = `http://127.0.0.1:${await one.whenListening()}`;
@@ -137,6 +147,9 @@ describe("the inspect listener", () => {
     finish();
     expect(await json(await held)).toEqual({ status: "accepted", reports: [{ payload: "0x0b" }], offset: null });
     expect((await fetch(`${url}/inspect/0c`)).status).toBe(200);
+    for (let i = 0; i < 40 && one.stats.listenerOverloaded === 0; i++) await Bun.sleep(50);
+    expect(one.stats.listenerOverloaded).toBeGreaterThanOrEqual(1);
+    expect(one.stats.overloaded).toBe(0); // the public port's count is its own
   });
 
   test("an address in use is an InspectListenError naming it", async () => {

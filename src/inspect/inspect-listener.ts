@@ -35,6 +35,8 @@ export interface InspectListenerOptions {
 
 export interface InspectListener {
   readonly port: number;
+  /** Queries taken for an answer, and requests refused with 429, so far. */
+  readonly stats: { readonly queries: number; readonly overloaded: number };
   stop(): void;
 }
 
@@ -51,11 +53,17 @@ const BODY_ENDED = errorReply(400, "BAD_REQUEST", "the request body ended early"
  */
 export function startInspectListener(o: InspectListenerOptions): InspectListener {
   let inFlight = 0;
+  const stats = { queries: 0, overloaded: 0 };
   const send = (request: Request, r: HttpReply) => toResponse(r, corsHeaders(o.cors, request.headers.get("origin")));
-  const overloaded = () => errorReply(429, "OVERLOADED", `queue full: ${inFlight} inspect queries in flight`);
+  const overloaded = () => {
+    stats.overloaded++;
+    return errorReply(429, "OVERLOADED", `queue full: ${inFlight} inspect queries in flight`);
+  };
   const answer = (payload: Uint8Array): HttpReply => {
     const why = o.unavailableReason();
-    return why === null ? { status: 200, body: o.answer(payload) } : errorReply(503, "UNAVAILABLE", why);
+    if (why !== null) return errorReply(503, "UNAVAILABLE", why);
+    stats.queries++;
+    return { status: 200, body: o.answer(payload) };
   };
   const preflight = (request: Request) => preflightResponse(o.cors, request.headers.get("origin"));
 
@@ -93,6 +101,7 @@ export function startInspectListener(o: InspectListenerOptions): InspectListener
   });
   return {
     port: server.port as number,
+    stats,
     stop: () => void server.stop(true),
   };
 }

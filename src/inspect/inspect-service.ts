@@ -52,8 +52,12 @@ export class InspectUnavailableError extends SequencerError {
 }
 
 export interface InspectStats {
+  /** Public-port queries taken, and refused with 429. */
   queries: number;
   overloaded: number;
+  /** The same on the inspect listener (SEQ_INSPECT_HTTP_ADDR), as the worker last reported. */
+  listenerQueries: number;
+  listenerOverloaded: number;
   rebuilds: number;
   restarts: number;
   head: number;
@@ -63,7 +67,10 @@ let cachedEntry: string | undefined;
 
 
 export class InspectService {
-  readonly stats: InspectStats = { queries: 0, overloaded: 0, rebuilds: 0, restarts: 0, head: 0 };
+  readonly stats: InspectStats = { queries: 0, overloaded: 0, listenerQueries: 0, listenerOverloaded: 0, rebuilds: 0, restarts: 0, head: 0 };
+  /** The listener's counters of the workers before this one (a restart starts them at 0). */
+  #listenerBase = { queries: 0, overloaded: 0 };
+  #listenerLast = { queries: 0, overloaded: 0 };
   readonly #o: Required<Omit<InspectServiceOptions, "debug" | "listen">> & Pick<InspectServiceOptions, "listen"> & { debug: boolean };
   #worker: Worker | null = null;
   #ready = false;
@@ -230,6 +237,12 @@ export class InspectService {
           p.resolve(m.answers[i]!);
         });
         return;
+      case "stats":
+        this.stats.head = m.head;
+        this.#listenerLast = { queries: m.listenerQueries, overloaded: m.listenerOverloaded };
+        this.stats.listenerQueries = this.#listenerBase.queries + m.listenerQueries;
+        this.stats.listenerOverloaded = this.#listenerBase.overloaded + m.listenerOverloaded;
+        return;
       case "rebuilt":
         this.stats.rebuilds++;
         this.#o.log.warn("inspect follower rebuilt", { reason: m.reason, head: m.head, ms: Math.round(m.ms) });
@@ -265,6 +278,9 @@ export class InspectService {
     if (this.#worker !== w) return;
     this.#worker = null;
     this.#ready = false;
+    // the next worker counts from 0: keep the totals monotonic
+    this.#listenerBase = { queries: this.#listenerBase.queries + this.#listenerLast.queries, overloaded: this.#listenerBase.overloaded + this.#listenerLast.overloaded };
+    this.#listenerLast = { queries: 0, overloaded: 0 };
     this.#failAll(`the inspect follower stopped: ${why}`);
     if (this.#stopping) return;
     this.stats.restarts++;

@@ -56,6 +56,8 @@ export type FromInspectWorker =
   /** Each answer as its HTTP body (inspectAnswerJson); `offset` is the head they reflect. */
   | { type: "answers"; ids: number[]; answers: string[]; offset: number | null }
   | { type: "rebuilt"; head: number; reason: string; ms: number }
+  /** Every STATS_MS while something changed: the follower's head and the listener's counters. */
+  | { type: "stats"; head: number; listenerQueries: number; listenerOverloaded: number }
   | { type: "log"; line: string }
   | { type: "error"; message: string }
   | { type: "stopped" };
@@ -68,6 +70,8 @@ const CATCH_UP_SLICE = 512;
 const FOLLOWER_NICE = 19;
 /** How stale a query's state may be (ms) before the worker looks for new rows first. */
 const FRESH_MS = 10;
+/** How often the follower's head and the listener's counters are reported (for /metrics). */
+const STATS_MS = 1_000;
 let lastCatchUp = 0;
 
 // A worker is its own entry point: it gets the native addons like the main thread does.
@@ -79,6 +83,8 @@ let init: InspectWorkerInit | null = null;
 let source: LocalEntrySource | null = null;
 let follower: AppFollower | null = null;
 let timer: ReturnType<typeof setInterval> | null = null;
+let statsTimer: ReturnType<typeof setInterval> | null = null;
+let reported = "";
 let busy = false;
 let listener: InspectListener | null = null;
 /** Null once caught up with the history at start, until `stop`. */
@@ -123,6 +129,16 @@ function catchUp(): void {
   } finally {
     busy = false;
   }
+}
+
+/** The head and the listener's counters, when they changed since the last report. */
+function reportStats(): void {
+  if (!follower) return;
+  const m = { type: "stats", head: follower.head, listenerQueries: listener?.stats.queries ?? 0, listenerOverloaded: listener?.stats.overloaded ?? 0 } as const;
+  const key = `${m.head}/${m.listenerQueries}/${m.listenerOverloaded}`;
+  if (key === reported) return;
+  reported = key;
+  post(m);
 }
 
 /** One answer's JSON text, on the state caught up at most FRESH_MS ago. */
@@ -183,6 +199,7 @@ self.onmessage = async (ev: MessageEvent<ToInspectWorker>) => {
         unavailable = null;
         post({ type: "ready", head: follower!.head, ms: t.ms, fromSnapshot: t.fromSnapshot, nice: prio.ok ? prio.nice : 0, ...(prio.ok ? {} : { niceRefused: prio.reason }) });
         timer = setInterval(catchUp, m.pollMs);
+        statsTimer = setInterval(reportStats, STATS_MS);
       } catch (e) {
         post({ type: "error", message: e instanceof Error ? e.message : String(e) });
       }
@@ -200,6 +217,8 @@ self.onmessage = async (ev: MessageEvent<ToInspectWorker>) => {
     case "stop":
       unavailable = "shutting down";
       if (timer) clearInterval(timer);
+      if (statsTimer) clearInterval(statsTimer);
+      reportStats();
       listener?.stop();
       post({ type: "stopped" });
       return;

@@ -65,11 +65,14 @@ export class CounterFunc implements Metric {
   constructor(
     readonly name: string,
     readonly help: string,
-    private readonly collect: () => number,
+    /** Read at scrape time; one sample per returned entry. */
+    private readonly collect: () => { labels: Labels; value: number }[] | number,
   ) {}
 
   render(out: string[]): void {
-    out.push(`${this.name} ${this.collect()}`);
+    const v = this.collect();
+    if (typeof v === "number") out.push(`${this.name} ${v}`);
+    else for (const s of v) out.push(`${this.name}${labelText(s.labels)} ${s.value}`);
   }
 }
 

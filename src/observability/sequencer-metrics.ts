@@ -23,6 +23,16 @@ export interface MetricSources {
   snapshots: () => { count: number; bytes: number; pending: number; leases: number };
   /** Cumulative snapshot seal cost: count, milliseconds on the lane's thread, failed writes. */
   snapshotSeals: () => { count: number; totalMs: number; workerMs: number; failed: number; dumpFailures: number };
+  /** The inspect follower's counters (inspect-service.ts InspectStats); absent when inspect is off. */
+  inspect?: () => {
+    queries: number;
+    overloaded: number;
+    listenerQueries: number;
+    listenerOverloaded: number;
+    rebuilds: number;
+    restarts: number;
+    head: number;
+  };
   /** Ops whose signature was recovered on the main thread because they were alone. */
   inlineSignatureChecks?: () => number;
   /** The storage worker's counters (tx index, checkpoints); absent in tools without one. */
@@ -137,6 +147,30 @@ export function createSequencerMetrics(src: MetricSources): SequencerMetrics {
     registry.add(new Gauge("seq_wal_catchup_last_seconds", "Lane-thread time of the last such catch-up", () => storage().lastCatchUpMs / 1000));
     registry.add(new CounterFunc("seq_storage_worker_failures_total", "Storage worker task failures and crashes", () => storage().failures));
     registry.add(new CounterFunc("seq_storage_worker_restarts_total", "Storage worker restarts after a crash", () => storage().restarts));
+  }
+  const inspect = src.inspect;
+  if (inspect) {
+    const byListener = (pub: number, own: number) => [
+      { labels: { listener: "public" }, value: pub },
+      { labels: { listener: "inspect" }, value: own },
+    ];
+    registry.add(
+      new CounterFunc("seq_inspect_queries_total", "Inspect queries taken for an answer, by listener (public port, or SEQ_INSPECT_HTTP_ADDR)", () => {
+        const s = inspect();
+        return byListener(s.queries, s.listenerQueries);
+      }),
+    );
+    registry.add(
+      new CounterFunc("seq_inspect_overloaded_total", "Inspect queries refused with 429 (queue full), by listener", () => {
+        const s = inspect();
+        return byListener(s.overloaded, s.listenerOverloaded);
+      }),
+    );
+    registry.add(new CounterFunc("seq_inspect_follower_restarts_total", "Inspect follower worker restarts after it died", () => inspect().restarts));
+    registry.add(new CounterFunc("seq_inspect_follower_rebuilds_total", "Inspect follower rebuilds (a rollback, or an entry that failed there)", () => inspect().rebuilds));
+    registry.add(
+      new Gauge("seq_inspect_follower_head_offset", "Entries the inspect follower has applied, as it last reported (at most ~1 s old); compare with seq_l2_head_offset", () => inspect().head),
+    );
   }
   const inline = src.inlineSignatureChecks;
   if (inline) {

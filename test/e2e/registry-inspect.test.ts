@@ -168,6 +168,21 @@ describe("the name registry on the devnet", () => {
     expect(ok.status).toBe(200);
   });
 
+  test("/metrics counts inspect queries and refusals per listener, and the follower's head", async () => {
+    const sample = (text: string, series: string) => Number(text.split("\n").find((l) => l.startsWith(`${series} `))?.split(" ")[1] ?? Number.NaN);
+    const text = (await until(async () => {
+      const t = await (await fetch(`${seq.internalUrl}/metrics`)).text();
+      // the worker reports its head and the listener's counts once a second
+      const caughtUp = sample(t, "seq_inspect_follower_head_offset") === sample(t, "seq_l2_head_offset");
+      return sample(t, 'seq_inspect_queries_total{listener="inspect"}') >= 2 && caughtUp ? t : null;
+    }))!;
+    expect(sample(text, 'seq_inspect_queries_total{listener="public"}')).toBeGreaterThan(10);
+    expect(sample(text, 'seq_inspect_overloaded_total{listener="public"}')).toBeGreaterThan(0);
+    expect(sample(text, 'seq_inspect_overloaded_total{listener="inspect"}')).toBe(0);
+    expect(sample(text, "seq_inspect_follower_restarts_total")).toBe(0);
+    expect(text).toContain("# TYPE seq_inspect_queries_total counter");
+  });
+
   test("export-l1 --sequencer records the app config, and verify of the whole history matches", async () => {
     const msgs = await live.waitFor(4);
     await waitUntilSafe(anvil, seq.url, msgs[3].tx_hash);

@@ -65,6 +65,7 @@ export function serversPhase(
     snapshotSeals: () => storage.snapshots.sealStats,
     storage: () => storage.background.stats,
     inlineSignatureChecks: () => lane.pool.inlineOps,
+    ...(lane.inspect ? { inspect: () => lane.inspect!.stats } : {}),
   });
   live.laneCommitSeconds = metrics.laneCommit;
   const recent = new RecentSeries(() => metrics.txOutcomes.get({ outcome: "accepted" }), metrics.ackLatency);
