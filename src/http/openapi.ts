@@ -126,6 +126,10 @@ const schemas: Record<string, Schema> = {
   },
 };
 
+/** Said on both inspect routes: where else they are served. */
+const INSPECT_LISTENER_NOTE =
+  "Also served, with the same answers, by the inspect follower's own listener when the operator sets SEQ_INSPECT_HTTP_ADDR (a separate port that serves only the inspect routes and /healthz).";
+
 const inspectAnswers = {
   "200": json(ref("InspectAnswer"), "The app's answer"),
   "400": error(STATUS_TEXT[400], "BAD_REQUEST"),
@@ -166,6 +170,7 @@ const paths: Record<string, Record<string, Schema>> = {
   "/inspect": {
     post: {
       summary: "A read-only query of the app on durable state",
+      description: INSPECT_LISTENER_NOTE,
       requestBody: {
         required: true,
         content: {
@@ -179,6 +184,7 @@ const paths: Record<string, Record<string, Schema>> = {
   "/inspect/{payload_hex}": {
     get: {
       summary: "A read-only query, its payload in hex in the path (0x optional)",
+      description: INSPECT_LISTENER_NOTE,
       parameters: [{ name: "payload_hex", in: "path", required: true, schema: { type: "string", pattern: "^(0x)?([0-9a-fA-F]{2})*$" } }],
       responses: inspectAnswers,
     },
