@@ -176,7 +176,8 @@ describe("the name registry on the devnet", () => {
       const caughtUp = sample(t, "seq_inspect_follower_head_offset") === sample(t, "seq_l2_head_offset");
       return sample(t, 'seq_inspect_queries_total{listener="inspect"}') >= 2 && caughtUp ? t : null;
     }))!;
-    expect(sample(text, 'seq_inspect_queries_total{listener="public"}')).toBeGreaterThan(10);
+    // at least the answered public queries of the tests above (how many of the 60 concurrent ones got in varies)
+    expect(sample(text, 'seq_inspect_queries_total{listener="public"}')).toBeGreaterThanOrEqual(9);
     expect(sample(text, 'seq_inspect_overloaded_total{listener="public"}')).toBeGreaterThan(0);
     expect(sample(text, 'seq_inspect_overloaded_total{listener="inspect"}')).toBe(0);
     expect(sample(text, "seq_inspect_follower_restarts_total")).toBe(0);
