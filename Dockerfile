@@ -2,7 +2,7 @@
 #
 # The sequencer as a container: one static-ish binary (`bun build --compile`) on a slim glibc
 # base. Build:  docker build -t cartesi-app-sequencer .
-# Run:          docker run -p 3000:3000 -v seqdata:/data \
+# Run:          docker run -p 3000:3000 -p 3002:3002 -v seqdata:/data \
 #                 -e SEQ_ETH_RPC_URL=... -e SEQ_CHAIN_ID=... -e SEQ_APP_ADDRESS=... \
 #                 -e SEQ_BATCH_SUBMITTER_PRIVATE_KEY_FILE=/run/secrets/submitter_key \
 #                 cartesi-app-sequencer
