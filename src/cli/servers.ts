@@ -10,9 +10,9 @@ import {
 } from "../egress/read-routes.ts";
 import { batchesRoute, txStatusRoute, type BatchesSource, type TxStatusSource } from "../egress/status-routes.ts";
 import { finalizedStateRoute, inclusionBlockRoute, latestSnapshotRoute, type StateSource } from "../egress/state-routes.ts";
-import { readBodyCapped } from "../http/body.ts";
+import { readBodyCapped, TRANSPORT_BODY_LIMIT } from "../http/body.ts";
 import { corsHeaders, preflightResponse, type CorsPolicy } from "../http/cors.ts";
-import { errorReply, jsonReply, toResponse, type HttpReply } from "../http/reply.ts";
+import { errorReply, HEALTHY, jsonReply, toResponse, type HttpReply } from "../http/reply.ts";
 import { openApiReply } from "../http/openapi.ts";
 import { checkFeedHandshake, type FeedSocketData } from "../egress/feed-upgrade.ts";
 import type { ServerWebSocket } from "bun";
@@ -57,12 +57,6 @@ export const PUBLIC_ROUTES = [
   "GET /openapi.json",
   `GET ${FEED_PATH}`,
 ] as const;
-
-/**
- * Above every route's own cap, so that the HTTP layer never refuses a body itself (its 413 has
- * no body): the routes count bytes as they stream (http/body.ts) and answer JSON.
- */
-const TRANSPORT_BODY_LIMIT = 2 ** 40;
 
 /**
  * The public listener: `POST /tx`, the read routes, inspect and the WebSocket feed. Internal
@@ -161,7 +155,6 @@ export function startPublicServer(d: PublicServerDeps): Server {
 type BunServer = { upgrade(request: Request, options: { data: FeedSocketData }): boolean };
 
 const utf8 = new TextDecoder();
-const HEALTHY = jsonReply({ ok: true, status: "up" });
 
 /** The client went away mid-body: nobody reads this answer, and it is not a server error. */
 function clientGone(request: Request, log: Logger): Response {
@@ -206,7 +199,7 @@ export function startInternalServer(d: InternalServerDeps): Server {
       d.log.error("unhandled internal request error", errorFields(error));
       return toResponse(errorReply(500, "INTERNAL_ERROR", "internal error"));
     })
-    .get("/healthz", () => toResponse(jsonReply({ ok: true, status: "up" })))
+    .get("/healthz", () => toResponse(HEALTHY))
     .get("/batches", ({ query }) => toResponse(batchesRoute(d.batches, query)))
     .use(stateRoutes(d.state, d.log))
     .get("/dashboard", () =>

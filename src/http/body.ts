@@ -9,6 +9,13 @@
  * and never the HTTP layer's empty one.
  */
 
+/**
+ * The HTTP layer's own body limit (`maxRequestBodySize`) on every listener that takes bodies:
+ * far above every route's cap, so that the HTTP layer never refuses a body itself (its 413 has
+ * no body) and every refusal is the route's JSON 413 from `readBodyCapped`.
+ */
+export const TRANSPORT_BODY_LIMIT = 2 ** 40;
+
 export type BodyReadResult =
   | { ok: true; bytes: Uint8Array }
   | { ok: false; reason: "too_large" }

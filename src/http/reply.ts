@@ -31,6 +31,9 @@ export function jsonReply(value: unknown, status = 200): HttpReply {
   return { status, body: JSON.stringify(value, (_k, v) => (typeof v === "bigint" ? v.toString() : v)) };
 }
 
+/** `GET /healthz` on every listener: the process answers. */
+export const HEALTHY: HttpReply = jsonReply({ ok: true, status: "up" });
+
 const JSON_HEADERS = { "content-type": "application/json" };
 
 /** `extra`: headers the listener adds to every answer (the public port's CORS grant). */

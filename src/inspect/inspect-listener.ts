@@ -15,7 +15,8 @@
  */
 import type { CorsPolicy } from "../http/cors.ts";
 import { corsHeaders, preflightResponse } from "../http/cors.ts";
-import { errorReply, jsonReply, toResponse, type HttpReply } from "../http/reply.ts";
+import { TRANSPORT_BODY_LIMIT } from "../http/body.ts";
+import { errorReply, HEALTHY, toResponse, type HttpReply } from "../http/reply.ts";
 import { inspectGet, inspectPost } from "./inspect-route.ts";
 
 export interface InspectListenerOptions {
@@ -40,9 +41,6 @@ export interface InspectListener {
   stop(): void;
 }
 
-/** Above the routes' own cap, so that every refusal is the route's JSON 413 (http/body.ts). */
-const TRANSPORT_BODY_LIMIT = 2 ** 40;
-const HEALTHY = jsonReply({ ok: true, status: "up" });
 const NOT_FOUND = errorReply(404, "NOT_FOUND", "no such route");
 const INTERNAL = errorReply(500, "INTERNAL_ERROR", "internal error");
 const BODY_ENDED = errorReply(400, "BAD_REQUEST", "the request body ended early");

@@ -8,6 +8,7 @@ import { errorReply, type HttpReply } from "../http/reply.ts";
 import type { AppConfig } from "../app/host.ts";
 import type { CorsPolicy } from "../http/cors.ts";
 import type { Logger } from "../observability/log.ts";
+import type { InspectCounters } from "../observability/sequencer-metrics.ts";
 import { workerEntry } from "../runtime/worker-entry.ts";
 import type { FromInspectWorker, InspectWorkerInit, ToInspectWorker } from "./inspect-worker.ts";
 
@@ -51,17 +52,8 @@ export class InspectUnavailableError extends SequencerError {
   }
 }
 
-export interface InspectStats {
-  /** Public-port queries taken, and refused with 429. */
-  queries: number;
-  overloaded: number;
-  /** The same on the inspect listener (SEQ_INSPECT_HTTP_ADDR), as the worker last reported. */
-  listenerQueries: number;
-  listenerOverloaded: number;
-  rebuilds: number;
-  restarts: number;
-  head: number;
-}
+/** The service's counters, which /metrics reads (observability/sequencer-metrics.ts). */
+export type InspectStats = InspectCounters;
 
 let cachedEntry: string | undefined;
 

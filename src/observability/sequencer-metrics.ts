@@ -23,16 +23,8 @@ export interface MetricSources {
   snapshots: () => { count: number; bytes: number; pending: number; leases: number };
   /** Cumulative snapshot seal cost: count, milliseconds on the lane's thread, failed writes. */
   snapshotSeals: () => { count: number; totalMs: number; workerMs: number; failed: number; dumpFailures: number };
-  /** The inspect follower's counters (inspect-service.ts InspectStats); absent when inspect is off. */
-  inspect?: () => {
-    queries: number;
-    overloaded: number;
-    listenerQueries: number;
-    listenerOverloaded: number;
-    rebuilds: number;
-    restarts: number;
-    head: number;
-  };
+  /** The inspect follower's counters (kept by inspect-service.ts); absent when inspect is off. */
+  inspect?: () => InspectCounters;
   /** Ops whose signature was recovered on the main thread because they were alone. */
   inlineSignatureChecks?: () => number;
   /** The storage worker's counters (tx index, checkpoints); absent in tools without one. */
@@ -46,6 +38,20 @@ export interface MetricSources {
     failures: number;
     restarts: number;
   };
+}
+
+/** What the inspect service counts, as the scrape reads it. */
+export interface InspectCounters {
+  /** Public-port queries taken, and refused with 429. */
+  queries: number;
+  overloaded: number;
+  /** The same on the inspect listener (SEQ_INSPECT_HTTP_ADDR), as the worker last reported. */
+  listenerQueries: number;
+  listenerOverloaded: number;
+  rebuilds: number;
+  restarts: number;
+  /** Entries the follower has applied (the next offset it expects). */
+  head: number;
 }
 
 export interface SequencerMetrics {
